@@ -1,0 +1,7 @@
+/* WeCare's plain C view of DCMTK. The shim moves bytes and calls DCMTK; every decision
+ * (who may connect, which status to answer, what to write) is made in Swift.
+ * Each area has its own header; this one includes them all. */
+#ifndef WECARE_DCMTK_H
+#define WECARE_DCMTK_H
+#include "wecare_common.h"
+#endif

@@ -1,0 +1,69 @@
+// swift-tools-version:6.0
+// WeCare: a DICOM gateway that brings breast-ultrasound AI into the radiology workflow.
+//
+// Modules, in the order data flows through them:
+//   CDCMTK     C++17 shim over DCMTK behind a plain C header (bytes in, bytes out)
+//   DICOM      the DICOM face: Storage SCP/SCU, reading and decoding instances, SEG/SR/PR writers
+//   Inference  a small ONNX runtime on Float32 NCHW tensors (OpenBLAS via CBLAS)
+//   Analysis   pure image algorithms: preprocessing, mask postprocessing, tracing, measurement, SVG
+//   Reporting  one image -> models -> analysis -> SEG/SR/PR/SVG/result.json
+//   Gateway    config, spool, ledger, job pipeline, delivery, HTTP, metrics
+//   wecare     the command line
+import PackageDescription
+
+let dcmtkLibraries = [
+    "dcmseg", "dcmfg", "dcmiod", "dcmsr", "cmr", "dcmpstat", "dcmtls", "dcmnet",
+    "dcmjpeg", "ijg8", "ijg12", "ijg16", "dcmjpls", "dcmtkcharls", "dcmimage", "dcmimgle", "dcmdata", "oflog", "ofstd",
+    "ssl", "crypto",
+]
+
+let package = Package(
+    name: "WeCare",
+    platforms: [.macOS(.v14)],
+    products: [.executable(name: "wecare", targets: ["wecare"])],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        .target(
+            name: "CDCMTK",
+            path: "CShims/dcmtk",
+            cxxSettings: [.unsafeFlags(["-Wno-deprecated-declarations"])],
+            linkerSettings: dcmtkLibraries.map { .linkedLibrary($0) } + [.linkedLibrary("stdc++")]
+        ),
+        .systemLibrary(name: "CBLAS", path: "CShims/openblas"),
+        .target(name: "DICOM", dependencies: ["CDCMTK", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Inference", dependencies: ["CBLAS"],
+                swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+        .target(name: "Analysis"),
+        .target(name: "Reporting", dependencies: ["DICOM", "Inference", "Analysis",
+                                                  .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Gateway", dependencies: [
+            "DICOM",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "TOMLKit", package: "TOMLKit"),
+        ]),
+        .executableTarget(name: "wecare", dependencies: [
+            "Gateway", "Reporting", "Inference", "Analysis", "DICOM",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "DICOMTests", dependencies: ["DICOM"]),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis"]),
+        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "DICOM", "Analysis", "Inference"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "DICOM"]),
+    ],
+    swiftLanguageModes: [.v5],
+    cxxLanguageStandard: .cxx17
+)

@@ -1,0 +1,2 @@
+/// Pure image algorithms (issue 4). Placeholder until the algorithms land.
+public enum ImageAnalysis {}

@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct WeCare: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wecare",
+        abstract: "DICOM gateway that brings breast-ultrasound AI into the radiology workflow.",
+        subcommands: [])
+}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import Gateway
+
+final class GatewaySmokeTests: XCTestCase {
+    func testModuleLinks() { XCTAssertTrue(true) }
+}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import Inference
+
+final class InferenceSmokeTests: XCTestCase {
+    func testModuleLinks() { XCTAssertTrue(true) }
+}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import Reporting
+
+final class ReportingSmokeTests: XCTestCase {
+    func testModuleLinks() { XCTAssertTrue(true) }
+}
