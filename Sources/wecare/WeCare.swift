@@ -5,5 +5,6 @@ struct WeCare: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wecare",
         abstract: "DICOM gateway that brings breast-ultrasound AI into the radiology workflow.",
-        subcommands: [])
+        subcommands: [ServeCommand.self, CheckConfigCommand.self, SendCommand.self,
+                      AnalyzeCommand.self, BenchCommand.self])
 }

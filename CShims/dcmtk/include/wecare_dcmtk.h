@@ -3,5 +3,8 @@
  * Each area has its own header; this one includes them all. */
 #ifndef WECARE_DCMTK_H
 #define WECARE_DCMTK_H
-#include "wecare_common.h"
+#include "wecare_common.h"  /* version, process-wide set-up */
+#include "wecare_net.h"     /* Storage SCP pool, Storage SCU, C-ECHO, TLS */
+#include "wecare_image.h"   /* reading instances: attributes, ultrasound regions, decoded frames */
+#include "wecare_writers.h" /* SEG, TID 1500 SR, presentation state */
 #endif
