@@ -73,7 +73,7 @@ final class TracingTests: XCTestCase {
         // Disc cut by the left and top image borders.
         _ = try check("border", Shapes.mask(61, 47, Shapes.disc(cx: 5, cy: 3, r: 30)), outers: 1, holes: 0)
         // Whole image set.
-        _ = try check("full", Shapes.mask(9, 7) { _, _ in true }, outers: 1, holes: 0, minIoU: 1)
+        _ = try check("full", Shapes.mask(40, 30) { _, _ in true }, outers: 1, holes: 0, minIoU: 1)
     }
 
     func testSinglePixel() throws {

@@ -141,8 +141,9 @@ struct CurveOptimizer {
         return JoinedCurve(control1: c1, control2: c2, penalty: penalty)
     }
 
-    /// The optimized path as segments, starting at seg[0].end.
-    func run() -> [PathSegment] {
+    /// The optimized path, starting at seg[0].end, as pieces that each replace the
+    /// smoothed segments between two boundaries.
+    func run() -> [CurvePiece] {
         let m = seg.count
         var previous = [Int](repeating: -1, count: m + 1)
         var penalty = [Double](repeating: 0, count: m + 1)
@@ -159,27 +160,38 @@ struct CurveOptimizer {
                 i -= 1
             }
         }
-        var pieces: [[PathSegment]] = []
+        var pieces: [CurvePiece] = []
         var j = m
         while j > 0 {
             let s = seg[j % m]
             if previous[j] == j - 1 {
-                pieces.append(s.isCorner ? [.line(to: s.vertex), .line(to: s.end)]
-                                         : [.cubic(c1: s.control1, c2: s.control2, to: s.end)])
+                pieces.append(CurvePiece(s, from: j - 1, to: j))
             } else if let o = joined[j] {
-                pieces.append([.cubic(c1: o.control1, c2: o.control2, to: s.end)])
+                pieces.append(CurvePiece(segments: [.cubic(c1: o.control1, c2: o.control2, to: s.end)], from: previous[j], to: j))
             }
             j = previous[j]
         }
-        return pieces.reversed().flatMap { $0 }
+        return pieces.reversed()
     }
 }
 
-/// Segments without optimization, starting at seg[0].end.
-func unoptimizedSegments(_ seg: [SmoothSegment]) -> [PathSegment] {
-    let m = seg.count
-    return (1...m).flatMap { j -> [PathSegment] in
-        let s = seg[j % m]
-        return s.isCorner ? [.line(to: s.vertex), .line(to: s.end)] : [.cubic(c1: s.control1, c2: s.control2, to: s.end)]
+/// Output segments standing for the smoothed segments between boundaries `from` and `to`
+/// (boundary b = end of smoothed segment b mod m = midpoint of polygon edge b).
+struct CurvePiece {
+    var segments: [PathSegment]
+    var from: Int, to: Int
+
+    init(segments: [PathSegment], from: Int, to: Int) { self.segments = segments; self.from = from; self.to = to }
+
+    /// One smoothed segment as is.
+    init(_ s: SmoothSegment, from: Int, to: Int) {
+        self.init(segments: s.isCorner ? [.line(to: s.vertex), .line(to: s.end)]
+                                       : [.cubic(c1: s.control1, c2: s.control2, to: s.end)], from: from, to: to)
     }
+}
+
+/// Pieces without optimization, starting at seg[0].end.
+func unoptimizedPieces(_ seg: [SmoothSegment]) -> [CurvePiece] {
+    let m = seg.count
+    return (1...m).map { j in CurvePiece(seg[j % m], from: j - 1, to: j) }
 }

@@ -23,11 +23,14 @@ public struct PotraceTracer: Sendable {
     public var alphaMax: Double
     /// Curve optimization tolerance in pixels (Potrace `-O`); nil disables optimization.
     public var optTolerance: Double?
+    /// Refit Bezier control distances to the pixel boundary (not in the paper; see
+    /// `BoundaryRefiner`). False gives plain Potrace output.
+    public var refinesCurves: Bool
 
     public init(turnPolicy: TurnPolicy = .black, turdSize: Int = 0, alphaMax: Double = 1.0,
-                optTolerance: Double? = 0.2) {
+                optTolerance: Double? = 0.2, refinesCurves: Bool = true) {
         self.turnPolicy = turnPolicy; self.turdSize = turdSize
-        self.alphaMax = alphaMax; self.optTolerance = optTolerance
+        self.alphaMax = alphaMax; self.optTolerance = optTolerance; self.refinesCurves = refinesCurves
     }
 
     /// Traces the foreground of `mask` (restricted to `region`, default the whole mask).
@@ -71,9 +74,13 @@ public struct PotraceTracer: Sendable {
         let origin = Point2(Double(path.xs[0]), Double(path.ys[0]))
         let vertices = adjustVertices(path, sums: sums, polygon: polygon).map { $0 + origin }
         let smoothed = smooth(vertices, alphaMax: alphaMax)
-        let segments = optTolerance.map { CurveOptimizer(smoothed, tolerance: $0).run() } ?? unoptimizedSegments(smoothed)
-        return ClosedPath(start: smoothed[0].end, segments: mergingCollinearLines(segments, start: smoothed[0].end),
-                          isHole: !path.isOuter)
+        var pieces = optTolerance.map { CurveOptimizer(smoothed, tolerance: $0).run() } ?? unoptimizedPieces(smoothed)
+        if refinesCurves {
+            pieces = BoundaryRefiner(path: path, polygon: polygon).refine(pieces)
+        }
+        let start = pieces.last?.segments.last?.end ?? smoothed[0].end
+        let merged = mergingCollinearLines(pieces.flatMap(\.segments), start: start)
+        return ClosedPath(start: merged.start, segments: merged.segments, isHole: !path.isOuter)
     }
 
     /// The optimal polygon's vertices (stage 2 only), for tests and diagnostics.
@@ -84,8 +91,8 @@ public struct PotraceTracer: Sendable {
 
 /// Drops the midpoint between two straight pieces that continue in the same direction
 /// (consecutive corners), so such runs cost one segment instead of two.
-func mergingCollinearLines(_ segments: [PathSegment], start: Point2) -> [PathSegment] {
-    guard segments.count > 2 else { return segments }
+func mergingCollinearLines(_ segments: [PathSegment], start: Point2) -> (start: Point2, segments: [PathSegment]) {
+    guard segments.count > 2 else { return (start, segments) }
     var out: [PathSegment] = []
     out.reserveCapacity(segments.count)
     var from = start
@@ -109,5 +116,14 @@ func mergingCollinearLines(_ segments: [PathSegment], start: Point2) -> [PathSeg
         }
         out.append(segments[i]); from = segments[i].end; i += 1
     }
-    return out
+    // The start itself may sit between two collinear lines: start at the first's end.
+    if out.count > 2, case let .line(first) = out[0], out[out.count - 1] == .line(to: start) {
+        let a = start - out[out.count - 2].end, b = first - start
+        if abs(a.cross(b)) <= 1e-9 * (a.length * b.length) && a.dot(b) > 0 {
+            out.removeFirst()
+            out[out.count - 1] = .line(to: first)
+            return (first, out)
+        }
+    }
+    return (start, out)
 }
