@@ -81,7 +81,7 @@ final class WriterReportTests: XCTestCase {
         let images = measured["images"] as? [[String: Any]] ?? []
         let segRef = images.first { $0["concept"] as? String == "DCM:121214" }
         XCTAssertEqual(segRef?["instance"] as? String, segSummary.sopInstanceUID)
-        XCTAssertEqual(segRef?["segments"] as? [Int], [1])
+        XCTAssertEqual(segRef?["segments"] as? [Int], [], "frame and segment number are exclusive")
         XCTAssertEqual(segRef?["frames"] as? [Int], [1])
         XCTAssertEqual(images.first { $0["concept"] as? String == "DCM:121233" }?["instance"] as? String, srcSummary.sopInstanceUID)
 

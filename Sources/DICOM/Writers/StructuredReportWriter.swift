@@ -8,7 +8,9 @@ import CDCMTK
 ///   "Ultrasonography of breast", Image Library with the source image (and frame).
 /// - per lesion two TID 1410 Planar ROI groups in "Imaging Measurements":
 ///   1. measurements: Tracking Identifier/UID, Finding "Mass", Finding Site Breast (+ laterality),
-///      Referenced Segmentation Frame (SEG frame + segment) and Source image for segmentation,
+///      Referenced Segmentation Frame (the SEG frame; Referenced Segment Number is left out since
+///      the standard makes it exclusive with Referenced Frame Number and the SEG has one segment)
+///      and Source image for segmentation,
 ///      Area, Long axis, Short axis, Probability of cancer, per-class probabilities (99WECARE),
 ///      Pathology (Benign / Malignant / Normal); each with Algorithm Name/Version (TID 4019).
 ///   2. contour: Tracking Identifier/UID, Finding "Mass", Image Region SCOORD POLYLINE (closed)
@@ -223,7 +225,7 @@ public enum StructuredReportWriter {
                 measured.append(SRItem(relationship: .contains, concept: .referencedSegmentationFrame,
                                        value: .image(sopClassUID: SegmentationReference.sopClassUID,
                                                      sopInstanceUID: seg.sopInstanceUID, frames: [segFrame],
-                                                     segments: [seg.segmentNumber])))
+                                                     segments: [])))
                 measured.append(SRItem(relationship: .contains, concept: .sourceImageForSegmentation, value: sourceImage))
             }
             switch lesion.size {

@@ -4,6 +4,14 @@
 usage: check_pr.py PR.dcm
 """
 import json, sys
+
+
+def ints(ds, keyword):
+    """Values of a possibly multi-valued integer attribute, [] when absent."""
+    if keyword not in ds:
+        return []
+    v = ds.get(keyword)
+    return [int(x) for x in v] if isinstance(v, (list, tuple)) or hasattr(v, "__iter__") and not isinstance(v, str) else [int(v)]
 import pydicom
 
 
@@ -15,7 +23,7 @@ def main():
            "presentation_lut_shape": ds.get("PresentationLUTShape")}
     ref = ds.ReferencedSeriesSequence[0].ReferencedImageSequence[0]
     out["referenced_image"] = ref.ReferencedSOPInstanceUID
-    out["referenced_frames"] = [int(f) for f in ref.ReferencedFrameNumber] if "ReferencedFrameNumber" in ref else []
+    out["referenced_frames"] = ints(ref, "ReferencedFrameNumber")
     layers = [l.GraphicLayer for l in ds.GraphicLayerSequence]
     ann = ds.GraphicAnnotationSequence[0]
     out["layer_declared"] = ann.GraphicLayer in layers

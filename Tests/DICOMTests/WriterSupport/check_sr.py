@@ -4,6 +4,14 @@
 usage: check_sr.py SR.dcm
 """
 import json, sys
+
+
+def ints(ds, keyword):
+    """Values of a possibly multi-valued integer attribute, [] when absent."""
+    if keyword not in ds:
+        return []
+    v = ds.get(keyword)
+    return [int(x) for x in v] if isinstance(v, (list, tuple)) or hasattr(v, "__iter__") and not isinstance(v, str) else [int(v)]
 import highdicom as hd
 
 
@@ -38,13 +46,13 @@ def walk_group(group):
         elif vt == "IMAGE":
             ref = item.ReferencedSOPSequence[0]
             g["images"].append({"concept": n, "class": ref.ReferencedSOPClassUID, "instance": ref.ReferencedSOPInstanceUID,
-                                "frames": [int(f) for f in ref.get("ReferencedFrameNumber", [])] if "ReferencedFrameNumber" in ref else [],
-                                "segments": [int(s) for s in ref.get("ReferencedSegmentNumber", [])] if "ReferencedSegmentNumber" in ref else []})
+                                "frames": ints(ref, "ReferencedFrameNumber"),
+                                "segments": ints(ref, "ReferencedSegmentNumber")})
         elif vt == "SCOORD":
             sel = item.ContentSequence[0].ReferencedSOPSequence[0]
             g["scoord"] = {"type": item.GraphicType, "data": [float(v) for v in item.GraphicData],
                            "image": sel.ReferencedSOPInstanceUID,
-                           "frames": [int(f) for f in sel.ReferencedFrameNumber] if "ReferencedFrameNumber" in sel else []}
+                           "frames": ints(sel, "ReferencedFrameNumber")}
     return g
 
 
@@ -67,7 +75,7 @@ def main():
                 for img in grp.ContentSequence:
                     ref = img.ReferencedSOPSequence[0]
                     library.append({"instance": ref.ReferencedSOPInstanceUID,
-                                    "frames": [int(f) for f in ref.ReferencedFrameNumber] if "ReferencedFrameNumber" in ref else []})
+                                    "frames": ints(ref, "ReferencedFrameNumber")})
         elif n == "DCM:126010":
             groups = [walk_group(g) for g in item.get("ContentSequence", [])]
     out["top"] = top
