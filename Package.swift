@@ -40,7 +40,7 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "CShims/openblas"),
         .target(name: "DICOM", dependencies: ["CDCMTK", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Inference", dependencies: ["CBLAS"],
-                swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+                swiftSettings: [.unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"])]),
         .target(name: "Analysis"),
         .target(name: "Reporting", dependencies: ["DICOM", "Inference", "Analysis",
                                                   .product(name: "Logging", package: "swift-log")]),
