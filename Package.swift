@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "InferenceTests", dependencies: ["Inference"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "DICOM", "Analysis", "Inference"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "DICOM"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "DICOM"], exclude: ["Helpers", "Benchmarks"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17
