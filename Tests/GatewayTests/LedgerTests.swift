@@ -27,8 +27,9 @@ final class LedgerTests: XCTestCase {
         let reopened = try SQLiteLedger(path: file)
         XCTAssertEqual(try reopened.resetInterruptedJobs(now: Date()), 1)
         XCTAssertEqual(try reopened.counts().jobs, [.received: 2])
-        let again = try XCTUnwrap(try reopened.claimDueJob(now: Date()))
-        XCTAssertEqual(again.attempts, 2, "attempts survive the restart")
+        let claims = [try reopened.claimDueJob(now: Date()), try reopened.claimDueJob(now: Date())].compactMap { $0 }
+        XCTAssertEqual(claims.count, 2)
+        XCTAssertEqual(claims.first { $0.instance.sopInstanceUID == "1.2.3.4" }?.attempts, 2, "attempts survive the restart")
     }
 
     func testRetryingJobWaitsUntilDueAndDeliveriesKeepTheirError() throws {

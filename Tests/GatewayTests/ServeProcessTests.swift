@@ -21,6 +21,7 @@ final class ServeProcessTests: XCTestCase {
         }
         guard let port else {
             running.stop()
+            try skipIfNetworkMissing(running.output())
             XCTFail("serve did not start: \(running.output())")
             throw XCTSkip("serve did not start")
         }
@@ -58,9 +59,8 @@ final class ServeProcessTests: XCTestCase {
         // Restart with analysis on: every recorded job is analysed.
         let processor = TestProcessor()
         let service = try await GatewayService.startForTest(config, processor: processor)
-        defer { Task { await service.stop() } }
         XCTAssertTrue(try Tools.eventually(timeout: 60) { try service.ledger.counts().jobs[.analysed] == recorded },
-                      "\(try service.ledger.counts())")
+                      "\(String(describing: try? service.ledger.counts()))")
         await service.stop()
         XCTAssertEqual(processor.totalCalls, recorded)
     }

@@ -33,7 +33,15 @@ final class ConfigReader {
 
     func displayName(_ path: String) -> String {
         // destination[1] -> destination #2, for people who count from one.
-        path.replacingOccurrences(of: #"\[(\d+)\]"#, with: "", options: .regularExpression)
+        var out = ""
+        var index = ""
+        var inIndex = false
+        for c in path {
+            if c == "[" { inIndex = true; index = ""; continue }
+            if c == "]" { inIndex = false; out += " #\((Int(index) ?? 0) + 1)"; continue }
+            if inIndex { index.append(c) } else { out.append(c) }
+        }
+        return out
     }
 }
 
