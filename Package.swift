@@ -3,6 +3,7 @@
 //
 // Modules, in the order data flows through them:
 //   CDCMTK     C++17 shim over DCMTK behind a plain C header (bytes in, bytes out)
+//   CBLAS/CPNG system libraries: OpenBLAS's CBLAS, libpng's simplified API
 //   DICOM      the DICOM face: Storage SCP/SCU, reading and decoding instances, SEG/SR/PR writers
 //   Inference  a small ONNX runtime on Float32 NCHW tensors (OpenBLAS via CBLAS)
 //   Analysis   pure image algorithms: preprocessing, mask postprocessing, tracing, measurement, SVG
@@ -38,11 +39,12 @@ let package = Package(
             linkerSettings: dcmtkLibraries.map { .linkedLibrary($0) } + [.linkedLibrary("stdc++")]
         ),
         .systemLibrary(name: "CBLAS", path: "CShims/openblas"),
+        .systemLibrary(name: "CPNG", path: "CShims/libpng"),
         .target(name: "DICOM", dependencies: ["CDCMTK", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Inference", dependencies: ["CBLAS"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
         .target(name: "Analysis"),
-        .target(name: "Reporting", dependencies: ["DICOM", "Inference", "Analysis",
+        .target(name: "Reporting", dependencies: ["DICOM", "Inference", "Analysis", "CPNG",
                                                   .product(name: "Logging", package: "swift-log")]),
         .target(name: "Gateway", dependencies: [
             "DICOM",
