@@ -72,8 +72,8 @@ final class NetworkSCPTests: XCTestCase {
         for encoding in NetworkTestInputs.encodings {
             let file = try NetworkTestInputs.encode(source, as: encoding, in: directory)
             XCTAssertEqual(try NetworkTestInputs.transferSyntax(of: file), encoding.transferSyntaxUID, encoding.name)
-            // -R: propose only the file's own transfer syntax, so nothing can be transcoded on the way.
-            let result = try ExternalTool.run(storescu, ["-R", "-aet", "MODALITY", "-aec", "WECARE", "127.0.0.1", "\(port)", file.path])
+            // Propose the file's own transfer syntax (plus storescu's uncompressed fallback): the SCP must pick the former.
+            let result = try ExternalTool.run(storescu, ["-R", encoding.storescuProposal, "-aet", "MODALITY", "-aec", "WECARE", "127.0.0.1", "\(port)", file.path])
             XCTAssertEqual(result.status, 0, "\(encoding.name): \(result.output)")
             let uid = try NetworkTestInputs.sopInstanceUID(of: file)
             let received = delegate.directory.appendingPathComponent("\(uid).dcm")
@@ -112,8 +112,10 @@ final class NetworkSCPTests: XCTestCase {
         let file = try NetworkTestInputs.ultrasoundImage(in: directory)
         let result = try ExternalTool.run(try ExternalTool.dcmtk("storescu"),
                                           ["-v", "-aet", "MODALITY", "-aec", "WECARE", "127.0.0.1", "\(port)", file.path])
-        XCTAssertTrue(result.output.lowercased().contains("0xa700"), result.output)
-        XCTAssertEqual(delegate.storeRequestCount, 1)
+        XCTAssertTrue(result.output.contains("OutOfResources") || result.output.lowercased().contains("0xa700"), result.output)
+        let peer = DICOMPeer(aeTitle: "WECARE", host: "127.0.0.1", port: port, callingAETitle: "MODALITY")
+        XCTAssertEqual(try StorageSCU.send([file], to: peer).first?.status, .outOfResources)
+        XCTAssertEqual(delegate.storeRequestCount, 2)
         XCTAssertTrue(delegate.received.isEmpty, "storeReceived is only for received datasets")
         XCTAssertTrue(inboxFiles.isEmpty)
     }
@@ -125,7 +127,9 @@ final class NetworkSCPTests: XCTestCase {
         let storescu = try ExternalTool.dcmtk("storescu")
         // Two modalities each hold an association open: their stores wait in the delegate.
         let holders = try (0..<2).map { index in
-            try ExternalTool.Background(storescu, ["-aet", "MODALITY", "-aec", "WECARE", "127.0.0.1", "\(port)", file.path],
+            let own = try NetworkTestInputs.relabel(file, sopClassUID: NetworkTestInputs.ultrasoundImageStorage,
+                                                    name: "holder\(index)", in: directory)
+            return try ExternalTool.Background(storescu, ["-aet", "MODALITY", "-aec", "WECARE", "127.0.0.1", "\(port)", own.path],
                                         log: directory.appendingPathComponent("holder\(index).log"))
         }
         defer { holders.forEach { $0.stop() } }
@@ -134,7 +138,10 @@ final class NetworkSCPTests: XCTestCase {
         XCTAssertNotEqual(third.status, 0)
         XCTAssertTrue(third.output.contains("Local Limit Exceeded"), third.output)
         for _ in 0..<2 { delegate.releaseStores.signal() }
-        for holder in holders { XCTAssertEqual(holder.wait().status, 0) }
+        for holder in holders {
+            let result = holder.wait()
+            XCTAssertEqual(result.status, 0, result.output)
+        }
         // Once they are done, a new association is served again.
         let deadline = Date().addingTimeInterval(10)
         while delegate.ended.count < 2 && Date() < deadline { usleep(10_000) }

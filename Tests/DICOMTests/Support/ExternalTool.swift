@@ -21,13 +21,21 @@ enum ExternalTool {
     /// A DCMTK tool from PATH. pynetdicom installs its own `echoscu`/`storescu`/`storescp` scripts that
     /// may come first on PATH: take the first whose `--version` says dcmtk.
     static func dcmtk(_ name: String) throws -> String {
+        if let known = cache.lock.withLock({ cache.paths[name] }) { return known }
         for candidate in candidates(name) {
             if let result = try? run(candidate, ["--version"]), result.output.lowercased().contains("dcmtk") {
+                cache.lock.withLock { cache.paths[name] = candidate }
                 return candidate
             }
         }
         throw Failure.notFound(name)
     }
+
+    private final class Cache: @unchecked Sendable {
+        let lock = NSLock()
+        var paths: [String: String] = [:]
+    }
+    private static let cache = Cache()
 
     /// Any tool from PATH.
     static func find(_ name: String) throws -> String {

@@ -12,17 +12,19 @@ enum NetworkTestInputs {
         var transferSyntaxUID: String
         var tool: String
         var arguments: [String]
+        /// storescu's option that proposes this transfer syntax (with -R: and uncompressed fallback).
+        var storescuProposal: String
     }
 
     static let encodings: [Encoding] = [
-        Encoding(name: "explicit", transferSyntaxUID: "1.2.840.10008.1.2.1", tool: "", arguments: []),
-        Encoding(name: "implicit", transferSyntaxUID: "1.2.840.10008.1.2", tool: "dcmconv", arguments: ["+ti"]),
-        Encoding(name: "jpeg-baseline", transferSyntaxUID: "1.2.840.10008.1.2.4.50", tool: "dcmcjpeg", arguments: ["+eb"]),
-        Encoding(name: "jpeg-extended", transferSyntaxUID: "1.2.840.10008.1.2.4.51", tool: "dcmcjpeg", arguments: ["+ee"]),
-        Encoding(name: "jpeg-lossless-sv1", transferSyntaxUID: "1.2.840.10008.1.2.4.70", tool: "dcmcjpeg", arguments: ["+e1"]),
-        Encoding(name: "jpeg-ls-lossless", transferSyntaxUID: "1.2.840.10008.1.2.4.80", tool: "dcmcjpls", arguments: ["+el"]),
-        Encoding(name: "jpeg-ls-near", transferSyntaxUID: "1.2.840.10008.1.2.4.81", tool: "dcmcjpls", arguments: ["+en"]),
-        Encoding(name: "rle", transferSyntaxUID: "1.2.840.10008.1.2.5", tool: "dcmcrle", arguments: []),
+        Encoding(name: "explicit", transferSyntaxUID: "1.2.840.10008.1.2.1", tool: "", arguments: [], storescuProposal: "-xe"),
+        Encoding(name: "implicit", transferSyntaxUID: "1.2.840.10008.1.2", tool: "dcmconv", arguments: ["+ti"], storescuProposal: "-xi"),
+        Encoding(name: "jpeg-baseline", transferSyntaxUID: "1.2.840.10008.1.2.4.50", tool: "dcmcjpeg", arguments: ["+eb"], storescuProposal: "-xy"),
+        Encoding(name: "jpeg-extended", transferSyntaxUID: "1.2.840.10008.1.2.4.51", tool: "dcmcjpeg", arguments: ["+ee"], storescuProposal: "-xx"),
+        Encoding(name: "jpeg-lossless-sv1", transferSyntaxUID: "1.2.840.10008.1.2.4.70", tool: "dcmcjpeg", arguments: ["+e1"], storescuProposal: "-xs"),
+        Encoding(name: "jpeg-ls-lossless", transferSyntaxUID: "1.2.840.10008.1.2.4.80", tool: "dcmcjpls", arguments: ["+el"], storescuProposal: "-xt"),
+        Encoding(name: "jpeg-ls-near", transferSyntaxUID: "1.2.840.10008.1.2.4.81", tool: "dcmcjpls", arguments: ["+en"], storescuProposal: "-xu"),
+        Encoding(name: "rle", transferSyntaxUID: "1.2.840.10008.1.2.5", tool: "dcmcrle", arguments: [], storescuProposal: "-xr"),
     ]
 
     /// A fresh temporary directory.
