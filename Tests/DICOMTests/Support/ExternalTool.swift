@@ -61,10 +61,23 @@ enum ExternalTool {
         try process.run()
         let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
         DispatchQueue.global().asyncAfter(deadline: .now() + limit, execute: watchdog)
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        let data = readToEnd(pipe.fileHandleForReading.fileDescriptor)
         process.waitUntilExit()
         watchdog.cancel()
         return Result(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+    }
+
+    /// FileHandle.readDataToEndOfFile traps on EINTR (swift-corelibs-foundation): read by hand.
+    private static func readToEnd(_ fd: Int32) -> Data {
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            data.append(buffer, count: count)
+        }
+        return data
     }
 
     /// Like `run` but throws unless the exit status is 0.
