@@ -24,6 +24,7 @@ final class WriterSegmentationTests: XCTestCase {
         XCTAssertEqual(result["algorithm_family"] as? String, "123110")
         XCTAssertEqual(result["study_uid_matches"] as? Bool, true)
         XCTAssertEqual(result["patient_id_matches"] as? Bool, true)
+        XCTAssertEqual(result["patient_study_differs"] as? [String], [], "patient/study/charset copied")
         XCTAssertEqual(result["series_differs"] as? Bool, true)
         XCTAssertEqual(result["manufacturer"] as? String, "WeCare")
         XCTAssertEqual(result["segments_overlap"] as? String, "NO")

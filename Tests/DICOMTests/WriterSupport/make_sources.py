@@ -5,7 +5,7 @@ usage: make_sources.py BUSI_ID OUTDIR
 
 Writes into OUTDIR, each with <name>.mask (rows*columns bytes 0/1, row-major, per frame):
   mono.dcm   US Image, MONOCHROME2, odd rows x columns, Laterality R, calibrated US region
-  rgb.dcm    US Image, RGB (img2dcm from a BMP), Laterality L
+  rgb.dcm    US Image, RGB (img2dcm from a BMP), Laterality L, UTF-8 patient name
   lossy.dcm  US Image, JPEG Baseline (img2dcm from a JPEG): lossy
   multi.dcm  US Multi-frame, 3 frames, MONOCHROME2, odd size; mask only on frames 1 and 3
 and sources.json describing them (size, frames, mask frames, mm per pixel).
@@ -93,6 +93,8 @@ def main():
     subprocess.run(["img2dcm", "-q", "-i", "BMP", f"{out}/rgb.bmp", f"{out}/rgb.dcm"], check=True)
     ds = pydicom.dcmread(f"{out}/rgb.dcm")
     make_us(ds, rows, cols, "L", study)
+    ds.SpecificCharacterSet = "ISO_IR 192"  # UTF-8 name: derived objects must copy the charset
+    ds.PatientName = "Müller^Anna"
     ds.save_as(f"{out}/rgb.dcm")
     mask.tofile(f"{out}/rgb.mask")
     info["rgb"] = dict(rows=rows, columns=cols, frames=1, mask_frames=[1], laterality="L")
