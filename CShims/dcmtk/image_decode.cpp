@@ -31,11 +31,13 @@ extern "C" wc_image_status wc_image_decode_frame(wc_image *image, uint32_t frame
         return WC_IMAGE_ARGUMENT;
     }
     if (di->isMonochrome()) {
+        // Stored polarity: MONOCHROME1 is inverted in Swift (DCMTK's own inversion is off by one).
+        di->setPresentationLutShape(ESP_Identity);
         int ok = 1;
         switch (voi) {
         case WC_VOI_WINDOW: ok = di->setWindow(voi_index); break;
         case WC_VOI_LUT: ok = di->setVoiLut(voi_index); break;
-        case WC_VOI_MINMAX: ok = di->setMinMaxWindow(0); break;
+        case WC_VOI_MINMAX: ok = di->setMinMaxWindow(0); break;  // this frame's min..max (only it is loaded)
         case WC_VOI_NONE: ok = di->setNoVoiTransformation(); break;
         }
         if (!ok) {

@@ -5,6 +5,7 @@
 #include "dcmtk/dcmdata/dcdicent.h"
 #include "dcmtk/dcmdata/dcitem.h"
 #include "dcmtk/dcmdata/dcmetinf.h"
+#include "dcmtk/dcmdata/dcxfer.h"
 #include <cerrno>
 #include "dcmtk/dcmdata/dcvrds.h"
 #include "dcmtk/dcmdata/dcvris.h"
@@ -64,9 +65,10 @@ extern "C" wc_image *wc_image_open(const char *path, wc_image_status *status, ch
     const OFCondition cond = image->file.loadFile(path, EXS_Unknown, EGL_noChange, DCM_MaxReadLength, ERM_autoDetect);
     if (cond.bad()) {
         const bool part10 = hasPart10Marker(path);
-        // A premature end in a Part 10 file is truncation; without the marker, a parse that
-        // runs off the end is what random bytes do.
-        *status = (cond == EC_StreamNotifyClient && part10) ? WC_IMAGE_TRUNCATED : WC_IMAGE_NOT_DICOM;
+        // A Part 10 file whose dataset does not parse to its end was cut short (DCMTK says
+        // "premature end of stream" or "invalid stream" depending on where); without the
+        // marker, a parse that fails is what random bytes and text do.
+        *status = part10 ? WC_IMAGE_TRUNCATED : WC_IMAGE_NOT_DICOM;
         wc_image_copy_message(message, message_len, cond.text());
         delete image;
         return nullptr;
@@ -117,4 +119,9 @@ extern "C" int wc_image_has_pixel_data(wc_image *image) {
     DcmElement *el = nullptr;
     if (image->file.getDataset()->findAndGetElement(DCM_PixelData, el, OFFalse).bad() || el == nullptr) return 0;
     return el->getLengthField() != 0 ? 1 : 0;
+}
+
+extern "C" const char *wc_image_original_transfer_syntax(wc_image *image) {
+    std::lock_guard<std::mutex> guard(image->lock);
+    return DcmXfer(image->file.getDataset()->getOriginalXfer()).getXferID();
 }

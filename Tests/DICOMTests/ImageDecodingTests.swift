@@ -47,6 +47,17 @@ final class ImageDecodingTests: XCTestCase {
         XCTAssertEqual(try inst.grayscaleFrame(0).pixels, made.expected)
     }
 
+    func testImg2dcmJPEGDecodesLikeLibjpeg() throws {
+        guard let busi else { throw XCTSkip("BUSI data set not present") }
+        let made = try fx.makeUSWithImg2dcm(png: busi, format: "JPEG")
+        let inst = try DICOMInstance(contentsOf: made.url)
+        XCTAssertEqual(inst.transferSyntaxUID, TransferSyntax.jpegBaseline)
+        XCTAssertTrue(inst.lossy)
+        // Same codestream, two IJG-derived decoders: only IDCT rounding may differ.
+        let d = pixelDifference(try inst.grayscaleFrame(0).pixels, made.expected)
+        XCTAssertLessThanOrEqual(d.max, 2)
+    }
+
     func testMonochrome8LosslessEncodingsAreExact() throws {
         let src = try fx.makeUS("mono", pngOption + ["--rows", "101", "--cols", "131"])
         try assertExact(src.url, src.expected, ts: TransferSyntax.explicitVRLittleEndian)
@@ -102,8 +113,9 @@ final class ImageDecodingTests: XCTestCase {
                 for f in 0..<2 {
                     let got = try inst.grayscaleFrame(f).pixels
                     XCTAssertLessThanOrEqual(pixelDifference(got, src.expected[f]).max, 1, "\(pi) frame \(f)")
-                    XCTAssertEqual(got.min(), 0)
-                    XCTAssertEqual(got.max(), 255)
+                    // DCMTK's min-max window spans the range (its rounding may leave the top at 254).
+                    XCTAssertLessThanOrEqual(got.min() ?? 255, 1)
+                    XCTAssertGreaterThanOrEqual(got.max() ?? 0, 254)
                 }
             }
         }
@@ -150,13 +162,14 @@ final class ImageDecodingTests: XCTestCase {
         let j444 = try fx.encode(rgb.url, "dcmcjpeg", ["+eb", "+s4"])
         XCTAssertEqual(try DICOMInstance(contentsOf: j444).photometricInterpretation, "YBR_FULL")
         try assertClose(j444, rgb.expected, ts: TransferSyntax.jpegBaseline, maxDiff: 48, meanDiff: 3)
-        // Colour must survive: R + B stays near 255 after decoding YCbCr.
+        // Colour must survive (YCbCr converted once, not twice): R + B stays near 255 on average
+        // (4:2:2 chroma subsampling blurs it at edges).
         let colour = try DICOMInstance(contentsOf: j422).rgbFrame(0).pixels
-        var worst = 0
+        var total = 0
         for i in stride(from: 0, to: colour.count, by: 3) {
-            worst = max(worst, abs(Int(colour[i]) + Int(colour[i + 2]) - 255))
+            total += abs(Int(colour[i]) + Int(colour[i + 2]) - 255)
         }
-        XCTAssertLessThan(worst, 60)
+        XCTAssertLessThan(Double(total) / Double(colour.count / 3), 8)
     }
 
     func testPaletteColour8And16BitLUTs() throws {

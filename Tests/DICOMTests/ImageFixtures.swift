@@ -75,14 +75,17 @@ final class ImageFixtures {
         return (out, (0..<frames).map { [UInt8](inst[($0 * per)..<(($0 + 1) * per)]) })
     }
 
-    /// A US Image made the way a site would: BUSI PNG -> PGM -> img2dcm -> dcmodify to US.
-    func makeUSWithImg2dcm(png: String) throws -> (url: URL, expected: [UInt8], width: Int, height: Int) {
-        let pgm = file("busi", "pgm"), raw = file("busi", "raw"), out = file("img2dcm")
-        let size = try Self.run("python3", [Self.script.path, "pgm", "--png", png, "--out", pgm.path,
-                                            "--expected", raw.path]).split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-        try Self.run("img2dcm", ["-i", "PNM", pgm.path, out.path])
+    /// A US Image made the way a site would: BUSI PNG -> BMP or JPEG -> img2dcm -> dcmodify to US.
+    func makeUSWithImg2dcm(png: String, format: String = "BMP") throws
+        -> (url: URL, expected: [UInt8], width: Int, height: Int) {
+        let ext = format == "BMP" ? "bmp" : "jpg"
+        let image = file("busi", ext), raw = file("busi", "raw"), out = file("img2dcm")
+        let size = try Self.run("python3", [Self.script.path, ext, "--png", png, "--out", image.path,
+                                            "--expected", raw.path])
+            .split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        try Self.run("img2dcm", ["-i", format, image.path, out.path])
         try Self.run("dcmodify", ["-nb", "-m", "(0008,0016)=1.2.840.10008.5.1.4.1.1.6.1",
-                                  "-m", "(0002,0002)=1.2.840.10008.5.1.4.1.1.6.1", "-i", "(0008,0060)=US",
+                                  "-i", "(0008,0060)=US",
                                   "-i", "(0020,0060)=L", out.path])
         return (out, [UInt8](try Data(contentsOf: raw)), size[0], size[1])
     }
@@ -96,7 +99,7 @@ final class ImageFixtures {
 
     /// dcmdump's value of one attribute (independent of the code under test).
     static func dump(_ url: URL, _ tag: String) throws -> String {
-        let line = try run("dcmdump", ["-s", "+P", tag, url.path])
+        let line = try run("dcmdump", ["-s", "-Un", "+P", tag, url.path])
         guard let open = line.firstIndex(of: "["), let close = line.firstIndex(of: "]") else { return "" }
         return String(line[line.index(after: open)..<close])
     }

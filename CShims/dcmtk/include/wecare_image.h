@@ -44,20 +44,23 @@ long wc_image_string(wc_image *image, uint32_t seq_tag, uint32_t item, uint32_t 
 int wc_image_number(wc_image *image, uint32_t seq_tag, uint32_t item, uint32_t tag, uint32_t index, double *out);
 /* Number of items of a top-level sequence, -1 when absent. */
 long wc_image_item_count(wc_image *image, uint32_t seq_tag);
+/* UID of the transfer syntax the dataset was actually parsed in (for files without a meta
+ * header); "" when unknown. Static storage. */
+const char *wc_image_original_transfer_syntax(wc_image *image);
 /* 1 when the dataset has a Pixel Data (7FE0,0010) element with a value. */
 int wc_image_has_pixel_data(wc_image *image);
 
 /* How monochrome frames are mapped to 8 bits; chosen in Swift from the attributes. */
 typedef enum {
-    WC_VOI_MINMAX = 0,  /* window over the frame's min..max */
+    WC_VOI_MINMAX = 0,  /* DCMTK min-max window over this frame (min..max -> 0..254/255) */
     WC_VOI_WINDOW = 1,  /* Window Center/Width value `voi_index` */
     WC_VOI_LUT = 2,     /* VOI LUT Sequence item `voi_index` */
     WC_VOI_NONE = 3     /* no VOI: the full stored range 0..2^BitsStored-1 (identity for 8 bits) */
 } wc_voi_mode;
 
 /* Decodes frame `frame` (0-based) to 8 bits per sample and writes rows x columns x samples
- * bytes into out: samples = 1 for monochrome (presentation polarity: MONOCHROME1 inverted so
- * 0 is black), 3 (interleaved RGB) for colour (RGB, YBR_*, PALETTE COLOR). Writes width,
+ * bytes into out: samples = 1 for monochrome (in stored polarity: MONOCHROME1 is NOT inverted
+ * here), 3 (interleaved RGB) for colour (RGB, YBR_*, PALETTE COLOR). Writes width,
  * height, samples; returns WC_IMAGE_OK or a status with a message. */
 wc_image_status wc_image_decode_frame(wc_image *image, uint32_t frame, wc_voi_mode voi, uint32_t voi_index,
                                       uint8_t *out, size_t out_len,

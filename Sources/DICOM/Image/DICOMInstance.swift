@@ -43,7 +43,8 @@ public final class DICOMInstance: @unchecked Sendable {  // immutable; the handl
     /// Sequence of Ultrasound Regions (0018,6011), in order; empty when absent.
     public let ultrasoundRegions: [UltrasoundRegion]
 
-    private let handle: OpaquePointer
+    private let image: ImageHandle
+    private var handle: OpaquePointer { image.pointer }
     private let fileName: String
 
     /// Photometric interpretations the decoder handles.
@@ -67,7 +68,7 @@ public final class DICOMInstance: @unchecked Sendable {  // immutable; the handl
             default: throw DICOMInstanceError.unreadable(file: fileName, reason: reason)
             }
         }
-        handle = h
+        image = ImageHandle(h)  // closes the file when the last reference goes, also on a throw below
         let reader = AttributeReader(handle: h)
         let file = fileName
         func required(_ tag: UInt32, _ name: String) throws -> String {
@@ -82,52 +83,46 @@ public final class DICOMInstance: @unchecked Sendable {  // immutable; the handl
             }
             return Int(v)
         }
-        do {
-            // A parse that yields no SOP Class UID is not a DICOM instance (or random bytes).
-            guard let sopClass = reader.string(ImageTag.sopClassUID), !sopClass.isEmpty else {
-                throw DICOMInstanceError.notDICOM(file: file, reason: "no SOP Class UID (0008,0016)")
-            }
-            sopClassUID = sopClass
-            sopInstanceUID = try required(ImageTag.sopInstanceUID, "SOP Instance UID (0008,0018)")
-            studyInstanceUID = reader.string(ImageTag.studyInstanceUID)
-            seriesInstanceUID = reader.string(ImageTag.seriesInstanceUID)
-            modality = reader.string(ImageTag.modality)
-            // Files without a meta header were read as DCMTK detected; DCMTK reports them as implicit LE.
-            transferSyntaxUID = reader.string(ImageTag.transferSyntaxUID) ?? TransferSyntax.implicitVRLittleEndian
-            laterality = reader.string(ImageTag.laterality).flatMap { $0.isEmpty ? nil : $0 }
-            imageLaterality = reader.string(ImageTag.imageLaterality).flatMap { $0.isEmpty ? nil : $0 }
-            specificCharacterSet = reader.strings(ImageTag.specificCharacterSet)
-            burnedInAnnotation = reader.string(ImageTag.burnedInAnnotation).flatMap { $0.isEmpty ? nil : $0 }
-            lossyCompressionRatios = reader.numbers(ImageTag.lossyImageCompressionRatio)
-            lossyCompressionMethods = reader.strings(ImageTag.lossyImageCompressionMethod)
-            lossy = reader.string(ImageTag.lossyImageCompression) == "01"
-                || TransferSyntax.lossy.contains(transferSyntaxUID)
-            ultrasoundRegions = reader.ultrasoundRegions()
+        // A parse that yields no SOP Class UID is not a DICOM instance (or random bytes).
+        guard let sopClass = reader.string(ImageTag.sopClassUID), !sopClass.isEmpty else {
+            throw DICOMInstanceError.notDICOM(file: file, reason: "no SOP Class UID (0008,0016)")
+        }
+        sopClassUID = sopClass
+        sopInstanceUID = try required(ImageTag.sopInstanceUID, "SOP Instance UID (0008,0018)")
+        studyInstanceUID = reader.string(ImageTag.studyInstanceUID)
+        seriesInstanceUID = reader.string(ImageTag.seriesInstanceUID)
+        modality = reader.string(ImageTag.modality)
+        // Files without a meta header: the encoding DCMTK detected while parsing.
+        transferSyntaxUID = reader.string(ImageTag.transferSyntaxUID).flatMap { $0.isEmpty ? nil : $0 }
+            ?? String(cString: wc_image_original_transfer_syntax(h))
+        laterality = reader.string(ImageTag.laterality).flatMap { $0.isEmpty ? nil : $0 }
+        imageLaterality = reader.string(ImageTag.imageLaterality).flatMap { $0.isEmpty ? nil : $0 }
+        specificCharacterSet = reader.strings(ImageTag.specificCharacterSet)
+        burnedInAnnotation = reader.string(ImageTag.burnedInAnnotation).flatMap { $0.isEmpty ? nil : $0 }
+        lossyCompressionRatios = reader.numbers(ImageTag.lossyImageCompressionRatio)
+        lossyCompressionMethods = reader.strings(ImageTag.lossyImageCompressionMethod)
+        lossy = reader.string(ImageTag.lossyImageCompression) == "01"
+            || TransferSyntax.lossy.contains(transferSyntaxUID)
+        ultrasoundRegions = reader.ultrasoundRegions()
 
-            guard wc_image_has_pixel_data(h) == 1 else { throw DICOMInstanceError.noPixelData(file: file) }
-            guard TransferSyntax.decodable.contains(transferSyntaxUID) else {
-                throw DICOMInstanceError.unsupportedTransferSyntax(file: file, uid: transferSyntaxUID)
-            }
-            rows = try requiredInt(ImageTag.rows, "Rows (0028,0010)")
-            columns = try requiredInt(ImageTag.columns, "Columns (0028,0011)")
-            bitsAllocated = try requiredInt(ImageTag.bitsAllocated, "Bits Allocated (0028,0100)")
-            bitsStored = Int(reader.number(ImageTag.bitsStored) ?? Double(bitsAllocated))
-            samplesPerPixel = try requiredInt(ImageTag.samplesPerPixel, "Samples per Pixel (0028,0002)")
-            planarConfiguration = Int(reader.number(ImageTag.planarConfiguration) ?? 0)
-            pixelRepresentation = Int(reader.number(ImageTag.pixelRepresentation) ?? 0)
-            numberOfFrames = max(1, Int(reader.number(ImageTag.numberOfFrames) ?? 1))
-            photometricInterpretation = try required(ImageTag.photometricInterpretation,
-                                                     "Photometric Interpretation (0028,0004)")
-            guard Self.supportedPhotometrics.contains(photometricInterpretation) else {
-                throw DICOMInstanceError.unsupportedPhotometric(file: file, value: photometricInterpretation)
-            }
-        } catch {
-            wc_image_close(h)
-            throw error
+        guard wc_image_has_pixel_data(h) == 1 else { throw DICOMInstanceError.noPixelData(file: file) }
+        guard TransferSyntax.decodable.contains(transferSyntaxUID) else {
+            throw DICOMInstanceError.unsupportedTransferSyntax(file: file, uid: transferSyntaxUID)
+        }
+        rows = try requiredInt(ImageTag.rows, "Rows (0028,0010)")
+        columns = try requiredInt(ImageTag.columns, "Columns (0028,0011)")
+        bitsAllocated = try requiredInt(ImageTag.bitsAllocated, "Bits Allocated (0028,0100)")
+        bitsStored = Int(reader.number(ImageTag.bitsStored) ?? Double(bitsAllocated))
+        samplesPerPixel = try requiredInt(ImageTag.samplesPerPixel, "Samples per Pixel (0028,0002)")
+        planarConfiguration = Int(reader.number(ImageTag.planarConfiguration) ?? 0)
+        pixelRepresentation = Int(reader.number(ImageTag.pixelRepresentation) ?? 0)
+        numberOfFrames = max(1, Int(reader.number(ImageTag.numberOfFrames) ?? 1))
+        photometricInterpretation = try required(ImageTag.photometricInterpretation,
+                                                 "Photometric Interpretation (0028,0004)")
+        guard Self.supportedPhotometrics.contains(photometricInterpretation) else {
+            throw DICOMInstanceError.unsupportedPhotometric(file: file, value: photometricInterpretation)
         }
     }
-
-    deinit { wc_image_close(handle) }
 
     public var isMonochrome: Bool { photometricInterpretation.hasPrefix("MONOCHROME") }
 
@@ -146,7 +141,7 @@ public final class DICOMInstance: @unchecked Sendable {  // immutable; the handl
     /// 8-bit RGB): round(0.299 R + 0.587 G + 0.114 B).
     public func grayscaleFrame(_ index: Int) throws -> GrayscaleFrame {
         let (w, h, samples, bytes) = try decode(index)
-        if samples == 1 { return GrayscaleFrame(width: w, height: h, pixels: bytes) }
+        if samples == 1 { return GrayscaleFrame(width: w, height: h, pixels: presentationPolarity(bytes)) }
         var gray = [UInt8](repeating: 0, count: w * h)
         bytes.withUnsafeBufferPointer { src in
             gray.withUnsafeMutableBufferPointer { dst in
@@ -161,8 +156,9 @@ public final class DICOMInstance: @unchecked Sendable {  // immutable; the handl
     /// Frame `index` (0-based) as interleaved 8-bit RGB; monochrome frames (windowed as in
     /// `grayscaleFrame`) are repeated into R, G and B.
     public func rgbFrame(_ index: Int) throws -> RGBFrame {
-        let (w, h, samples, bytes) = try decode(index)
-        if samples == 3 { return RGBFrame(width: w, height: h, pixels: bytes) }
+        let (w, h, samples, stored) = try decode(index)
+        if samples == 3 { return RGBFrame(width: w, height: h, pixels: stored) }
+        let bytes = presentationPolarity(stored)
         var rgb = [UInt8](repeating: 0, count: w * h * 3)
         for i in 0..<(w * h) {
             rgb[3 * i] = bytes[i]
@@ -170,6 +166,11 @@ public final class DICOMInstance: @unchecked Sendable {  // immutable; the handl
             rgb[3 * i + 2] = bytes[i]
         }
         return RGBFrame(width: w, height: h, pixels: rgb)
+    }
+
+    /// MONOCHROME1 stores white as the minimum: invert so 0 is black, as the models expect.
+    private func presentationPolarity(_ stored: [UInt8]) -> [UInt8] {
+        photometricInterpretation == "MONOCHROME1" ? stored.map { 255 - $0 } : stored
     }
 
     /// How monochrome values are mapped to 8 bits (see `grayscaleFrame`).
@@ -205,4 +206,11 @@ public final class DICOMInstance: @unchecked Sendable {  // immutable; the handl
         out.removeSubrange(Int(width * height * samples)...)
         return (Int(width), Int(height), Int(samples), out)
     }
+}
+
+/// Owns the shim handle, so it is closed exactly once however DICOMInstance's init ends.
+private final class ImageHandle {
+    let pointer: OpaquePointer
+    init(_ pointer: OpaquePointer) { self.pointer = pointer }
+    deinit { wc_image_close(pointer) }
 }

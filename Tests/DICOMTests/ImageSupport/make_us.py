@@ -9,7 +9,7 @@ Compressed variants are made from these files by the tests with dcmcjpeg / dcmcr
 
 Modes:
   make_us.py image --out F --expected F [options]   synthetic or BUSI-derived instance
-  make_us.py pgm --png P --out F.pgm --expected F   BUSI PNG -> binary PGM (for img2dcm)
+  make_us.py bmp|jpg --png P --out F --expected F  BUSI PNG -> BMP / JPEG (for img2dcm)
   make_us.py j2k --out F                            instance declaring JPEG 2000 (junk codestream)
 """
 import argparse
@@ -207,11 +207,20 @@ def save(ds, path, ts=ExplicitVRLittleEndian):
     ds.save_as(path, enforce_file_format=True)
 
 
-def make_pgm(args):
-    g = np.asarray(Image.open(args.png).convert("L"), dtype=np.uint8)
-    with open(args.out, "wb") as fh:
-        fh.write(b"P5\n%d %d\n255\n" % (g.shape[1], g.shape[0]))
-        fh.write(g.tobytes())
+def make_bmp(args):
+    """BUSI PNG -> 8-bit grayscale BMP (img2dcm reads BMP and JPEG only); expected = the PNG."""
+    img = Image.open(args.png).convert("L")
+    img.save(args.out, format="BMP")
+    write_expected(args, np.asarray(img, dtype=np.uint8))
+
+
+def make_jpg(args):
+    """BUSI PNG -> JPEG (img2dcm wraps it as is); expected = the JPEG as libjpeg via Pillow decodes it."""
+    Image.open(args.png).convert("L").save(args.out, format="JPEG", quality=90)
+    write_expected(args, np.asarray(Image.open(args.out).convert("L"), dtype=np.uint8))
+
+
+def write_expected(args, g):
     with open(args.expected, "wb") as fh:
         fh.write(g.tobytes())
     print(g.shape[1], g.shape[0])
@@ -230,7 +239,7 @@ def make_j2k(args):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["image", "pgm", "j2k"])
+    p.add_argument("mode", choices=["image", "bmp", "jpg", "j2k"])
     p.add_argument("--out", required=True)
     p.add_argument("--expected")
     p.add_argument("--png")
@@ -248,7 +257,7 @@ def main():
     p.add_argument("--burned-in")
     p.add_argument("--lossy", action="store_true")
     args = p.parse_args()
-    {"image": make_image, "pgm": make_pgm, "j2k": make_j2k}[args.mode](args)
+    {"image": make_image, "bmp": make_bmp, "jpg": make_jpg, "j2k": make_j2k}[args.mode](args)
 
 
 if __name__ == "__main__":
