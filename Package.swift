@@ -3,6 +3,7 @@
 //
 // Modules, in the order data flows through them:
 //   CDCMTK     C++17 shim over DCMTK behind a plain C header (bytes in, bytes out)
+//   CBLAS/CPNG system libraries: OpenBLAS's CBLAS, libpng's simplified API
 //   DICOM      the DICOM face: Storage SCP/SCU, reading and decoding instances, SEG/SR/PR writers
 //   Inference  a small ONNX runtime on Float32 NCHW tensors (OpenBLAS via CBLAS)
 //   Analysis   pure image algorithms: preprocessing, mask postprocessing, tracing, measurement, SVG
@@ -38,11 +39,12 @@ let package = Package(
             linkerSettings: dcmtkLibraries.map { .linkedLibrary($0) } + [.linkedLibrary("stdc++")]
         ),
         .systemLibrary(name: "CBLAS", path: "CShims/openblas"),
+        .systemLibrary(name: "CPNG", path: "CShims/libpng"),
         .target(name: "DICOM", dependencies: ["CDCMTK", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Inference", dependencies: ["CBLAS"],
-                swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+                swiftSettings: [.unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"])]),
         .target(name: "Analysis"),
-        .target(name: "Reporting", dependencies: ["DICOM", "Inference", "Analysis",
+        .target(name: "Reporting", dependencies: ["DICOM", "Inference", "Analysis", "CPNG",
                                                   .product(name: "Logging", package: "swift-log")]),
         .target(name: "Gateway", dependencies: [
             "DICOM",
@@ -61,8 +63,9 @@ let package = Package(
         .testTarget(name: "DICOMTests", dependencies: ["DICOM"], exclude: ["ImageSupport"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis"]),
-        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "DICOM", "Analysis", "Inference"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "DICOM"]),
+        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "DICOM", "Analysis", "Inference"],
+                    exclude: ["Support/reference.py", "Support/make_us_dicom.py", "Support/check_outputs.py"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "DICOM"], exclude: ["Helpers", "Benchmarks"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

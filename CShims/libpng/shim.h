@@ -1,0 +1,2 @@
+// libpng's simplified API (Debian: libpng-dev): whole-image read/write without setjmp.
+#include <png.h>

@@ -1,0 +1,36 @@
+/// DIMSE response status of a C-STORE (PS3.4 B.2.3, PS3.7 C).
+public enum DIMSEStatus: Sendable, Equatable {
+    /// 0000: only once the object is safely on disk.
+    case success
+    /// A700: disk below floor, write failed.
+    case outOfResources
+    /// A900: dataset SOP Class/Instance UID differs from the command.
+    case dataSetDoesNotMatchSOPClass
+    /// C000: unparsable, UIDs missing.
+    case cannotUnderstand
+    case other(UInt16)
+
+    public var code: UInt16 {
+        switch self {
+        case .success: return 0x0000
+        case .outOfResources: return 0xA700
+        case .dataSetDoesNotMatchSOPClass: return 0xA900
+        case .cannotUnderstand: return 0xC000
+        case .other(let code): return code
+        }
+    }
+
+    /// The named case for a known code, `.other` otherwise.
+    public init(code: UInt16) {
+        switch code {
+        case 0x0000: self = .success
+        case 0xA700: self = .outOfResources
+        case 0xA900: self = .dataSetDoesNotMatchSOPClass
+        case 0xC000: self = .cannotUnderstand
+        default: self = .other(code)
+        }
+    }
+
+    /// Success or warning (0000, 0001, Bxxx): the peer kept the object.
+    public var isSuccessOrWarning: Bool { code == 0 || code == 0x0001 || (code & 0xF000) == 0xB000 }
+}

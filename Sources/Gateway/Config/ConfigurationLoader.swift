@@ -1,0 +1,274 @@
+import Foundation
+import TOMLKit
+
+/// Reads and validates `gateway.toml`. Every problem is reported, each with `FILE:LINE`.
+public enum ConfigurationLoader {
+    static let sections = ["gateway", "modality", "destination", "http", "tls", "analysis", "delivery"]
+
+    /// The validated configuration, or `ConfigurationError` listing every problem.
+    public static func load(_ file: URL, checkDataDirectory: Bool = true) throws -> GatewayConfiguration {
+        let name = file.path
+        let source: String
+        do {
+            source = try String(contentsOf: file, encoding: .utf8)
+        } catch {
+            throw ConfigurationError(problems: [ConfigProblem(file: name, line: nil,
+                message: "cannot read the configuration file (\(error.localizedDescription)); check the path and permissions")])
+        }
+        return try parse(source, file: file, checkDataDirectory: checkDataDirectory)
+    }
+
+    public static func parse(_ source: String, file: URL, checkDataDirectory: Bool = true) throws -> GatewayConfiguration {
+        let name = file.path
+        let root: TOMLTable
+        do {
+            root = try TOMLTable(string: source)
+        } catch let error as TOMLParseError {
+            throw ConfigurationError(problems: [ConfigProblem(file: name, line: error.source.begin.line,
+                message: "TOML syntax error: \(error.description); fix the syntax on this line")])
+        }
+        let reader = ConfigReader(file: name, map: TOMLSourceMap(source: source))
+        let base = file.deletingLastPathComponent()
+        let config = build(root, reader: reader, base: base, checkDataDirectory: checkDataDirectory)
+        if let config, reader.problems.isEmpty { return config }
+        throw ConfigurationError(problems: reader.problems.sorted { ($0.line ?? 0) < ($1.line ?? 0) })
+    }
+
+    private static func build(_ root: TOMLTable, reader: ConfigReader, base: URL, checkDataDirectory: Bool) -> GatewayConfiguration? {
+        for key in root.keys where !sections.contains(key) {
+            var message = "unknown section or key '\(key)'"
+            if let guess = closestKey(to: key, among: sections) { message += "; did you mean [\(guess)]?" }
+            else { message += "; known sections: \(sections.map { "[\($0)]" }.joined(separator: ", "))" }
+            reader.problem(at: key, message)
+        }
+        func table(_ key: String) -> TOMLTable? {
+            guard let value = root[key] else { return nil }
+            if let t = value.table { return t }
+            reader.problem(at: key, "'\(key)' must be a table written [\(key)]")
+            return nil
+        }
+
+        // [gateway]
+        guard let gatewayTable = table("gateway") else {
+            if root["gateway"] == nil {
+                reader.problem(at: "", "missing [gateway] section; add [gateway] with ae_title, port and data_dir")
+            }
+            return nil
+        }
+        let g = reader.section(gatewayTable, path: "gateway", known: [
+            "ae_title", "port", "max_associations", "data_dir", "min_free_disk_mb",
+            "accept_unknown_modalities", "acse_timeout_seconds", "dimse_timeout_seconds"])
+        let aeTitle = g.string("ae_title", required: "\"WECARE\"").flatMap { validAETitle($0, g, "ae_title") }
+        let port = g.int("port", in: 0...65535, required: "11112")
+        let maxAssociations = g.int("max_associations", in: 1...256) ?? 8
+        let minFreeMB = g.int("min_free_disk_mb", in: 0...Int(Int32.max)) ?? 1024
+        let acceptUnknown = g.bool("accept_unknown_modalities") ?? false
+        let acse = g.int("acse_timeout_seconds", in: 1...3600) ?? 30
+        let dimse = g.int("dimse_timeout_seconds", in: 1...3600) ?? 60
+        let dataDir = resolve(g.string("data_dir") ?? "../var", base: base)
+        if checkDataDirectory { checkWritable(dataDir, g, "data_dir") }
+
+        // [tls]
+        var listenerTLS: TLSSettings?
+        if let t = table("tls") {
+            let s = reader.section(t, path: "tls", known: ["enabled", "certificate", "private_key", "trusted_certificates", "require_client_certificate"])
+            if s.bool("enabled") ?? true {
+                listenerTLS = tlsSettings(s, base: base, requireKey: "require_client_certificate")
+            }
+        }
+
+        // [[modality]]
+        var modalities: [ModalitySettings] = []
+        var seenAE: [String: Int] = [:]
+        if let value = root["modality"] {
+            if let array = value.array {
+                for (i, element) in array.enumerated() {
+                    let path = "modality[\(i)]"
+                    guard let t = element.table else { reader.problem(at: path, "each [[modality]] must be a table"); continue }
+                    let m = reader.section(t, path: path, known: ["ae_title", "host", "description"])
+                    guard let ae = m.string("ae_title", required: "\"US_ROOM1\"").flatMap({ validAETitle($0, m, "ae_title") }) else { continue }
+                    if let first = seenAE[ae] {
+                        m.problem("ae_title", "duplicate AE title '\(ae)' (already used by modality #\(first + 1)); every modality needs its own AE title")
+                    } else if ae == aeTitle {
+                        m.problem("ae_title", "'\(ae)' is the gateway's own AE title; give the modality a different one")
+                    }
+                    seenAE[ae] = seenAE[ae] ?? i
+                    let host = m.string("host")
+                    if let host, host.isEmpty { m.problem("host", "empty host; remove the key to allow any address, or give the modality's IP") }
+                    modalities.append(ModalitySettings(aeTitle: ae, host: host?.isEmpty == true ? nil : host))
+                }
+            } else {
+                reader.problem(at: "modality", "modalities are written as [[modality]] blocks (double brackets)")
+            }
+        }
+
+        // [[destination]]
+        var destinations: [DestinationSettings] = []
+        if let value = root["destination"] {
+            if let array = value.array {
+                var names: Set<String> = []
+                for (i, element) in array.enumerated() {
+                    let path = "destination[\(i)]"
+                    guard let t = element.table else { reader.problem(at: path, "each [[destination]] must be a table"); continue }
+                    if let d = destination(t, path: path, reader: reader, base: base, dataDir: dataDir, gatewayAE: aeTitle ?? "WECARE") {
+                        if names.contains(d.name) {
+                            reader.problem(at: "\(path).name", "duplicate destination name '\(d.name)'; names must be unique (used by `wecare send --to`)")
+                        }
+                        names.insert(d.name)
+                        destinations.append(d)
+                    }
+                }
+            } else {
+                reader.problem(at: "destination", "destinations are written as [[destination]] blocks (double brackets)")
+            }
+        }
+
+        // [http]
+        var http = HTTPSettings()
+        if let t = table("http") {
+            let h = reader.section(t, path: "http", known: ["enabled", "bind", "port"])
+            http.enabled = h.bool("enabled") ?? true
+            if let bind = h.string("bind") {
+                if bind.isEmpty { h.problem("bind", "empty address; use \"127.0.0.1\" (local only) or \"0.0.0.0\" (all interfaces)") }
+                else { http.bindAddress = bind }
+            }
+            if let p = h.int("port", in: 0...65535) { http.port = p }
+        }
+
+        // [analysis]
+        var analysis = AnalysisSettings(model: resolve("../weights/busi_unet.onnx", base: base))
+        if let t = table("analysis") {
+            let a = reader.section(t, path: "analysis", known: ["enabled", "model", "workers", "threads", "threshold"])
+            analysis.enabled = a.bool("enabled") ?? true
+            if let model = a.string("model") {
+                if model.isEmpty { a.problem("model", "empty path; give the ONNX model file, e.g. \"../weights/busi_unet.onnx\"") }
+                else { analysis.model = resolve(model, base: base) }
+            }
+            analysis.workers = a.int("workers", in: 1...64) ?? 1
+            analysis.threads = a.int("threads", in: 1...256) ?? 1
+            if a.has("threshold") {
+                if let th = a.double("threshold", in: 0...1) {
+                    if th <= 0 || th >= 1 { a.problem("threshold", "\(th) must lie strictly between 0 and 1, e.g. 0.5") }
+                    else { analysis.threshold = th }
+                }
+            }
+        }
+
+        // [delivery]
+        var delivery = DeliverySettings()
+        if let t = table("delivery") {
+            let d = reader.section(t, path: "delivery", known: ["retry_base_seconds", "retry_max_seconds", "max_attempts"])
+            delivery.retryBaseSeconds = d.double("retry_base_seconds", in: 0.01...3600) ?? 1
+            delivery.retryMaxSeconds = d.double("retry_max_seconds", in: 0.01...86400) ?? 3600
+            delivery.maxAttempts = d.int("max_attempts", in: 0...1_000_000) ?? 0
+            if delivery.retryMaxSeconds < delivery.retryBaseSeconds {
+                d.problem("retry_max_seconds", "must be at least retry_base_seconds (\(delivery.retryBaseSeconds))")
+            }
+        }
+
+        guard let aeTitle, let port else { return nil }
+        let listener = ListenerSettings(aeTitle: aeTitle, port: UInt16(port), maxAssociations: maxAssociations,
+                                        acseTimeoutSeconds: acse, dimseTimeoutSeconds: dimse,
+                                        acceptUnknownModalities: acceptUnknown, tls: listenerTLS)
+        if !acceptUnknown && modalities.isEmpty {
+            reader.problem(at: "gateway", "no [[modality]] is listed and accept_unknown_modalities is false, so no modality could send; add a [[modality]] block or set accept_unknown_modalities = true")
+        }
+        return GatewayConfiguration(file: reader.fileURL, listener: listener, dataDirectory: dataDir,
+                                    minFreeDiskBytes: UInt64(minFreeMB) * 1_048_576, modalities: modalities,
+                                    destinations: destinations, http: http, analysis: analysis, delivery: delivery)
+    }
+
+    private static func destination(_ t: TOMLTable, path: String, reader: ConfigReader, base: URL, dataDir: URL, gatewayAE: String) -> DestinationSettings? {
+        let d = reader.section(t, path: path, known: ["name", "type", "outputs", "path", "ae_title", "host", "port",
+                                                      "calling_ae_title", "timeout_seconds", "tls"])
+        let name = d.string("name", required: "\"archive\"")
+        if let name, name.isEmpty || name.contains("/") { d.problem("name", "'\(name)' is not a usable name; use letters, digits, - or _") }
+        let type = d.string("type", required: "\"folder\" or \"dicom\"")
+        var outputs: Set<OutputKind> = []
+        let allowed: [OutputKind] = [.seg, .sr, .pr, .svg]
+        for o in d.stringArray("outputs") ?? [] {
+            if let kind = OutputKind(rawValue: o.lowercased()), allowed.contains(kind) { outputs.insert(kind) }
+            else {
+                var message = "unknown output '\(o)'; choose from \"seg\", \"sr\", \"pr\", \"svg\""
+                if let guess = closestKey(to: o, among: allowed.map(\.rawValue)) { message += " (did you mean \"\(guess)\"?)" }
+                d.problem("outputs", message)
+            }
+        }
+        if !d.has("outputs") { d.problem("outputs", "missing; add outputs = [\"seg\", \"sr\", \"pr\"] (folder destinations may add \"svg\")") }
+        guard let name, let type else { return nil }
+        switch type {
+        case "folder":
+            for key in ["ae_title", "host", "port", "calling_ae_title", "tls"] where d.has(key) {
+                d.problem(key, "'\(key)' only applies to type = \"dicom\"; remove it or change the type")
+            }
+            let folder = resolve(d.string("path") ?? "outbox/\(name)", base: dataDir)
+            return DestinationSettings(name: name, kind: .folder(path: folder), outputs: outputs)
+        case "dicom":
+            if d.has("path") { d.problem("path", "'path' only applies to type = \"folder\"; remove it or change the type") }
+            if outputs.contains(.svg) { d.problem("outputs", "\"svg\" is not a DICOM object and cannot be sent to a PACS; remove it (folder destinations can take it)") }
+            let ae = d.string("ae_title", required: "\"PACS\"").flatMap { validAETitle($0, d, "ae_title") }
+            let host = d.string("host", required: "\"pacs.example.org\"")
+            if let host, host.isEmpty { d.problem("host", "empty host; give the PACS host name or IP") }
+            let port = d.int("port", in: 1...65535, required: "104")
+            let calling = d.string("calling_ae_title").flatMap { validAETitle($0, d, "calling_ae_title") } ?? gatewayAE
+            let timeout = d.int("timeout_seconds", in: 1...3600) ?? 30
+            var tls: TLSSettings?
+            if let tt = d.table("tls") {
+                let s = reader.section(tt, path: "\(path).tls", known: ["enabled", "certificate", "private_key", "trusted_certificates", "verify_peer"])
+                if s.bool("enabled") ?? true { tls = tlsSettings(s, base: base, requireKey: "verify_peer") }
+            }
+            guard let ae, let host, !host.isEmpty, let port else { return nil }
+            return DestinationSettings(name: name, kind: .dicom(DICOMDestinationSettings(
+                aeTitle: ae, host: host, port: UInt16(port), callingAETitle: calling, timeoutSeconds: timeout, tls: tls)), outputs: outputs)
+        default:
+            var message = "unknown destination type '\(type)'; use \"folder\" or \"dicom\""
+            if let guess = closestKey(to: type, among: ["folder", "dicom"]) { message += " (did you mean \"\(guess)\"?)" }
+            d.problem("type", message)
+            return nil
+        }
+    }
+
+    private static func tlsSettings(_ s: ConfigSection, base: URL, requireKey: String) -> TLSSettings? {
+        let cert = s.string("certificate", required: "\"tls/gateway.crt\"")
+        let key = s.string("private_key", required: "\"tls/gateway.key\"")
+        let trusted = s.string("trusted_certificates")
+        var paths: [String: String] = [:]
+        for (k, v) in [("certificate", cert), ("private_key", key), ("trusted_certificates", trusted)] {
+            guard let v else { continue }
+            let p = resolve(v, base: base).path
+            if !FileManager.default.isReadableFile(atPath: p) { s.problem(k, "cannot read '\(p)'; give the path of a PEM file (relative to the config file)") }
+            paths[k] = p
+        }
+        let require = s.bool(requireKey) ?? (trusted != nil)
+        if require && trusted == nil { s.problem(requireKey, "needs trusted_certificates (the CA or peer certificates to check against)") }
+        guard let c = paths["certificate"], let k = paths["private_key"] else { return nil }
+        return TLSSettings(certificateFile: c, privateKeyFile: k, trustedCertificatesFile: paths["trusted_certificates"], requirePeerCertificate: require)
+    }
+
+    /// DICOM AE titles: 1-16 characters, no backslash or control characters, not only spaces.
+    private static func validAETitle(_ ae: String, _ s: ConfigSection, _ key: String) -> String? {
+        let trimmed = ae.trimmingCharacters(in: .whitespaces)
+        if trimmed.isEmpty || ae.count > 16 || ae.contains("\\") || ae.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value > 0x7E }) {
+            s.problem(key, "'\(ae)' is not a valid AE title; use 1 to 16 ASCII characters without backslash, e.g. \"US_ROOM1\"")
+            return nil
+        }
+        return trimmed
+    }
+
+    static func resolve(_ path: String, base: URL) -> URL {
+        let expanded = (path as NSString).expandingTildeInPath
+        if expanded.hasPrefix("/") { return URL(fileURLWithPath: expanded).standardizedFileURL }
+        return base.appendingPathComponent(expanded).standardizedFileURL
+    }
+
+    private static func checkWritable(_ dir: URL, _ s: ConfigSection, _ key: String) {
+        do {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            let probe = dir.appendingPathComponent(".write-probe-\(getpid())")
+            try Data("ok".utf8).write(to: probe)
+            try FileManager.default.removeItem(at: probe)
+        } catch {
+            s.problem(key, "'\(dir.path)' cannot be created or written (\(error.localizedDescription)); choose a folder the gateway's user can write")
+        }
+    }
+}

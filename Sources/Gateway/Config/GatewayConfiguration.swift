@@ -1,0 +1,177 @@
+import Foundation
+
+/// Everything `conf/gateway.toml` says, validated and with paths resolved.
+public struct GatewayConfiguration: Sendable {
+    /// The file this was read from (paths in it are relative to its folder).
+    public var file: URL
+    public var listener: ListenerSettings
+    /// Root of the spool, ledger and outbox.
+    public var dataDirectory: URL
+    /// Below this much free space on `dataDirectory`, stores are refused with A700.
+    public var minFreeDiskBytes: UInt64
+    public var modalities: [ModalitySettings]
+    public var destinations: [DestinationSettings]
+    public var http: HTTPSettings
+    public var analysis: AnalysisSettings
+    public var delivery: DeliverySettings
+
+    public init(file: URL, listener: ListenerSettings, dataDirectory: URL, minFreeDiskBytes: UInt64,
+                modalities: [ModalitySettings], destinations: [DestinationSettings], http: HTTPSettings,
+                analysis: AnalysisSettings, delivery: DeliverySettings) {
+        self.file = file
+        self.listener = listener
+        self.dataDirectory = dataDirectory
+        self.minFreeDiskBytes = minFreeDiskBytes
+        self.modalities = modalities
+        self.destinations = destinations
+        self.http = http
+        self.analysis = analysis
+        self.delivery = delivery
+    }
+}
+
+/// The DICOM listener (`[gateway]` and `[tls]`).
+public struct ListenerSettings: Sendable {
+    public var aeTitle: String
+    public var port: UInt16
+    public var maxAssociations: Int
+    public var acseTimeoutSeconds: Int
+    public var dimseTimeoutSeconds: Int
+    /// When false (the shipped default) only AE titles listed as `[[modality]]` may associate.
+    public var acceptUnknownModalities: Bool
+    public var tls: TLSSettings?
+
+    public init(aeTitle: String, port: UInt16, maxAssociations: Int = 8, acseTimeoutSeconds: Int = 30,
+                dimseTimeoutSeconds: Int = 60, acceptUnknownModalities: Bool = false, tls: TLSSettings? = nil) {
+        self.aeTitle = aeTitle
+        self.port = port
+        self.maxAssociations = maxAssociations
+        self.acseTimeoutSeconds = acseTimeoutSeconds
+        self.dimseTimeoutSeconds = dimseTimeoutSeconds
+        self.acceptUnknownModalities = acceptUnknownModalities
+        self.tls = tls
+    }
+}
+
+/// Certificate material for the listener or a DICOM destination (PEM files).
+public struct TLSSettings: Sendable, Equatable {
+    public var certificateFile: String
+    public var privateKeyFile: String
+    public var trustedCertificatesFile: String?
+    /// Listener: require a client certificate. Destination: verify the PACS certificate.
+    public var requirePeerCertificate: Bool
+
+    public init(certificateFile: String, privateKeyFile: String, trustedCertificatesFile: String?, requirePeerCertificate: Bool) {
+        self.certificateFile = certificateFile
+        self.privateKeyFile = privateKeyFile
+        self.trustedCertificatesFile = trustedCertificatesFile
+        self.requirePeerCertificate = requirePeerCertificate
+    }
+}
+
+/// A modality allowed to send (`[[modality]]`).
+public struct ModalitySettings: Sendable, Equatable {
+    public var aeTitle: String
+    /// When set, associations with this calling AE title must come from this IP address.
+    public var host: String?
+
+    public init(aeTitle: String, host: String? = nil) {
+        self.aeTitle = aeTitle
+        self.host = host
+    }
+}
+
+/// Where results go (`[[destination]]`).
+public struct DestinationSettings: Sendable {
+    public enum Kind: Sendable {
+        /// A folder tree `<path>/<study-hash>/<sop-hash>/<file>`.
+        case folder(path: URL)
+        /// A DICOM peer (PACS) reached by C-STORE.
+        case dicom(DICOMDestinationSettings)
+    }
+    public var name: String
+    public var kind: Kind
+    /// What is sent there; folder destinations also always get `result.json`.
+    public var outputs: Set<OutputKind>
+
+    public init(name: String, kind: Kind, outputs: Set<OutputKind>) {
+        self.name = name
+        self.kind = kind
+        self.outputs = outputs
+    }
+
+    /// Whether an object of this kind goes to this destination.
+    public func wants(_ kind: OutputKind) -> Bool {
+        if case .folder = self.kind, kind == .json { return true }
+        return outputs.contains(kind)
+    }
+}
+
+public struct DICOMDestinationSettings: Sendable {
+    public var aeTitle: String
+    public var host: String
+    public var port: UInt16
+    /// Our AE title towards this peer (defaults to the listener's).
+    public var callingAETitle: String
+    public var timeoutSeconds: Int
+    public var tls: TLSSettings?
+
+    public init(aeTitle: String, host: String, port: UInt16, callingAETitle: String, timeoutSeconds: Int = 30, tls: TLSSettings? = nil) {
+        self.aeTitle = aeTitle
+        self.host = host
+        self.port = port
+        self.callingAETitle = callingAETitle
+        self.timeoutSeconds = timeoutSeconds
+        self.tls = tls
+    }
+}
+
+/// The HTTP endpoint for health, metrics and the jobs API (`[http]`).
+public struct HTTPSettings: Sendable {
+    public var enabled: Bool
+    public var bindAddress: String
+    /// 0 picks a free port (tests).
+    public var port: Int
+
+    public init(enabled: Bool = true, bindAddress: String = "127.0.0.1", port: Int = 8080) {
+        self.enabled = enabled
+        self.bindAddress = bindAddress
+        self.port = port
+    }
+}
+
+/// How images are analysed (`[analysis]`); handed to the processor factory.
+public struct AnalysisSettings: Sendable {
+    /// False: receive-only gateway; jobs wait in the queue until analysis is enabled.
+    public var enabled: Bool
+    /// The ONNX segmentation model.
+    public var model: URL
+    /// Images analysed at once.
+    public var workers: Int
+    /// Threads per worker (matrix kernels).
+    public var threads: Int
+    /// Mask threshold override; nil keeps the model's default.
+    public var threshold: Double?
+
+    public init(enabled: Bool = true, model: URL, workers: Int = 1, threads: Int = 1, threshold: Double? = nil) {
+        self.enabled = enabled
+        self.model = model
+        self.workers = workers
+        self.threads = threads
+        self.threshold = threshold
+    }
+}
+
+/// Retry policy for deliveries and transient analysis failures (`[delivery]`).
+public struct DeliverySettings: Sendable {
+    public var retryBaseSeconds: Double
+    public var retryMaxSeconds: Double
+    /// 0 = retry for ever; otherwise a delivery is marked failed after this many attempts.
+    public var maxAttempts: Int
+
+    public init(retryBaseSeconds: Double = 1, retryMaxSeconds: Double = 3600, maxAttempts: Int = 0) {
+        self.retryBaseSeconds = retryBaseSeconds
+        self.retryMaxSeconds = retryMaxSeconds
+        self.maxAttempts = maxAttempts
+    }
+}

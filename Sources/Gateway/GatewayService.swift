@@ -1,0 +1,146 @@
+import DICOM
+import Foundation
+import Logging
+
+/// The whole gateway in one object: ledger, spool, DICOM listener, analysis workers, delivery
+/// loops and HTTP. `wecare serve` runs one; tests start and stop them in-process.
+public final class GatewayService: @unchecked Sendable {
+    // Components are created in init/start and torn down in stop; start/stop are called in order
+    // by one owner. Request handlers only read `ledger`, `metrics` and the readiness inputs.
+    public let configuration: GatewayConfiguration
+    public let ledger: Ledger
+    public let metrics = GatewayMetrics()
+    public let spool: Spool
+    private let processor: InstanceProcessor?
+    private let logger: Logger
+    private let extraRoutes: [RouteInstaller]
+    private var scp: StorageSCP?
+    private var handler: StoreHandler?
+    private var runner: JobRunner?
+    private var loops: [DeliveryLoop] = []
+    private var http: GatewayHTTPServer?
+
+    /// `processor` nil runs a receive-only gateway: jobs wait in the ledger as `received`.
+    public init(configuration: GatewayConfiguration, processor: InstanceProcessor?, routes: [RouteInstaller] = [],
+                logger: Logger = Logger(label: "wecare.gateway")) throws {
+        self.configuration = configuration
+        self.processor = processor
+        self.extraRoutes = routes
+        self.logger = logger
+        let data = configuration.dataDirectory
+        do {
+            try DurableFile.makeDirectory(data)
+            spool = try Spool(dataDirectory: data)
+        } catch {
+            throw GatewayError.dataDirectory(path: data.path, reason: "\(error)")
+        }
+        let ledgerFile = data.appendingPathComponent("ledger.sqlite")
+        do {
+            ledger = try SQLiteLedger(path: ledgerFile)
+        } catch {
+            throw GatewayError.ledgerUnavailable(path: ledgerFile.path, reason: "\(error)")
+        }
+    }
+
+    /// DICOM port actually bound (for port 0).
+    public var dicomPort: UInt16 { scp?.boundPort ?? 0 }
+    /// HTTP port actually bound, nil when HTTP is off.
+    public var httpPort: Int? { http?.boundPort }
+
+    public func start() async throws {
+        let resumed = try ledger.resetInterruptedJobs(now: Date())
+        if resumed > 0 { logger.notice("jobs interrupted by a stop were put back in the queue", metadata: ["jobs": "\(resumed)"]) }
+
+        let retry = RetryPolicy(configuration.delivery)
+        for destination in configuration.destinations {
+            let loop = DeliveryLoop(destination: destination, deliverer: Deliverers.make(destination), ledger: ledger,
+                                    dataDirectory: configuration.dataDirectory, settings: configuration.delivery,
+                                    metrics: metrics, logger: logger)
+            loop.start()
+            loops.append(loop)
+        }
+        if let processor {
+            let runner = JobRunner(ledger: ledger, processor: processor, spool: spool, dataDirectory: configuration.dataDirectory,
+                                   destinations: configuration.destinations, retry: retry,
+                                   workers: configuration.analysis.workers, metrics: metrics, logger: logger)
+            let loops = self.loops
+            runner.onDeliveriesQueued = { for loop in loops { loop.doorbell.ring() } }
+            runner.start()
+            self.runner = runner
+        } else {
+            logger.notice("analysis disabled: instances are received and queued, not analysed")
+        }
+
+        let handler = StoreHandler(listener: configuration.listener, modalities: configuration.modalities, spool: spool,
+                                   ledger: ledger, minFreeBytes: configuration.minFreeDiskBytes, metrics: metrics, logger: logger)
+        if let runner { handler.onReceived = { runner.doorbell.ring() } }
+        let l = configuration.listener
+        do {
+            let scp = try StorageSCP(configuration: StorageSCPConfiguration(
+                aeTitle: l.aeTitle, port: l.port, maxAssociations: l.maxAssociations,
+                acseTimeoutSeconds: l.acseTimeoutSeconds, dimseTimeoutSeconds: l.dimseTimeoutSeconds, tls: l.tls?.dicom),
+                delegate: handler)
+            try scp.start()
+            self.scp = scp
+            self.handler = handler
+        } catch {
+            await stopWorkers()
+            throw GatewayError.listenerFailed(port: l.port, reason: "\(error)")
+        }
+
+        if configuration.http.enabled {
+            let http = GatewayHTTPServer(settings: configuration.http, service: self, extraRoutes: extraRoutes, logger: logger)
+            do {
+                try await http.start()
+                self.http = http
+            } catch {
+                await stop()
+                throw error
+            }
+        }
+        logger.notice("gateway started", metadata: [
+            "ae_title": "\(l.aeTitle)", "dicom_port": "\(dicomPort)", "http_port": "\(httpPort.map(String.init) ?? "off")",
+            "destinations": "\(configuration.destinations.map(\.name).joined(separator: ","))"])
+    }
+
+    /// Stops accepting associations, lets open ones finish, lets workers finish their current
+    /// job and the delivery loops their current batch. The queue stays in the ledger.
+    public func stop() async {
+        if let scp {
+            scp.stop()
+            self.scp = nil
+        }
+        await stopWorkers()
+        await http?.stop()
+        http = nil
+        logger.notice("gateway stopped")
+    }
+
+    private func stopWorkers() async {
+        await runner?.stop()
+        runner = nil
+        for loop in loops { await loop.stop() }
+        loops = []
+    }
+
+    /// Why the gateway should not get traffic now; empty when ready.
+    public func readinessProblems() -> [String] {
+        var problems: [String] = []
+        do { _ = try ledger.counts() } catch { problems.append("ledger not readable: \(error)") }
+        if let free = DurableFile.freeBytes(at: configuration.dataDirectory) {
+            if free < configuration.minFreeDiskBytes {
+                problems.append("free disk \(free / 1_048_576) MB is below min_free_disk_mb \(configuration.minFreeDiskBytes / 1_048_576)")
+            }
+        } else {
+            problems.append("cannot read free space of the data directory")
+        }
+        if scp == nil { problems.append("DICOM listener is not running") }
+        return problems
+    }
+
+    func refreshMetrics() {
+        let counts = try? ledger.counts()
+        let headroom = DurableFile.freeBytes(at: configuration.dataDirectory).map { Int64($0) - Int64(configuration.minFreeDiskBytes) }
+        metrics.refresh(counts: counts, diskHeadroomBytes: headroom)
+    }
+}

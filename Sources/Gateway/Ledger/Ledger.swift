@@ -1,0 +1,153 @@
+import Foundation
+
+/// The gateway's durable memory: what was received, what analysis did, what was delivered where.
+/// A protocol so a server database can replace SQLite; every call is synchronous and
+/// thread-safe (it is called from DICOM worker threads), and a call that returns has committed.
+public protocol Ledger: Sendable {
+    func containsInstance(sopInstanceUID: String) throws -> Bool
+    /// Records a spooled instance and its job in one transaction (the commit that precedes 0000).
+    func recordReceived(_ instance: NewInstance, now: Date) throws -> RecordOutcome
+    /// Jobs left `analysing` by a crash go back to `received`; returns how many.
+    func resetInterruptedJobs(now: Date) throws -> Int
+    /// Atomically moves the oldest due `received` job to `analysing`.
+    func claimDueJob(now: Date) throws -> JobClaim?
+    /// Marks the job analysed and records its objects and their pending deliveries.
+    func completeJob(_ id: Int64, objects: [NewObject], analysisSeconds: Double, now: Date) throws
+    /// `retryAt` nil: failed for good with `reason`; otherwise back to `received`, due then.
+    func failJob(_ id: Int64, reason: String, retryAt: Date?, now: Date) throws
+    func nextJobDue() throws -> Date?
+    func dueDeliveries(destination: String, now: Date, limit: Int) throws -> [DeliveryTask]
+    func nextDeliveryDue(destination: String) throws -> Date?
+    func markDelivered(_ ids: [Int64], now: Date) throws
+    /// `retryAt` nil: failed for good; otherwise `failed-retrying`, due then.
+    func markDeliveryFailed(_ id: Int64, error: String, retryAt: Date?, now: Date) throws
+    func instance(sopInstanceUID: String) throws -> StoredInstance?
+    func recentJobs(limit: Int) throws -> [JobSummary]
+    func job(id: Int64) throws -> JobSummary?
+    func counts() throws -> LedgerCounts
+}
+
+public enum JobState: String, Sendable, Codable, CaseIterable {
+    case received, analysing, analysed, failed
+}
+
+public enum DeliveryState: String, Sendable, Codable, CaseIterable {
+    case pending, delivered
+    case failedRetrying = "failed-retrying"
+    /// Gave up after `[delivery] max_attempts`.
+    case failed
+}
+
+public struct NewInstance: Sendable {
+    public var sopInstanceUID: String
+    public var sopClassUID: String
+    public var studyInstanceUID: String?
+    public var callingAETitle: String
+    public var transferSyntaxUID: String
+    /// Relative to the spool root.
+    public var spoolPath: String
+    public var sizeBytes: Int64
+
+    public init(sopInstanceUID: String, sopClassUID: String, studyInstanceUID: String?, callingAETitle: String,
+                transferSyntaxUID: String, spoolPath: String, sizeBytes: Int64) {
+        self.sopInstanceUID = sopInstanceUID
+        self.sopClassUID = sopClassUID
+        self.studyInstanceUID = studyInstanceUID
+        self.callingAETitle = callingAETitle
+        self.transferSyntaxUID = transferSyntaxUID
+        self.spoolPath = spoolPath
+        self.sizeBytes = sizeBytes
+    }
+}
+
+public enum RecordOutcome: Sendable, Equatable {
+    case recorded(jobID: Int64)
+    /// The SOP Instance UID was already in the ledger; nothing was added.
+    case duplicate
+}
+
+public struct StoredInstance: Sendable, Equatable {
+    public var id: Int64
+    public var sopInstanceUID: String
+    public var sopClassUID: String
+    public var studyInstanceUID: String?
+    public var callingAETitle: String
+    public var transferSyntaxUID: String
+    public var spoolPath: String
+}
+
+public struct JobClaim: Sendable {
+    public var jobID: Int64
+    /// Including this one.
+    public var attempts: Int
+    public var instance: StoredInstance
+}
+
+public struct NewObject: Sendable {
+    public var kind: OutputKind
+    public var fileName: String
+    /// Relative to the data directory.
+    public var path: String
+    public var sopInstanceUID: String?
+    /// Names of the destinations that get this object.
+    public var destinations: [String]
+
+    public init(kind: OutputKind, fileName: String, path: String, sopInstanceUID: String?, destinations: [String]) {
+        self.kind = kind
+        self.fileName = fileName
+        self.path = path
+        self.sopInstanceUID = sopInstanceUID
+        self.destinations = destinations
+    }
+}
+
+/// One object due for one destination.
+public struct DeliveryTask: Sendable {
+    public var id: Int64
+    public var jobID: Int64
+    public var destination: String
+    public var kind: OutputKind
+    public var fileName: String
+    /// Relative to the data directory.
+    public var path: String
+    public var sopInstanceUID: String?
+    public var sourceSOPInstanceUID: String
+    public var studyInstanceUID: String?
+    /// Attempts before this one.
+    public var attempts: Int
+}
+
+public struct DeliverySummary: Sendable, Codable, Equatable {
+    public var destination: String
+    public var file: String
+    public var kind: String
+    public var state: String
+    public var attempts: Int
+    public var lastError: String?
+    public var nextAttemptAt: Date?
+    public var deliveredAt: Date?
+}
+
+/// A job as the HTTP API shows it: UIDs only as short hashes.
+public struct JobSummary: Sendable, Codable, Equatable {
+    public var id: Int64
+    public var state: String
+    public var attempts: Int
+    public var reason: String?
+    public var instance: String
+    public var study: String?
+    public var sopClassUID: String
+    public var callingAETitle: String
+    public var receivedAt: Date
+    public var updatedAt: Date
+    public var nextAttemptAt: Date?
+    public var analysisSeconds: Double?
+    public var deliveries: [DeliverySummary]
+}
+
+public struct LedgerCounts: Sendable, Equatable {
+    public var jobs: [JobState: Int]
+    public var deliveries: [DeliveryState: Int]
+    /// Failed-retrying or failed deliveries per destination.
+    public var failingByDestination: [String: Int]
+}

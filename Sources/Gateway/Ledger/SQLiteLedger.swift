@@ -1,0 +1,265 @@
+import Foundation
+import GRDB
+
+/// The ledger in SQLite (GRDB): WAL, synchronous=FULL so a returned commit survives power loss.
+public final class SQLiteLedger: Ledger, @unchecked Sendable {
+    // DatabasePool is itself thread-safe; @unchecked because it is a class GRDB does not mark.
+    private let pool: DatabasePool
+
+    public init(path: URL) throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        configuration.busyMode = .timeout(30)
+        pool = try DatabasePool(path: path.path, configuration: configuration)
+        try Self.migrator.migrate(pool)
+    }
+
+    private static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE instances (
+                  id INTEGER PRIMARY KEY,
+                  sop_instance_uid TEXT NOT NULL UNIQUE,
+                  sop_class_uid TEXT NOT NULL,
+                  study_instance_uid TEXT,
+                  calling_ae_title TEXT NOT NULL,
+                  transfer_syntax_uid TEXT NOT NULL,
+                  spool_path TEXT NOT NULL,
+                  size_bytes INTEGER NOT NULL,
+                  received_at REAL NOT NULL);
+                CREATE TABLE jobs (
+                  id INTEGER PRIMARY KEY,
+                  instance_id INTEGER NOT NULL UNIQUE REFERENCES instances(id),
+                  state TEXT NOT NULL,
+                  reason TEXT,
+                  attempts INTEGER NOT NULL DEFAULT 0,
+                  next_attempt_at REAL,
+                  created_at REAL NOT NULL,
+                  updated_at REAL NOT NULL,
+                  analysis_seconds REAL);
+                CREATE INDEX jobs_due ON jobs(state, next_attempt_at);
+                CREATE TABLE objects (
+                  id INTEGER PRIMARY KEY,
+                  job_id INTEGER NOT NULL REFERENCES jobs(id),
+                  kind TEXT NOT NULL,
+                  file_name TEXT NOT NULL,
+                  path TEXT NOT NULL,
+                  sop_instance_uid TEXT,
+                  UNIQUE(job_id, file_name));
+                CREATE TABLE deliveries (
+                  id INTEGER PRIMARY KEY,
+                  object_id INTEGER NOT NULL REFERENCES objects(id),
+                  destination TEXT NOT NULL,
+                  state TEXT NOT NULL,
+                  attempts INTEGER NOT NULL DEFAULT 0,
+                  next_attempt_at REAL,
+                  last_error TEXT,
+                  delivered_at REAL,
+                  UNIQUE(object_id, destination));
+                CREATE INDEX deliveries_due ON deliveries(destination, state, next_attempt_at);
+                """)
+        }
+        return m
+    }
+
+    public func containsInstance(sopInstanceUID: String) throws -> Bool {
+        try pool.read { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM instances WHERE sop_instance_uid = ?)", arguments: [sopInstanceUID]) ?? false
+        }
+    }
+
+    public func recordReceived(_ i: NewInstance, now: Date) throws -> RecordOutcome {
+        try pool.write { db in
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO instances (sop_instance_uid, sop_class_uid, study_instance_uid, calling_ae_title,
+                  transfer_syntax_uid, spool_path, size_bytes, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [i.sopInstanceUID, i.sopClassUID, i.studyInstanceUID, i.callingAETitle,
+                                 i.transferSyntaxUID, i.spoolPath, i.sizeBytes, now.timeIntervalSince1970])
+            guard db.changesCount == 1 else { return .duplicate }
+            let instanceID = db.lastInsertedRowID
+            let t = now.timeIntervalSince1970
+            try db.execute(sql: """
+                INSERT INTO jobs (instance_id, state, attempts, next_attempt_at, created_at, updated_at)
+                VALUES (?, 'received', 0, ?, ?, ?)
+                """, arguments: [instanceID, t, t, t])
+            return .recorded(jobID: db.lastInsertedRowID)
+        }
+    }
+
+    public func resetInterruptedJobs(now: Date) throws -> Int {
+        try pool.write { db in
+            try db.execute(sql: "UPDATE jobs SET state = 'received', next_attempt_at = ?, updated_at = ? WHERE state = 'analysing'",
+                           arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970])
+            return db.changesCount
+        }
+    }
+
+    public func claimDueJob(now: Date) throws -> JobClaim? {
+        try pool.write { db in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT j.id AS job_id, j.attempts, i.* FROM jobs j JOIN instances i ON i.id = j.instance_id
+                WHERE j.state = 'received' AND j.next_attempt_at <= ? ORDER BY j.next_attempt_at, j.id LIMIT 1
+                """, arguments: [now.timeIntervalSince1970]) else { return nil }
+            let jobID: Int64 = row["job_id"]
+            let attempts: Int = row["attempts"]
+            try db.execute(sql: "UPDATE jobs SET state = 'analysing', attempts = attempts + 1, updated_at = ? WHERE id = ?",
+                           arguments: [now.timeIntervalSince1970, jobID])
+            return JobClaim(jobID: jobID, attempts: attempts + 1, instance: Self.instance(row))
+        }
+    }
+
+    public func completeJob(_ id: Int64, objects: [NewObject], analysisSeconds: Double, now: Date) throws {
+        let t = now.timeIntervalSince1970
+        try pool.write { db in
+            try db.execute(sql: """
+                UPDATE jobs SET state = 'analysed', reason = NULL, next_attempt_at = NULL, updated_at = ?, analysis_seconds = ?
+                WHERE id = ?
+                """, arguments: [t, analysisSeconds, id])
+            for o in objects {
+                // A re-run after a crash produces the same objects: keep the first rows.
+                try db.execute(sql: """
+                    INSERT OR IGNORE INTO objects (job_id, kind, file_name, path, sop_instance_uid) VALUES (?, ?, ?, ?, ?)
+                    """, arguments: [id, o.kind.rawValue, o.fileName, o.path, o.sopInstanceUID])
+                guard let objectID = try Int64.fetchOne(db, sql: "SELECT id FROM objects WHERE job_id = ? AND file_name = ?",
+                                                        arguments: [id, o.fileName]) else { continue }
+                for destination in o.destinations {
+                    try db.execute(sql: """
+                        INSERT OR IGNORE INTO deliveries (object_id, destination, state, attempts, next_attempt_at)
+                        VALUES (?, ?, 'pending', 0, ?)
+                        """, arguments: [objectID, destination, t])
+                }
+            }
+        }
+    }
+
+    public func failJob(_ id: Int64, reason: String, retryAt: Date?, now: Date) throws {
+        try pool.write { db in
+            try db.execute(sql: "UPDATE jobs SET state = ?, reason = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?",
+                           arguments: [retryAt == nil ? "failed" : "received", reason, retryAt?.timeIntervalSince1970,
+                                       now.timeIntervalSince1970, id])
+        }
+    }
+
+    public func nextJobDue() throws -> Date? {
+        try pool.read { db in
+            try Double.fetchOne(db, sql: "SELECT MIN(next_attempt_at) FROM jobs WHERE state = 'received'")
+                .map(Date.init(timeIntervalSince1970:))
+        }
+    }
+
+    public func dueDeliveries(destination: String, now: Date, limit: Int) throws -> [DeliveryTask] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT d.id, d.destination, d.attempts, o.job_id, o.kind, o.file_name, o.path, o.sop_instance_uid,
+                       i.sop_instance_uid AS source_uid, i.study_instance_uid
+                FROM deliveries d JOIN objects o ON o.id = d.object_id JOIN jobs j ON j.id = o.job_id
+                JOIN instances i ON i.id = j.instance_id
+                WHERE d.destination = ? AND d.state IN ('pending', 'failed-retrying') AND d.next_attempt_at <= ?
+                ORDER BY d.next_attempt_at, o.job_id, d.id LIMIT ?
+                """, arguments: [destination, now.timeIntervalSince1970, limit]).map { row in
+                DeliveryTask(id: row["id"], jobID: row["job_id"], destination: row["destination"],
+                             kind: OutputKind(rawValue: row["kind"]) ?? .json, fileName: row["file_name"], path: row["path"],
+                             sopInstanceUID: row["sop_instance_uid"], sourceSOPInstanceUID: row["source_uid"],
+                             studyInstanceUID: row["study_instance_uid"], attempts: row["attempts"])
+            }
+        }
+    }
+
+    public func nextDeliveryDue(destination: String) throws -> Date? {
+        try pool.read { db in
+            try Double.fetchOne(db, sql: """
+                SELECT MIN(next_attempt_at) FROM deliveries WHERE destination = ? AND state IN ('pending', 'failed-retrying')
+                """, arguments: [destination]).map(Date.init(timeIntervalSince1970:))
+        }
+    }
+
+    public func markDelivered(_ ids: [Int64], now: Date) throws {
+        try pool.write { db in
+            for id in ids {
+                try db.execute(sql: """
+                    UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, next_attempt_at = NULL, delivered_at = ?
+                    WHERE id = ?
+                    """, arguments: [now.timeIntervalSince1970, id])
+            }
+        }
+    }
+
+    public func markDeliveryFailed(_ id: Int64, error: String, retryAt: Date?, now: Date) throws {
+        try pool.write { db in
+            try db.execute(sql: """
+                UPDATE deliveries SET state = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?
+                """, arguments: [retryAt == nil ? "failed" : "failed-retrying", error, retryAt?.timeIntervalSince1970, id])
+        }
+    }
+
+    public func instance(sopInstanceUID: String) throws -> StoredInstance? {
+        try pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM instances WHERE sop_instance_uid = ?", arguments: [sopInstanceUID]).map(Self.instance)
+        }
+    }
+
+    public func recentJobs(limit: Int) throws -> [JobSummary] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: Self.jobSQL + " ORDER BY j.id DESC LIMIT ?", arguments: [limit]).map { try Self.summary($0, db) }
+        }
+    }
+
+    public func job(id: Int64) throws -> JobSummary? {
+        try pool.read { db in
+            try Row.fetchOne(db, sql: Self.jobSQL + " WHERE j.id = ?", arguments: [id]).map { try Self.summary($0, db) }
+        }
+    }
+
+    public func counts() throws -> LedgerCounts {
+        try pool.read { db in
+            var jobs: [JobState: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM jobs GROUP BY state") {
+                if let s = JobState(rawValue: row["state"]) { jobs[s] = row["n"] }
+            }
+            var deliveries: [DeliveryState: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state") {
+                if let s = DeliveryState(rawValue: row["state"]) { deliveries[s] = row["n"] }
+            }
+            var failing: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT destination, COUNT(*) AS n FROM deliveries WHERE state IN ('failed-retrying', 'failed') GROUP BY destination
+                """) { failing[row["destination"]] = row["n"] }
+            return LedgerCounts(jobs: jobs, deliveries: deliveries, failingByDestination: failing)
+        }
+    }
+
+    private static let jobSQL = """
+        SELECT j.*, i.sop_instance_uid, i.study_instance_uid, i.sop_class_uid, i.calling_ae_title, i.received_at
+        FROM jobs j JOIN instances i ON i.id = j.instance_id
+        """
+
+    private static func summary(_ row: Row, _ db: Database) throws -> JobSummary {
+        let id: Int64 = row["id"]
+        let deliveries = try Row.fetchAll(db, sql: """
+            SELECT d.*, o.file_name, o.kind FROM deliveries d JOIN objects o ON o.id = d.object_id WHERE o.job_id = ? ORDER BY d.id
+            """, arguments: [id]).map { d in
+            DeliverySummary(destination: d["destination"], file: d["file_name"], kind: d["kind"], state: d["state"],
+                            attempts: d["attempts"], lastError: d["last_error"],
+                            nextAttemptAt: (d["next_attempt_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
+                            deliveredAt: (d["delivered_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
+        }
+        let study: String? = row["study_instance_uid"]
+        return JobSummary(id: id, state: row["state"], attempts: row["attempts"], reason: row["reason"],
+                          instance: UIDHash.short(row["sop_instance_uid"]), study: study.map(UIDHash.short),
+                          sopClassUID: row["sop_class_uid"], callingAETitle: row["calling_ae_title"],
+                          receivedAt: Date(timeIntervalSince1970: row["received_at"]),
+                          updatedAt: Date(timeIntervalSince1970: row["updated_at"]),
+                          nextAttemptAt: (row["next_attempt_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
+                          analysisSeconds: row["analysis_seconds"], deliveries: deliveries)
+    }
+
+    private static func instance(_ row: Row) -> StoredInstance {
+        StoredInstance(id: row["id"], sopInstanceUID: row["sop_instance_uid"], sopClassUID: row["sop_class_uid"],
+                       studyInstanceUID: row["study_instance_uid"], callingAETitle: row["calling_ae_title"],
+                       transferSyntaxUID: row["transfer_syntax_uid"], spoolPath: row["spool_path"])
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import Logging
+
+/// A bounded pool of workers that take received jobs from the ledger, run the processor,
+/// store what it produced under `outbox/<job>/` and queue the deliveries.
+final class JobRunner: @unchecked Sendable {
+    // All stored properties are immutable or thread-safe.
+    private let ledger: Ledger
+    private let processor: InstanceProcessor
+    private let spool: Spool
+    private let dataDirectory: URL
+    private let destinations: [DestinationSettings]
+    private let retry: RetryPolicy
+    private let workers: Int
+    private let metrics: GatewayMetrics
+    private let logger: Logger
+    let doorbell = Doorbell()
+    /// Told when a job produced deliveries (wakes the delivery loops).
+    var onDeliveriesQueued: @Sendable () -> Void = {}
+    private let stopFlag = StopFlag()
+    private var tasks: [Task<Void, Never>] = []
+
+    init(ledger: Ledger, processor: InstanceProcessor, spool: Spool, dataDirectory: URL,
+         destinations: [DestinationSettings], retry: RetryPolicy, workers: Int, metrics: GatewayMetrics, logger: Logger) {
+        self.ledger = ledger
+        self.processor = processor
+        self.spool = spool
+        self.dataDirectory = dataDirectory
+        self.destinations = destinations
+        self.retry = retry
+        self.workers = max(1, workers)
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    func start() {
+        tasks = (0..<workers).map { index in
+            Task.detached { [self] in await self.work(index) }
+        }
+    }
+
+    /// Lets each worker finish its current job, then returns; queued jobs stay in the ledger.
+    func stop() async {
+        stopFlag.set()
+        for task in tasks { await task.value }
+        tasks = []
+    }
+
+    private func work(_ index: Int) async {
+        let stop = stopFlag
+        while !stop.isSet {
+            do {
+                if let claim = try ledger.claimDueJob(now: Date()) {
+                    await run(claim)
+                    continue
+                }
+                let next = try ledger.nextJobDue().map { $0.timeIntervalSinceNow } ?? 1
+                await doorbell.wait(upTo: min(max(next, 0.05), 1), stop: { stop.isSet })
+            } catch {
+                logger.error("ledger error in worker", metadata: ["worker": "\(index)", "error": "\(error)"])
+                await doorbell.wait(upTo: 1, stop: { stop.isSet })
+            }
+        }
+    }
+
+    private func run(_ claim: JobClaim) async {
+        let hash = UIDHash.short(claim.instance.sopInstanceUID)
+        var log = logger
+        log[metadataKey: "job"] = "\(claim.jobID)"
+        log[metadataKey: "instance"] = "\(hash)"
+        let instance = ReceivedInstance(sopClassUID: claim.instance.sopClassUID, sopInstanceUID: claim.instance.sopInstanceUID,
+                                        callingAETitle: claim.instance.callingAETitle,
+                                        spoolFile: spool.url(relativePath: claim.instance.spoolPath))
+        let started = DispatchTime.now()
+        do {
+            let produced = try await processor.process(instance)
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+            metrics.analysisDuration.recordSeconds(seconds)
+            var objects: [NewObject] = []
+            for object in produced {
+                let relative = "outbox/\(claim.jobID)/\(object.fileName)"
+                try DurableFile.write(object.data, to: dataDirectory.appendingPathComponent(relative))
+                let names = destinations.filter { $0.wants(object.kind) }.map(\.name)
+                objects.append(NewObject(kind: object.kind, fileName: object.fileName, path: relative,
+                                         sopInstanceUID: object.sopInstanceUID, destinations: names))
+            }
+            try ledger.completeJob(claim.jobID, objects: objects, analysisSeconds: seconds, now: Date())
+            log.info("job analysed", metadata: ["objects": "\(objects.count)", "seconds": "\(String(format: "%.3f", seconds))"])
+            if objects.contains(where: { !$0.destinations.isEmpty }) { onDeliveriesQueued() }
+        } catch ProcessingError.permanent(let reason) {
+            log.warning("job failed for good", metadata: ["reason": "\(reason)"])
+            try? ledger.failJob(claim.jobID, reason: reason, retryAt: nil, now: Date())
+        } catch {
+            let reason: String
+            if case ProcessingError.transient(let r) = error { reason = r } else { reason = "\(error)" }
+            let at = retry.retryDate(afterAttempt: claim.attempts)
+            log.warning("job failed, will retry", metadata: ["reason": "\(reason)", "retry_in_s": "\(Int(at.timeIntervalSinceNow))"])
+            try? ledger.failJob(claim.jobID, reason: reason, retryAt: at, now: Date())
+        }
+    }
+}

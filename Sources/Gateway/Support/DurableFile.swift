@@ -1,0 +1,75 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A file-system step that failed; says which path and what the OS answered.
+public struct DurableFileError: Error, Sendable, CustomStringConvertible {
+    public var operation: String
+    public var path: String
+    public var errno: Int32
+    public var description: String {
+        "\(operation) '\(path)' failed: \(String(cString: strerror(errno))) (errno \(errno)); check disk space and permissions"
+    }
+}
+
+/// The write-then-rename discipline that makes a file appear whole or not at all, and stay
+/// there across a power cut: data fsynced before the rename, the directory fsynced after.
+enum DurableFile {
+    static func fsync(path: String) throws {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw DurableFileError(operation: "open", path: path, errno: errno) }
+        defer { close(fd) }
+        guard Glibc.fsync(fd) == 0 else { throw DurableFileError(operation: "fsync", path: path, errno: errno) }
+    }
+
+    static func rename(_ from: String, to: String) throws {
+        guard Glibc.rename(from, to) == 0 else { throw DurableFileError(operation: "rename to \(to) from", path: from, errno: errno) }
+    }
+
+    /// Creates the directory (and parents) and makes the new entries durable.
+    static func makeDirectory(_ url: URL) throws {
+        var missing: [URL] = []
+        var cursor = url
+        while !FileManager.default.fileExists(atPath: cursor.path) && cursor.path != "/" {
+            missing.append(cursor)
+            cursor = cursor.deletingLastPathComponent()
+        }
+        for dir in missing.reversed() {
+            if mkdir(dir.path, 0o755) != 0 && errno != EEXIST {
+                throw DurableFileError(operation: "mkdir", path: dir.path, errno: errno)
+            }
+            try fsync(path: dir.deletingLastPathComponent().path)
+        }
+    }
+
+    /// Moves a fully written temporary file to its final name durably.
+    static func commit(_ temporary: URL, to final: URL) throws {
+        try fsync(path: temporary.path)
+        try makeDirectory(final.deletingLastPathComponent())
+        try rename(temporary.path, to: final.path)
+        try fsync(path: final.deletingLastPathComponent().path)
+    }
+
+    /// Writes bytes so that readers see the old file, or the complete new one.
+    static func write(_ data: Data, to final: URL) throws {
+        try makeDirectory(final.deletingLastPathComponent())
+        let temporary = final.deletingLastPathComponent().appendingPathComponent(".\(final.lastPathComponent).\(UUID().uuidString).tmp")
+        do {
+            guard FileManager.default.createFile(atPath: temporary.path, contents: data) else {
+                throw DurableFileError(operation: "create", path: temporary.path, errno: errno)
+            }
+            try commit(temporary, to: final)
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw error
+        }
+    }
+
+    /// Free bytes available to this (unprivileged) process on the file system holding `url`.
+    static func freeBytes(at url: URL) -> UInt64? {
+        var s = statvfs()
+        guard statvfs(url.path, &s) == 0 else { return nil }
+        return UInt64(s.f_bavail) * UInt64(s.f_frsize)
+    }
+}

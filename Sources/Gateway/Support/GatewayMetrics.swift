@@ -1,0 +1,54 @@
+import Foundation
+import Metrics
+import Prometheus
+
+/// The gateway's metrics, kept in a registry of its own (not the process-global bootstrap),
+/// so several services can run in one test process and /metrics shows only this one.
+public final class GatewayMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    private let factory: PrometheusMetricsFactory
+    let associationsActive: Metrics.Meter
+    let associationsTotal: Metrics.Counter
+    let analysisDuration: Metrics.Timer
+
+    public init() {
+        registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.durationHistogramBuckets["wecare_analysis_duration_seconds"] =
+            [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60].map { Duration.milliseconds(Int64($0 * 1000)) }
+        self.factory = factory
+        associationsActive = Metrics.Meter(label: "wecare_associations_active", factory: factory)
+        associationsTotal = Metrics.Counter(label: "wecare_associations_total", factory: factory)
+        analysisDuration = Metrics.Timer(label: "wecare_analysis_duration_seconds", factory: factory)
+    }
+
+    func associationRejected(reason: String) {
+        Metrics.Counter(label: "wecare_associations_rejected_total", dimensions: [("reason", reason)], factory: factory).increment()
+    }
+
+    func instanceAnswered(_ code: UInt16) {
+        Metrics.Counter(label: "wecare_instances_received_total", dimensions: [("status", String(format: "%04X", code))], factory: factory).increment()
+    }
+
+    func deliveryFailed(destination: String) {
+        Metrics.Counter(label: "wecare_delivery_failures_total", dimensions: [("destination", destination)], factory: factory).increment()
+    }
+
+    /// Snapshot values refreshed right before each scrape.
+    func refresh(counts: LedgerCounts?, diskHeadroomBytes: Int64?) {
+        if let counts {
+            for state in JobState.allCases {
+                Metrics.Gauge(label: "wecare_jobs", dimensions: [("state", state.rawValue)], factory: factory).record(counts.jobs[state] ?? 0)
+            }
+            for state in DeliveryState.allCases {
+                Metrics.Gauge(label: "wecare_deliveries", dimensions: [("state", state.rawValue)], factory: factory).record(counts.deliveries[state] ?? 0)
+            }
+        }
+        if let diskHeadroomBytes {
+            Metrics.Gauge(label: "wecare_disk_headroom_bytes", factory: factory).record(diskHeadroomBytes)
+        }
+    }
+
+    /// Prometheus text exposition format.
+    public func render() -> String { registry.emitToString() }
+}

@@ -1,6 +1,0 @@
-import XCTest
-@testable import Gateway
-
-final class GatewaySmokeTests: XCTestCase {
-    func testModuleLinks() { XCTAssertTrue(true) }
-}

@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""Test peer for the gateway's Storage SCP, built on pynetdicom (pip install pynetdicom).
+
+  scu.py store-raw HOST PORT CALLING CALLED FILE   send FILE's bytes as they are (no decoding),
+                                                  so truncated/garbage/mismatched datasets reach the SCP
+  scu.py hold HOST PORT CALLING CALLED N          open N associations, then one more; report each
+Prints one JSON object per line.
+"""
+import json
+import sys
+
+from pynetdicom import AE, debug_logger  # noqa: F401
+from pynetdicom.sop_class import UltrasoundImageStorage, Verification
+
+ALL_TS = ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2", "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.5"]
+
+
+def make_ae(calling):
+    ae = AE(ae_title=calling)
+    ae.acse_timeout = 10
+    ae.dimse_timeout = 20
+    ae.network_timeout = 20
+    ae.add_requested_context(UltrasoundImageStorage, ALL_TS)
+    ae.add_requested_context(Verification)
+    return ae
+
+
+def store_raw(host, port, calling, called, path):
+    ae = make_ae(calling)
+    assoc = ae.associate(host, int(port), ae_title=called)
+    if not assoc.is_established:
+        print(json.dumps({"established": False}))
+        return 2
+    try:
+        status = assoc.send_c_store(path)
+        code = int(status.Status) if status and "Status" in status else None
+    except Exception as e:  # the SCP may abort on a broken stream
+        code = None
+        print(json.dumps({"exception": str(e)}))
+    finally:
+        if assoc.is_established:
+            assoc.release()
+    print(json.dumps({"established": True, "status": code}))
+    return 0
+
+
+def hold(host, port, calling, called, n):
+    ae = make_ae(calling)
+    held = []
+    for _ in range(int(n)):
+        a = ae.associate(host, int(port), ae_title=called)
+        held.append(a)
+    opened = sum(1 for a in held if a.is_established)
+    extra = ae.associate(host, int(port), ae_title=called)
+    result = {"opened": opened, "extra_established": extra.is_established,
+              "extra_rejected": extra.is_rejected}
+    if extra.is_established:
+        extra.release()
+    for a in held:
+        if a.is_established:
+            a.release()
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    mode, *args = sys.argv[1:]
+    sys.exit({"store-raw": store_raw, "hold": hold}[mode](*args))

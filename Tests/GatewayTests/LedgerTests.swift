@@ -1,0 +1,89 @@
+import XCTest
+@testable import Gateway
+
+final class LedgerTests: XCTestCase {
+    var dir: URL!
+    override func setUpWithError() throws { dir = try Tools.temporaryDirectory("ledger") }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    func newInstance(_ uid: String) -> NewInstance {
+        NewInstance(sopInstanceUID: uid, sopClassUID: "1.2.840.10008.5.1.4.1.1.6.1", studyInstanceUID: "1.2.3",
+                    callingAETitle: "US_ROOM1", transferSyntaxUID: "1.2.840.10008.1.2.1", spoolPath: "aa/x.dcm", sizeBytes: 10)
+    }
+
+    func testDuplicatesAreRecordedOnceAndInterruptedJobsGoBackToReceived() throws {
+        let file = dir.appendingPathComponent("ledger.sqlite")
+        do {
+            let ledger = try SQLiteLedger(path: file)
+            guard case .recorded(let job) = try ledger.recordReceived(newInstance("1.2.3.4"), now: Date()) else { return XCTFail() }
+            XCTAssertEqual(try ledger.recordReceived(newInstance("1.2.3.4"), now: Date()), .duplicate)
+            _ = try ledger.recordReceived(newInstance("1.2.3.5"), now: Date())
+            let claim = try XCTUnwrap(try ledger.claimDueJob(now: Date()))
+            XCTAssertEqual(claim.jobID, job)
+            XCTAssertEqual(claim.attempts, 1)
+            XCTAssertEqual(try ledger.counts().jobs, [.analysing: 1, .received: 1])
+        }
+        // As after kill -9: the ledger is reopened and the analysing job is queued again.
+        let reopened = try SQLiteLedger(path: file)
+        XCTAssertEqual(try reopened.resetInterruptedJobs(now: Date()), 1)
+        XCTAssertEqual(try reopened.counts().jobs, [.received: 2])
+        let claims = [try reopened.claimDueJob(now: Date()), try reopened.claimDueJob(now: Date())].compactMap { $0 }
+        XCTAssertEqual(claims.count, 2)
+        XCTAssertEqual(claims.first { $0.instance.sopInstanceUID == "1.2.3.4" }?.attempts, 2, "attempts survive the restart")
+    }
+
+    func testRetryingJobWaitsUntilDueAndDeliveriesKeepTheirError() throws {
+        let ledger = try SQLiteLedger(path: dir.appendingPathComponent("l.sqlite"))
+        _ = try ledger.recordReceived(newInstance("9.9"), now: Date())
+        let claim = try XCTUnwrap(try ledger.claimDueJob(now: Date()))
+        let later = Date().addingTimeInterval(60)
+        try ledger.failJob(claim.jobID, reason: "busy", retryAt: later, now: Date())
+        XCTAssertNil(try ledger.claimDueJob(now: Date()), "not due yet")
+        let due = try XCTUnwrap(try ledger.claimDueJob(now: later.addingTimeInterval(1)))
+        try ledger.completeJob(due.jobID, objects: [
+            NewObject(kind: .seg, fileName: "seg.dcm", path: "outbox/1/seg.dcm", sopInstanceUID: "2.25.1", destinations: ["pacs", "archive"]),
+        ], analysisSeconds: 0.1, now: Date())
+        let tasks = try ledger.dueDeliveries(destination: "pacs", now: Date(), limit: 10)
+        XCTAssertEqual(tasks.count, 1)
+        try ledger.markDeliveryFailed(tasks[0].id, error: "connection refused", retryAt: Date().addingTimeInterval(30), now: Date())
+        XCTAssertEqual(try ledger.dueDeliveries(destination: "pacs", now: Date(), limit: 10).count, 0)
+        let job = try XCTUnwrap(try ledger.job(id: due.jobID))
+        let pacs = try XCTUnwrap(job.deliveries.first { $0.destination == "pacs" })
+        XCTAssertEqual(pacs.state, "failed-retrying")
+        XCTAssertEqual(pacs.lastError, "connection refused")
+        XCTAssertEqual(job.instance, UIDHash.short("9.9"))
+        XCTAssertFalse(job.instance.contains("9.9"))
+    }
+
+    func testBackoffGrowsWithFullJitterWithinBounds() {
+        let policy = RetryPolicy(baseSeconds: 1, maxSeconds: 3600)
+        for attempt in 1...20 {
+            let cap = min(3600, pow(2, Double(attempt - 1)))
+            for _ in 0..<50 {
+                let d = policy.delay(afterAttempt: attempt)
+                XCTAssertGreaterThanOrEqual(d, 1)
+                XCTAssertLessThanOrEqual(d, cap)
+            }
+        }
+        let late = (0..<200).map { _ in policy.delay(afterAttempt: 30) }
+        XCTAssertGreaterThan(Set(late.map { Int($0) }).count, 50, "jittered, not a fixed delay")
+        XCTAssertGreaterThan(late.max()!, 1800)
+    }
+
+    func testSHA256MatchesKnownVectors() {
+        XCTAssertEqual(SHA256.hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        XCTAssertEqual(SHA256.hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(SHA256.hex(String(repeating: "a", count: 1000)).prefix(16), "41edece42d63e8d9")
+    }
+
+    func testDatasetPeekReadsUIDsInBothLittleEndianEncodings() throws {
+        let explicit = try TestImages.make(1, in: dir)[0]
+        let implicit = try TestImages.make(1, encoding: "implicit", in: dir)[0]
+        for file in [explicit, implicit] {
+            let peek = DatasetPeek.uids(in: file)
+            XCTAssertEqual(peek.sopInstanceUID, try TestImages.sopInstanceUID(file))
+            let study = try Tools.run("dcmdump", ["+P", "0020,000d", "-s", file.path]).output
+            XCTAssertTrue(study.contains("[\(try XCTUnwrap(peek.studyInstanceUID))]"), study)
+        }
+    }
+}

@@ -1,0 +1,146 @@
+import XCTest
+@testable import Gateway
+
+/// Received jobs -> processor -> outbox -> deliveries, with real folders and a real PACS (storescp).
+final class PipelineTests: XCTestCase {
+    var dir: URL!
+    var service: GatewayService?
+    var pacs: Tools.Running?
+
+    override func setUpWithError() throws { dir = try Tools.temporaryDirectory("pipeline") }
+    override func tearDown() async throws {
+        await service?.stop()
+        pacs?.stop()
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    func start(_ configure: (inout TestConfig) -> Void = { _ in }, processor: InstanceProcessor) async throws -> GatewayService {
+        var config = TestConfig(dir: dir)
+        configure(&config)
+        let s = try await GatewayService.startForTest(config, processor: processor)
+        service = s
+        return s
+    }
+
+    func testAnalysedJobsAreDeliveredAtomicallyToAFolder() async throws {
+        let files = try TestImages.make(3, in: dir)
+        let s = try await start(processor: TestProcessor())
+        let r = try Peers.store(files, port: s.dicomPort)
+        XCTAssertEqual(Peers.acknowledged(in: r.output).count, 3, r.output)
+        XCTAssertTrue(try Tools.eventually { try s.ledger.counts().deliveries[.delivered] == 6 }, "\(String(describing: try? s.ledger.counts()))")
+        let archive = dir.appendingPathComponent("data/outbox/archive")
+        for file in files {
+            let uid = try TestImages.sopInstanceUID(file)
+            let row = try XCTUnwrap(try s.ledger.instance(sopInstanceUID: uid))
+            let leaf = archive.appendingPathComponent(UIDHash.short(try XCTUnwrap(row.studyInstanceUID)))
+                .appendingPathComponent(UIDHash.short(uid))
+            let names = try FileManager.default.contentsOfDirectory(atPath: leaf.path).sorted()
+            XCTAssertEqual(names, ["lesion.svg", "result.json"], "only finished files, no temporaries")
+            let json = try String(contentsOf: leaf.appendingPathComponent("result.json"), encoding: .utf8)
+            XCTAssertTrue(json.contains(UIDHash.short(uid)))
+        }
+        let jobs = try s.ledger.recentJobs(limit: 10)
+        XCTAssertEqual(jobs.count, 3)
+        XCTAssertTrue(jobs.allSatisfy { $0.state == "analysed" && $0.deliveries.count == 2 })
+    }
+
+    func testTransientFailuresAreRetriedAndPermanentOnesRecorded() async throws {
+        let files = try TestImages.make(1, in: dir)
+        let processor = TestProcessor(transientFailures: 2)
+        let s = try await start(processor: processor)
+        _ = try Peers.store(files, port: s.dicomPort)
+        let uid = try TestImages.sopInstanceUID(files[0])
+        XCTAssertTrue(try Tools.eventually { try s.ledger.counts().jobs[.analysed] == 1 })
+        XCTAssertEqual(processor.callCount(uid), 3)
+        let job = try XCTUnwrap(try s.ledger.recentJobs(limit: 1).first)
+        XCTAssertEqual(job.attempts, 3)
+        await s.stop()
+        service = nil
+
+        let dir2 = try Tools.temporaryDirectory("pipeline-permanent")
+        defer { try? FileManager.default.removeItem(at: dir2) }
+        var config = TestConfig(dir: dir2)
+        config.retryBase = 0.05
+        let failing = TestProcessor(permanentFailure: true)
+        let s2 = try await GatewayService.startForTest(config, processor: failing)
+        service = s2
+        _ = try Peers.store(files, port: s2.dicomPort)
+        XCTAssertTrue(try Tools.eventually { try s2.ledger.counts().jobs[.failed] == 1 })
+        try await Task.sleep(nanoseconds: 300_000_000)
+        XCTAssertEqual(failing.callCount(uid), 1, "a permanent failure is not retried")
+        XCTAssertEqual(try s2.ledger.recentJobs(limit: 1).first?.reason, "test: undecodable pixel data")
+    }
+
+    func testPACSDownThenUpGetsOnlyWhatFailedWithTheSameUIDs() async throws {
+        try Tools.require("storescp")
+        let files = try TestImages.make(2, in: dir)
+        let pacsPort = Tools.freePort()
+        let processor = TestProcessor(makeDICOM: true)
+        let s = try await start({
+            $0.destinations += """
+
+                [[destination]]
+                name = "pacs"
+                type = "dicom"
+                ae_title = "PACS"
+                host = "127.0.0.1"
+                port = \(pacsPort)
+                outputs = ["seg"]
+                """
+        }, processor: processor)
+        let r = try Peers.store(files, port: s.dicomPort)
+        XCTAssertEqual(Peers.acknowledged(in: r.output).count, 2, r.output)
+        // PACS down: the folder gets everything, the PACS deliveries wait to be retried.
+        XCTAssertTrue(try Tools.eventually { try s.ledger.counts().deliveries[.delivered] == 6 })
+        XCTAssertTrue(try Tools.eventually { (try s.ledger.counts().failingByDestination["pacs"] ?? 0) == 2 })
+        let waiting = try s.ledger.recentJobs(limit: 10).flatMap(\.deliveries).filter { $0.destination == "pacs" }
+        XCTAssertTrue(waiting.allSatisfy { $0.state == "failed-retrying" && $0.lastError != nil }, "\(waiting)")
+
+        // PACS up: the two SEGs arrive, once each, with the UIDs derived from their sources.
+        let received = dir.appendingPathComponent("pacs")
+        try FileManager.default.createDirectory(at: received, withIntermediateDirectories: true)
+        pacs = try Tools.start("storescp", ["-aet", "PACS", "-od", received.path, "\(pacsPort)"])
+        XCTAssertTrue(try Tools.eventually(timeout: 60) { try s.ledger.counts().deliveries[.delivered] == 8 }, "\(String(describing: try? s.ledger.counts()))")
+        let expected = Set(try files.map { TestProcessor.derivedUID(try TestImages.sopInstanceUID($0), "seg") })
+        let got = try FileManager.default.contentsOfDirectory(atPath: received.path)
+        XCTAssertEqual(got.count, 2, "\(got)")
+        XCTAssertEqual(Set(try got.map { try TestImages.sopInstanceUID(received.appendingPathComponent($0)) }), expected)
+        let deliveries = try s.ledger.recentJobs(limit: 10).flatMap(\.deliveries)
+        XCTAssertTrue(deliveries.filter { $0.destination == "archive" }.allSatisfy { $0.attempts == 1 }, "folder objects were not resent")
+        XCTAssertTrue(deliveries.filter { $0.destination == "pacs" }.allSatisfy { $0.attempts >= 2 && $0.state == "delivered" })
+    }
+
+    func testSendCommandPushesFilesThroughTheDeliveryPath() throws {
+        try Tools.require("storescp")
+        let wecare = try WeCareBinary.url()
+        let files = try TestImages.make(2, in: dir)
+        let pacsPort = Tools.freePort()
+        var config = TestConfig(dir: dir)
+        config.destinations += "\n[[destination]]\nname = \"pacs\"\ntype = \"dicom\"\nae_title = \"PACS\"\nhost = \"127.0.0.1\"\nport = \(pacsPort)\noutputs = [\"seg\"]\n"
+        let conf = try config.write()
+        let down = try Tools.run(wecare.path, ["send", "--config", conf.path, "--to", "pacs"] + files.map(\.path))
+        try skipIfNetworkMissing(down.output)
+        XCTAssertNotEqual(down.status, 0, down.output)
+        XCTAssertTrue(down.output.contains("FAILED"), down.output)
+
+        let received = dir.appendingPathComponent("pacs")
+        try FileManager.default.createDirectory(at: received, withIntermediateDirectories: true)
+        pacs = try Tools.start("storescp", ["-aet", "PACS", "-od", received.path, "\(pacsPort)"])
+        XCTAssertTrue(Tools.eventually(timeout: 10) { (try? Peers.echoPACS(port: pacsPort)) == true })
+        let up = try Tools.run(wecare.path, ["send", "--config", conf.path, "--to", "pacs"] + files.map(\.path))
+        XCTAssertEqual(up.status, 0, up.output)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: received.path).count, 2)
+
+        let folder = try Tools.run(wecare.path, ["send", "--config", conf.path, "--to", "archive", files[0].path])
+        XCTAssertEqual(folder.status, 0, folder.output)
+        let unknown = try Tools.run(wecare.path, ["send", "--config", conf.path, "--to", "nowhere", files[0].path])
+        XCTAssertNotEqual(unknown.status, 0)
+        XCTAssertTrue(unknown.output.contains("archive, pacs"), unknown.output)
+    }
+}
+
+extension Peers {
+    static func echoPACS(port: UInt16) throws -> Bool {
+        try Tools.run("echoscu", ["-aet", "WECARE", "-aec", "PACS", "127.0.0.1", "\(port)"], timeout: 10).status == 0
+    }
+}
