@@ -139,6 +139,13 @@ extern "C" int wc_write_sr(const wc_sr_request *req, const char *out_path, char 
     if (c.bad()) return fail(err, errlen, "SR: DCMTK refused to write: %s", c.text());
     copyPatientStudy(*src, *ds);
     c = putIds(*ds, req->ids);
+    for (size_t i = 0; c.good() && i < req->scheme_count; i++) {
+        DcmItem *item = NULL;
+        c = ds->findOrCreateSequenceItem(DCM_CodingSchemeIdentificationSequence, item, -2);
+        if (c.good()) c = item->putAndInsertString(DCM_CodingSchemeDesignator, s(req->schemes[i].designator).c_str());
+        if (c.good()) c = putIfGiven(*item, DCM_CodingSchemeName, req->schemes[i].name);
+        if (c.good()) c = putIfGiven(*item, DCM_CodingSchemeResponsibleOrganization, req->schemes[i].responsible_organization);
+    }
     if (c.bad()) return fail(err, errlen, "SR: cannot set identification: %s", c.text());
     c = saveFile(out, out_path);
     if (c.bad()) return fail(err, errlen, "SR: cannot write %s: %s", out_path, c.text());

@@ -16,7 +16,8 @@ final class WriterPresentationStateTests: XCTestCase {
         let out = WriterFixture.outputURL("\(name)-pr.dcm")
         try PresentationStateWriter.write(try Self.request(source), to: out)
         try WriterFixture.assertValid(out)
-        let r = try WriterFixture.check("check_pr.py", [out.path])
+        let r = try WriterFixture.check("check_pr.py", [out.path, source.url.path])
+        XCTAssertEqual(r["patient_study_differs"] as? [String], [], "patient/study/charset copied")
         let graphics = r["graphics"] as? [[String: Any]] ?? []
         XCTAssertEqual(graphics.count, 1)
         let expected = (WriterReportTests.contour + [WriterReportTests.contour[0]]).flatMap { [$0.x, $0.y] }
@@ -45,9 +46,30 @@ final class WriterPresentationStateTests: XCTestCase {
         XCTAssertGreaterThan(r["icc_bytes"] as? Int ?? 0, 128)
     }
 
+    func testYBRJPEGSourceGetsColorSPS() throws {
+        let r = try writeAndRead("ybr")
+        XCTAssertEqual(r["sop_class"] as? String, PresentationStateWriter.colorSoftcopyPresentationStateStorage)
+        XCTAssertEqual(r["has_icc"] as? Bool, true)
+    }
+
     func testMultiFrameReferencesTheFrame() throws {
         let r = try writeAndRead("multi")
         XCTAssertEqual(r["referenced_frames"] as? [Int], [3])
+    }
+
+    func testTwoLesionsGiveTwoOutlinesAndTexts() throws {
+        let source = try WriterFixture.source("rgb")
+        var request = try Self.request(source)
+        let moved = WriterReportTests.contour.map { PixelPoint(x: $0.x - 250, y: $0.y + 200) }
+        request.annotations.append(.init(contour: moved, text: "WeCare AI: benign 61%"))
+        let out = WriterFixture.outputURL("pr-two.dcm")
+        try PresentationStateWriter.write(request, to: out)
+        try WriterFixture.assertValid(out)
+        let r = try WriterFixture.check("check_pr.py", [out.path])
+        let graphics = r["graphics"] as? [[String: Any]] ?? []
+        XCTAssertEqual(graphics.count, 2)
+        XCTAssertEqual(graphics.last?["data"] as? [Double], (moved + [moved[0]]).flatMap { [$0.x, $0.y] })
+        XCTAssertEqual((r["texts"] as? [String])?.last, "WeCare AI: benign 61%")
     }
 
     func testLabelText() {

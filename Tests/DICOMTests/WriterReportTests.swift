@@ -43,7 +43,8 @@ final class WriterReportTests: XCTestCase {
         let out = WriterFixture.outputURL("sr.dcm")
         try StructuredReportWriter.write(try Self.request(source, seg: seg), to: out)
         try WriterFixture.assertValid(out)
-        let r = try WriterFixture.check("check_sr.py", [out.path])
+        let r = try WriterFixture.check("check_sr.py", [out.path, source.url.path])
+        XCTAssertEqual(r["patient_study_differs"] as? [String], [], "patient/study/charset copied")
         XCTAssertEqual(r["sop_class"] as? String, StructuredReportWriter.comprehensive3DSRStorage)
         XCTAssertEqual(r["completion"] as? String, "COMPLETE")
         XCTAssertEqual(r["root"] as? String, "DCM:126000")
@@ -102,12 +103,34 @@ final class WriterReportTests: XCTestCase {
         XCTAssertFalse(cross.output.contains("Error"), cross.output)
     }
 
+    func testTwoLesionsGetOwnGroupsAndTrackingUIDs() throws {
+        let source = try WriterFixture.source("mono")
+        var request = try Self.request(source, seg: nil)
+        var second = request.lesions[0]
+        second.trackingIdentifier = "Lesion 2"
+        second.contour = Self.contour.map { PixelPoint(x: $0.x - 200, y: $0.y + 150) }
+        request.lesions.append(second)
+        let out = WriterFixture.outputURL("sr-two.dcm")
+        try StructuredReportWriter.write(request, to: out)
+        try WriterFixture.assertValid(out)
+        let r = try WriterFixture.check("check_sr.py", [out.path])
+        let groups = r["groups"] as? [[String: Any]] ?? []
+        XCTAssertEqual(groups.count, 4)
+        let ids = groups.compactMap { ($0["texts"] as? [String: String])?["DCM:112039"] }
+        XCTAssertEqual(ids, ["Lesion 1", "Lesion 1 outline", "Lesion 2", "Lesion 2 outline"])
+        let uids = groups.compactMap { ($0["texts"] as? [String: String])?["DCM:112040"] }
+        XCTAssertEqual(Set(uids).count, 4)
+        XCTAssertEqual((groups[3]["scoord"] as? [String: Any])?["data"] as? [Double],
+                       (second.contour + [second.contour[0]]).flatMap { [$0.x, $0.y] })
+    }
+
     func testUncalibratedSizesAreLabelledPixels() throws {
         let source = try WriterFixture.source("mono")
         let out = WriterFixture.outputURL("sr-px.dcm")
         try StructuredReportWriter.write(try Self.request(source, seg: nil, size: .pixels(area: 4000, longAxis: 80, shortAxis: 60)), to: out)
         try WriterFixture.assertValid(out)
-        let r = try WriterFixture.check("check_sr.py", [out.path])
+        let r = try WriterFixture.check("check_sr.py", [out.path, source.url.path])
+        XCTAssertEqual(r["patient_study_differs"] as? [String], [], "patient/study/charset copied")
         let m = group(r, 0)["measurements"] as? [String: [String: Any]] ?? [:]
         XCTAssertEqual(m["SCT:42798000"]?["unit"] as? String, "{square pixels}")
         XCTAssertEqual(m["SCT:103339001"]?["unit"] as? String, "{pixels}")
@@ -120,7 +143,8 @@ final class WriterReportTests: XCTestCase {
         let out = WriterFixture.outputURL("sr-normal.dcm")
         try StructuredReportWriter.write(try Self.request(source, seg: nil, lesions: false), to: out)
         try WriterFixture.assertValid(out)
-        let r = try WriterFixture.check("check_sr.py", [out.path])
+        let r = try WriterFixture.check("check_sr.py", [out.path, source.url.path])
+        XCTAssertEqual(r["patient_study_differs"] as? [String], [], "patient/study/charset copied")
         XCTAssertEqual((r["groups"] as? [Any])?.count, 1)
         let g = group(r, 0)
         XCTAssertEqual(g["template"] as? String, "1501")
@@ -138,7 +162,8 @@ final class WriterReportTests: XCTestCase {
         let out = WriterFixture.outputURL("sr-multi.dcm")
         try StructuredReportWriter.write(try Self.request(source, seg: seg), to: out)
         try WriterFixture.assertValid(out)
-        let r = try WriterFixture.check("check_sr.py", [out.path])
+        let r = try WriterFixture.check("check_sr.py", [out.path, source.url.path])
+        XCTAssertEqual(r["patient_study_differs"] as? [String], [], "patient/study/charset copied")
         XCTAssertEqual((r["library"] as? [[String: Any]])?.first?["frames"] as? [Int], [3])
         XCTAssertEqual((group(r, 1)["scoord"] as? [String: Any])?["frames"] as? [Int], [3])
         let segRef = (group(r, 0)["images"] as? [[String: Any]])?.first { $0["concept"] as? String == "DCM:121214" }
@@ -155,15 +180,18 @@ final class WriterReportTests: XCTestCase {
         let c = try WriterFixture.check("check_pr.py", [try writePR(source, version: "1.1").path])
         XCTAssertEqual(a["series"] as? String, b["series"] as? String)
         XCTAssertNotEqual(a["series"] as? String, c["series"] as? String)
-        let sr1 = WriterFixture.outputURL("sr1.dcm"), sr2 = WriterFixture.outputURL("sr2.dcm")
-        try StructuredReportWriter.write(try Self.request(source, seg: nil), to: sr1)
-        try StructuredReportWriter.write(try Self.request(source, seg: nil), to: sr2)
-        XCTAssertEqual(try SourceSummaryUIDs(sr1), try SourceSummaryUIDs(sr2))
+        var request = try Self.request(source, seg: nil)
+        request.identity.contentDateTime = Date(timeIntervalSince1970: 1_800_000_000)
+        let sr1 = try StructuredReportWriter.write(request), sr2 = try StructuredReportWriter.write(request)
+        XCTAssertEqual(sr1, sr2, "same request, same bytes: a resend replaces")
+        let uids = try uidsOf(sr1)
+        XCTAssertTrue(uids.contains(request.identity.sopInstanceUID) && uids.contains(request.identity.seriesInstanceUID))
     }
 
-    private func SourceSummaryUIDs(_ url: URL) throws -> [String] {
-        let r = try WriterFixture.run("dcmdump", ["+P", "0020,000e", "+P", "0008,0018", url.path])
-        return r.output.split(separator: "\n").map(String.init)
+    private func uidsOf(_ data: Data) throws -> String {
+        let url = WriterFixture.outputURL("uids.dcm")
+        try data.write(to: url)
+        return try WriterFixture.run("dcmdump", ["+P", "0020,000e", "+P", "0008,0018", url.path]).output
     }
 
     private func writePR(_ source: WriterFixture.Source, version: String) throws -> URL {

@@ -24,6 +24,7 @@ final class WriterSegmentationTests: XCTestCase {
         XCTAssertEqual(result["algorithm_family"] as? String, "123110")
         XCTAssertEqual(result["study_uid_matches"] as? Bool, true)
         XCTAssertEqual(result["patient_id_matches"] as? Bool, true)
+        XCTAssertEqual(result["patient_study_differs"] as? [String], [], "patient/study/charset copied")
         XCTAssertEqual(result["series_differs"] as? Bool, true)
         XCTAssertEqual(result["manufacturer"] as? String, "WeCare")
         XCTAssertEqual(result["segments_overlap"] as? String, "NO")
@@ -56,6 +57,30 @@ final class WriterSegmentationTests: XCTestCase {
         XCTAssertEqual(r["lossy_method"] as? String, "ISO_10918_1")
         let ratio = Double(r["lossy_ratio"] as? String ?? "") ?? 0
         XCTAssertGreaterThan(ratio, 1.0, "ratio is computed from the JPEG bytes")
+    }
+
+    func testColourJPEGSourceKeepsItsLossyRatio() throws {
+        let (_, r) = try writeAndCheck("ybr")
+        XCTAssertEqual(r["lossy"] as? String, "01")
+        XCTAssertEqual(r["lossy_method"] as? String, "ISO_10918_1")
+        XCTAssertEqual(r["lossy_ratio"] as? String, "18.137", "copied from the source when it says")
+    }
+
+    func testSameRequestGivesSameBytesAlsoWhenWrittenConcurrently() throws {
+        let source = try WriterFixture.source("mono")
+        var request = try WriterFixture.segRequest(source)
+        request.identity.contentDateTime = Date(timeIntervalSince1970: 1_800_000_000)
+        let serial = try SegmentationWriter.write(request)
+        let results = UnsafeMutableBufferPointer<Data?>.allocate(capacity: 4)
+        results.initialize(repeating: nil)
+        defer { results.deallocate() }
+        let fixed = request
+        DispatchQueue.concurrentPerform(iterations: 4) { i in
+            results[i] = try? SegmentationWriter.write(fixed)
+        }
+        for i in 0..<4 {
+            XCTAssertEqual(results[i], serial, "concurrent write \(i) differs from the serial one")
+        }
     }
 
     func testSharedPlaneOrientationForOHIFStillValid() throws {

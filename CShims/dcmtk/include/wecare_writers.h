@@ -121,12 +121,21 @@ typedef struct {
     const char *sop_instance_uid;
 } wc_sop_ref;
 
+/* A coding scheme not in the standard's registry (e.g. a private "99..." one), declared in the
+ * Coding Scheme Identification Sequence. */
+typedef struct {
+    const char *designator;
+    const char *name;
+    const char *responsible_organization;
+} wc_coding_scheme;
+
 typedef struct {
     const char *source_path;          /* patient/study copied from it */
     wc_derived_ids ids;
     const char *sop_class_uid;        /* Comprehensive 3D SR or Enhanced SR */
     const wc_sr_node *nodes; size_t node_count;
     const wc_sop_ref *evidence; size_t evidence_count; /* Current Requested Procedure Evidence */
+    const wc_coding_scheme *schemes; size_t scheme_count;
 } wc_sr_request;
 
 int wc_write_sr(const wc_sr_request *req, const char *out_path, char *err, size_t errlen);

@@ -62,10 +62,12 @@ public extension CodedConcept {
     static let malignant = CodedConcept("21594007", "SCT", "Malignant")
     static let normal = CodedConcept("17621005", "SCT", "Normal")
     static let ultrasoundScanNormal = CodedConcept("169254007", "SCT", "Ultrasound scan normal")
-    // Private scheme 99WECARE (documented above)
-    static let probabilityOfNormal = CodedConcept("P-NORMAL", "99WECARE", "Probability of normal")
-    static let probabilityOfBenign = CodedConcept("P-BENIGN", "99WECARE", "Probability of benign")
-    static let probabilityOfMalignant = CodedConcept("P-MALIGNANT", "99WECARE", "Probability of malignant")
+    // Private scheme 99WECARE (documented above; declared in the SR's Coding Scheme Identification)
+    static let privateSchemeDesignator = "99WECARE"
+    static let privateSchemeName = "WeCare AI private codes"
+    static let probabilityOfNormal = CodedConcept("P-NORMAL", privateSchemeDesignator, "Probability of normal")
+    static let probabilityOfBenign = CodedConcept("P-BENIGN", privateSchemeDesignator, "Probability of benign")
+    static let probabilityOfMalignant = CodedConcept("P-MALIGNANT", privateSchemeDesignator, "Probability of malignant")
     // UCUM units. Uncalibrated images (no Sequence of Ultrasound Regions in cm) are measured in
     // pixels: UCUM has no pixel unit, so the dimensionless unit 1 with an annotation is used.
     static let millimetre = CodedConcept("mm", "UCUM", "millimeter")

@@ -136,6 +136,11 @@ public enum StructuredReportWriter {
         req.source_path = arena.str(request.source.path)
         req.ids = arena.ids(request.identity, request.equipment, laterality: nil)
         req.sop_class_uid = arena.str(comprehensive3DSRStorage)
+        let schemes = [wc_coding_scheme(designator: arena.str(CodedConcept.privateSchemeDesignator),
+                                        name: arena.str(CodedConcept.privateSchemeName),
+                                        responsible_organization: arena.str("WeCare"))]
+        req.schemes = arena.array(schemes)
+        req.scheme_count = schemes.count
         try nodes.withUnsafeBufferPointer { nodeBuffer in
             try evidence.withUnsafeBufferPointer { evidenceBuffer in
                 req.nodes = nodeBuffer.baseAddress

@@ -1,9 +1,20 @@
 #!/usr/bin/env python3
 """Reads a presentation state with pydicom and prints its annotations and references as JSON.
 
-usage: check_pr.py PR.dcm
+usage: check_pr.py PR.dcm [SOURCE.dcm]
 """
 import json, sys
+import pydicom
+
+
+PATIENT_STUDY = ("SpecificCharacterSet", "PatientName", "PatientID", "PatientBirthDate", "PatientSex",
+                 "StudyInstanceUID", "StudyDate", "StudyTime", "AccessionNumber", "StudyID")
+
+
+def same_patient_study(derived, source_path):
+    """Names of Patient/Study attributes whose values differ from the source's."""
+    src = pydicom.dcmread(source_path, stop_before_pixels=True)
+    return [k for k in PATIENT_STUDY if str(derived.get(k, "")) != str(src.get(k, ""))]
 
 
 def ints(ds, keyword):
@@ -12,7 +23,6 @@ def ints(ds, keyword):
         return []
     v = ds.get(keyword)
     return [int(x) for x in v] if isinstance(v, (list, tuple)) or hasattr(v, "__iter__") and not isinstance(v, str) else [int(v)]
-import pydicom
 
 
 def main():
@@ -32,6 +42,8 @@ def main():
     out["texts"] = [t.UnformattedTextValue for t in ann.TextObjectSequence]
     a = ds.DisplayedAreaSelectionSequence[0]
     out["displayed_area"] = [int(v) for v in a.DisplayedAreaTopLeftHandCorner] + [int(v) for v in a.DisplayedAreaBottomRightHandCorner]
+    if len(sys.argv) > 2:
+        out["patient_study_differs"] = same_patient_study(ds, sys.argv[2])
     print(json.dumps(out))
 
 

@@ -10,6 +10,16 @@ import highdicom as hd
 import pydicom
 
 
+PATIENT_STUDY = ("SpecificCharacterSet", "PatientName", "PatientID", "PatientBirthDate", "PatientSex",
+                 "StudyInstanceUID", "StudyDate", "StudyTime", "AccessionNumber", "StudyID")
+
+
+def same_patient_study(derived, source_path):
+    """Names of Patient/Study attributes whose values differ from the source's."""
+    src = pydicom.dcmread(source_path, stop_before_pixels=True)
+    return [k for k in PATIENT_STUDY if str(derived.get(k, "")) != str(src.get(k, ""))]
+
+
 def main():
     src_path, seg_path, mask_path, frames = sys.argv[1], sys.argv[2], sys.argv[3], [int(f) for f in sys.argv[4].split(",")]
     src = pydicom.dcmread(src_path)
@@ -49,6 +59,7 @@ def main():
     result["patient_id_matches"] = seg.PatientID == src.PatientID
     result["series_differs"] = seg.SeriesInstanceUID != src.SeriesInstanceUID
     result["manufacturer"] = seg.Manufacturer
+    result["patient_study_differs"] = same_patient_study(seg, src_path)
     result["segments_overlap"] = seg.get("SegmentsOverlap")
     result["has_frame_of_reference"] = "FrameOfReferenceUID" in seg
     ref_frames = []

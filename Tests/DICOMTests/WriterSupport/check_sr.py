@@ -1,9 +1,21 @@
 #!/usr/bin/env python3
 """Reads a WeCare SR with highdicom (srread) and a pydicom walk; prints what it says as JSON.
 
-usage: check_sr.py SR.dcm
+usage: check_sr.py SR.dcm [SOURCE.dcm]
 """
 import json, sys
+import highdicom as hd
+import pydicom
+
+
+PATIENT_STUDY = ("SpecificCharacterSet", "PatientName", "PatientID", "PatientBirthDate", "PatientSex",
+                 "StudyInstanceUID", "StudyDate", "StudyTime", "AccessionNumber", "StudyID")
+
+
+def same_patient_study(derived, source_path):
+    """Names of Patient/Study attributes whose values differ from the source's."""
+    src = pydicom.dcmread(source_path, stop_before_pixels=True)
+    return [k for k in PATIENT_STUDY if str(derived.get(k, "")) != str(src.get(k, ""))]
 
 
 def ints(ds, keyword):
@@ -12,7 +24,6 @@ def ints(ds, keyword):
         return []
     v = ds.get(keyword)
     return [int(x) for x in v] if isinstance(v, (list, tuple)) or hasattr(v, "__iter__") and not isinstance(v, str) else [int(v)]
-import highdicom as hd
 
 
 def code(item):
@@ -94,6 +105,8 @@ def main():
         out["highdicom_planar_with_region"] = sum(1 for g in planar if g.roi is not None)
     except Exception as e:  # reported, so a test can show why
         out["highdicom_error"] = repr(e)
+    if len(sys.argv) > 2:
+        out["patient_study_differs"] = same_patient_study(sr, sys.argv[2])
     print(json.dumps(out))
 
 
