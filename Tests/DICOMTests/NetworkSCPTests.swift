@@ -120,6 +120,21 @@ final class NetworkSCPTests: XCTestCase {
         XCTAssertTrue(inboxFiles.isEmpty)
     }
 
+    func testUnwritableDestinationIsReportedToTheDelegateAndAnswered() throws {
+        let missing = directory.appendingPathComponent("no-such-directory")
+        delegate = ExampleStorageDelegate(aeTitle: "WECARE", knownCallingAETitles: ["MODALITY"], directory: missing)
+        let port = try startSCP()
+        let file = try NetworkTestInputs.ultrasoundImage(in: directory)
+        let peer = DICOMPeer(aeTitle: "WECARE", host: "127.0.0.1", port: port, callingAETitle: "MODALITY")
+        // The association survives: the dataset is drained and the delegate's status answered.
+        let outcomes = try StorageSCU.send([file, file], to: peer)
+        XCTAssertEqual(outcomes.map(\.status), [.outOfResources, .outOfResources])
+        XCTAssertEqual(delegate.received.count, 2)
+        XCTAssertNil(delegate.received.first?.dataset)
+        XCTAssertNotNil(delegate.received.first?.command.affectedSOPInstanceUID)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: missing.path))
+    }
+
     func testAssociationBeyondTheLimitIsRefusedTransient() throws {
         delegate.holdStores = true
         let port = try startSCP(maxAssociations: 2)
