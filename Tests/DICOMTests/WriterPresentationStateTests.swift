@@ -46,6 +46,12 @@ final class WriterPresentationStateTests: XCTestCase {
         XCTAssertGreaterThan(r["icc_bytes"] as? Int ?? 0, 128)
     }
 
+    func testYBRJPEGSourceGetsColorSPS() throws {
+        let r = try writeAndRead("ybr")
+        XCTAssertEqual(r["sop_class"] as? String, PresentationStateWriter.colorSoftcopyPresentationStateStorage)
+        XCTAssertEqual(r["has_icc"] as? Bool, true)
+    }
+
     func testMultiFrameReferencesTheFrame() throws {
         let r = try writeAndRead("multi")
         XCTAssertEqual(r["referenced_frames"] as? [Int], [3])

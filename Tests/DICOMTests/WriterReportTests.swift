@@ -180,15 +180,18 @@ final class WriterReportTests: XCTestCase {
         let c = try WriterFixture.check("check_pr.py", [try writePR(source, version: "1.1").path])
         XCTAssertEqual(a["series"] as? String, b["series"] as? String)
         XCTAssertNotEqual(a["series"] as? String, c["series"] as? String)
-        let sr1 = WriterFixture.outputURL("sr1.dcm"), sr2 = WriterFixture.outputURL("sr2.dcm")
-        try StructuredReportWriter.write(try Self.request(source, seg: nil), to: sr1)
-        try StructuredReportWriter.write(try Self.request(source, seg: nil), to: sr2)
-        XCTAssertEqual(try SourceSummaryUIDs(sr1), try SourceSummaryUIDs(sr2))
+        var request = try Self.request(source, seg: nil)
+        request.identity.contentDateTime = Date(timeIntervalSince1970: 1_800_000_000)
+        let sr1 = try StructuredReportWriter.write(request), sr2 = try StructuredReportWriter.write(request)
+        XCTAssertEqual(sr1, sr2, "same request, same bytes: a resend replaces")
+        let uids = try uidsOf(sr1)
+        XCTAssertTrue(uids.contains(request.identity.sopInstanceUID) && uids.contains(request.identity.seriesInstanceUID))
     }
 
-    private func SourceSummaryUIDs(_ url: URL) throws -> [String] {
-        let r = try WriterFixture.run("dcmdump", ["+P", "0020,000e", "+P", "0008,0018", url.path])
-        return r.output.split(separator: "\n").map(String.init)
+    private func uidsOf(_ data: Data) throws -> String {
+        let url = WriterFixture.outputURL("uids.dcm")
+        try data.write(to: url)
+        return try WriterFixture.run("dcmdump", ["+P", "0020,000e", "+P", "0008,0018", url.path]).output
     }
 
     private func writePR(_ source: WriterFixture.Source, version: String) throws -> URL {

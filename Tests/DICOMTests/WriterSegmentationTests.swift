@@ -59,6 +59,30 @@ final class WriterSegmentationTests: XCTestCase {
         XCTAssertGreaterThan(ratio, 1.0, "ratio is computed from the JPEG bytes")
     }
 
+    func testColourJPEGSourceKeepsItsLossyRatio() throws {
+        let (_, r) = try writeAndCheck("ybr")
+        XCTAssertEqual(r["lossy"] as? String, "01")
+        XCTAssertEqual(r["lossy_method"] as? String, "ISO_10918_1")
+        XCTAssertEqual(r["lossy_ratio"] as? String, "18.137", "copied from the source when it says")
+    }
+
+    func testSameRequestGivesSameBytesAlsoWhenWrittenConcurrently() throws {
+        let source = try WriterFixture.source("mono")
+        var request = try WriterFixture.segRequest(source)
+        request.identity.contentDateTime = Date(timeIntervalSince1970: 1_800_000_000)
+        let serial = try SegmentationWriter.write(request)
+        let results = UnsafeMutableBufferPointer<Data?>.allocate(capacity: 4)
+        results.initialize(repeating: nil)
+        defer { results.deallocate() }
+        let fixed = request
+        DispatchQueue.concurrentPerform(iterations: 4) { i in
+            results[i] = try? SegmentationWriter.write(fixed)
+        }
+        for i in 0..<4 {
+            XCTAssertEqual(results[i], serial, "concurrent write \(i) differs from the serial one")
+        }
+    }
+
     func testSharedPlaneOrientationForOHIFStillValid() throws {
         let (_, r) = try writeAndCheck("mono", ohif: true)
         XCTAssertEqual(r["plane_orientation"] as? [Double], [1, 0, 0, 0, 1, 0])

@@ -7,6 +7,7 @@ Writes into OUTDIR, each with <name>.mask (rows*columns bytes 0/1, row-major, pe
   mono.dcm   US Image, MONOCHROME2, odd rows x columns, Laterality R, calibrated US region
   rgb.dcm    US Image, RGB (img2dcm from a BMP), Laterality L, UTF-8 patient name
   lossy.dcm  US Image, JPEG Baseline (img2dcm from a JPEG): lossy
+  ybr.dcm    US Image, colour JPEG Baseline (YBR_FULL_422), Laterality L
   multi.dcm  US Multi-frame, 3 frames, MONOCHROME2, odd size; mask only on frames 1 and 3
 and sources.json describing them (size, frames, mask frames, mm per pixel).
 """
@@ -111,6 +112,15 @@ def main():
     mask.tofile(f"{out}/lossy.mask")
     info["lossy"] = dict(rows=rows, columns=cols, frames=1, mask_frames=[1], laterality="R")
 
+    # ybr: colour JPEG Baseline (img2dcm keeps it as YBR_FULL_422): lossy and colour
+    Image.fromarray(rgb, "RGB").save(f"{out}/ybr.jpg", quality=85)
+    subprocess.run(["img2dcm", "-q", f"{out}/ybr.jpg", f"{out}/ybr.dcm"], check=True)
+    ds = pydicom.dcmread(f"{out}/ybr.dcm")
+    make_us(ds, rows, cols, "L", study)
+    ds.save_as(f"{out}/ybr.dcm")
+    mask.tofile(f"{out}/ybr.mask")
+    info["ybr"] = dict(rows=rows, columns=cols, frames=1, mask_frames=[1], laterality="L")
+
     # multi: 3 frames, lesion on frames 1 and 3 (frame 3 shifted), none on frame 2
     frames = np.stack([img, np.roll(img, 5, axis=1), np.roll(img, 9, axis=0)])
     masks = np.stack([mask, np.zeros_like(mask), np.roll(mask, 9, axis=0)])
@@ -132,7 +142,7 @@ def main():
         info[name]["mm_per_pixel"] = MM_PER_PX
         info[name]["lesion_pixels"] = int(mask.sum())
     json.dump(info, open(f"{out}/sources.json", "w"), indent=1)
-    for f in ("mono.bmp", "rgb.bmp", "lossy.jpg"):
+    for f in ("mono.bmp", "rgb.bmp", "lossy.jpg", "ybr.jpg"):
         os.remove(f"{out}/{f}")
 
 
