@@ -163,6 +163,26 @@ final class NetworkSCPTests: XCTestCase {
         XCTAssertEqual(try echoscu(port: port).status, 0)
     }
 
+    func testConcurrentAssociationsUpToTheLimitAreAllServed() throws {
+        let port = try startSCP(maxAssociations: 4)
+        let source = try NetworkTestInputs.ultrasoundImage(in: directory)
+        let storescu = try ExternalTool.dcmtk("storescu")
+        let senders = try (0..<4).map { index in
+            let own = try NetworkTestInputs.relabel(source, sopClassUID: NetworkTestInputs.ultrasoundImageStorage,
+                                                    name: "concurrent\(index)", in: directory)
+            return try ExternalTool.Background(storescu, ["-aet", "MODALITY", "-aec", "WECARE", "127.0.0.1", "\(port)", own.path, own.path],
+                                               log: directory.appendingPathComponent("sender\(index).log"))
+        }
+        for sender in senders {
+            let result = sender.wait()
+            XCTAssertEqual(result.status, 0, result.output)
+        }
+        XCTAssertEqual(delegate.received.count, 8)
+        XCTAssertTrue(delegate.received.allSatisfy { $0.status == .success })
+        XCTAssertEqual(Set(delegate.received.map(\.command.associationID)).count, 4, "one ID per association")
+        XCTAssertEqual(inboxFiles.count, 4)
+    }
+
     func testStartAndStopRepeatedly() throws {
         let configuration = StorageSCPConfiguration(aeTitle: "WECARE", port: 0, maxAssociations: 2)
         for _ in 0..<10 {
