@@ -120,6 +120,21 @@ final class NetworkSCPTests: XCTestCase {
         XCTAssertTrue(inboxFiles.isEmpty)
     }
 
+    func testUnwritableDestinationIsReportedToTheDelegateAndAnswered() throws {
+        let missing = directory.appendingPathComponent("no-such-directory")
+        delegate = ExampleStorageDelegate(aeTitle: "WECARE", knownCallingAETitles: ["MODALITY"], directory: missing)
+        let port = try startSCP()
+        let file = try NetworkTestInputs.ultrasoundImage(in: directory)
+        let peer = DICOMPeer(aeTitle: "WECARE", host: "127.0.0.1", port: port, callingAETitle: "MODALITY")
+        // The association survives: the dataset is drained and the delegate's status answered.
+        let outcomes = try StorageSCU.send([file, file], to: peer)
+        XCTAssertEqual(outcomes.map(\.status), [.outOfResources, .outOfResources])
+        XCTAssertEqual(delegate.received.count, 2)
+        XCTAssertNil(delegate.received.first?.dataset)
+        XCTAssertNotNil(delegate.received.first?.command.affectedSOPInstanceUID)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: missing.path))
+    }
+
     func testAssociationBeyondTheLimitIsRefusedTransient() throws {
         delegate.holdStores = true
         let port = try startSCP(maxAssociations: 2)
@@ -146,6 +161,26 @@ final class NetworkSCPTests: XCTestCase {
         let deadline = Date().addingTimeInterval(10)
         while delegate.ended.count < 2 && Date() < deadline { usleep(10_000) }
         XCTAssertEqual(try echoscu(port: port).status, 0)
+    }
+
+    func testConcurrentAssociationsUpToTheLimitAreAllServed() throws {
+        let port = try startSCP(maxAssociations: 4)
+        let source = try NetworkTestInputs.ultrasoundImage(in: directory)
+        let storescu = try ExternalTool.dcmtk("storescu")
+        let senders = try (0..<4).map { index in
+            let own = try NetworkTestInputs.relabel(source, sopClassUID: NetworkTestInputs.ultrasoundImageStorage,
+                                                    name: "concurrent\(index)", in: directory)
+            return try ExternalTool.Background(storescu, ["-aet", "MODALITY", "-aec", "WECARE", "127.0.0.1", "\(port)", own.path, own.path],
+                                               log: directory.appendingPathComponent("sender\(index).log"))
+        }
+        for sender in senders {
+            let result = sender.wait()
+            XCTAssertEqual(result.status, 0, result.output)
+        }
+        XCTAssertEqual(delegate.received.count, 8)
+        XCTAssertTrue(delegate.received.allSatisfy { $0.status == .success })
+        XCTAssertEqual(Set(delegate.received.map(\.command.associationID)).count, 4, "one ID per association")
+        XCTAssertEqual(inboxFiles.count, 4)
     }
 
     func testStartAndStopRepeatedly() throws {
