@@ -56,6 +56,14 @@ final class NetworkTLSTests: XCTestCase {
         untrusting.trustedCertificatesFile = client.certificate
         let wary = DICOMPeer(aeTitle: "WECARE", host: "127.0.0.1", port: scp.boundPort, callingAETitle: "MODALITY",
                              tls: untrusting, timeoutSeconds: 10)
-        XCTAssertThrowsError(try StorageSCU.echo(wary))
+        XCTAssertThrowsError(try StorageSCU.echo(wary)) { error in
+            guard case DICOMNetworkError.tlsFailed = error else { return XCTFail("\(error)") }
+        }
+        // Our SCU without TLS to the TLS port fails at association level.
+        let plainPeer = DICOMPeer(aeTitle: "WECARE", host: "127.0.0.1", port: scp.boundPort, callingAETitle: "MODALITY",
+                                  timeoutSeconds: 5)
+        XCTAssertThrowsError(try StorageSCU.echo(plainPeer)) { error in
+            XCTAssertNotNil(error as? DICOMNetworkError, "\(error)")
+        }
     }
 }
