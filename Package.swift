@@ -62,7 +62,7 @@ let package = Package(
         ]),
         .testTarget(name: "DICOMTests", dependencies: ["DICOM"], exclude: ["ImageSupport", "WriterSupport"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "AnalysisTests", dependencies: ["Analysis"]),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis"], exclude: ["Benchmarks"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "DICOM", "Analysis", "Inference"],
                     exclude: ["Support/reference.py", "Support/make_us_dicom.py", "Support/check_outputs.py"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "DICOM"], exclude: ["Helpers", "Benchmarks"]),

@@ -50,6 +50,25 @@ final class NetworkSCPTests: XCTestCase {
         XCTAssertEqual(delegate.ended.first?.aborted, false)
     }
 
+    func testProbesAndGarbageDoNotStopTheListener() throws {
+        let port = try startSCP()
+        for payload in ["", "GET / HTTP/1.0\r\n\r\n"] {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = port.bigEndian
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            XCTAssertEqual(connected, 0)
+            _ = payload.withCString { send(fd, $0, strlen($0), 0) }
+            close(fd)
+        }
+        XCTAssertEqual(try echoscu(port: port).status, 0)
+        XCTAssertTrue(delegate.ended.isEmpty || delegate.ended.count == 1)
+    }
+
     func testUnknownCallingAETitleIsRefused() throws {
         let port = try startSCP()
         let result = try echoscu(calling: "STRANGER", port: port)
@@ -120,6 +139,21 @@ final class NetworkSCPTests: XCTestCase {
         XCTAssertTrue(inboxFiles.isEmpty)
     }
 
+    func testUnwritableDestinationIsReportedToTheDelegateAndAnswered() throws {
+        let missing = directory.appendingPathComponent("no-such-directory")
+        delegate = ExampleStorageDelegate(aeTitle: "WECARE", knownCallingAETitles: ["MODALITY"], directory: missing)
+        let port = try startSCP()
+        let file = try NetworkTestInputs.ultrasoundImage(in: directory)
+        let peer = DICOMPeer(aeTitle: "WECARE", host: "127.0.0.1", port: port, callingAETitle: "MODALITY")
+        // The association survives: the dataset is drained and the delegate's status answered.
+        let outcomes = try StorageSCU.send([file, file], to: peer)
+        XCTAssertEqual(outcomes.map(\.status), [.outOfResources, .outOfResources])
+        XCTAssertEqual(delegate.received.count, 2)
+        XCTAssertNil(delegate.received.first?.dataset)
+        XCTAssertNotNil(delegate.received.first?.command.affectedSOPInstanceUID)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: missing.path))
+    }
+
     func testAssociationBeyondTheLimitIsRefusedTransient() throws {
         delegate.holdStores = true
         let port = try startSCP(maxAssociations: 2)
@@ -146,6 +180,26 @@ final class NetworkSCPTests: XCTestCase {
         let deadline = Date().addingTimeInterval(10)
         while delegate.ended.count < 2 && Date() < deadline { usleep(10_000) }
         XCTAssertEqual(try echoscu(port: port).status, 0)
+    }
+
+    func testConcurrentAssociationsUpToTheLimitAreAllServed() throws {
+        let port = try startSCP(maxAssociations: 4)
+        let source = try NetworkTestInputs.ultrasoundImage(in: directory)
+        let storescu = try ExternalTool.dcmtk("storescu")
+        let senders = try (0..<4).map { index in
+            let own = try NetworkTestInputs.relabel(source, sopClassUID: NetworkTestInputs.ultrasoundImageStorage,
+                                                    name: "concurrent\(index)", in: directory)
+            return try ExternalTool.Background(storescu, ["-aet", "MODALITY", "-aec", "WECARE", "127.0.0.1", "\(port)", own.path, own.path],
+                                               log: directory.appendingPathComponent("sender\(index).log"))
+        }
+        for sender in senders {
+            let result = sender.wait()
+            XCTAssertEqual(result.status, 0, result.output)
+        }
+        XCTAssertEqual(delegate.received.count, 8)
+        XCTAssertTrue(delegate.received.allSatisfy { $0.status == .success })
+        XCTAssertEqual(Set(delegate.received.map(\.command.associationID)).count, 4, "one ID per association")
+        XCTAssertEqual(inboxFiles.count, 4)
     }
 
     func testStartAndStopRepeatedly() throws {

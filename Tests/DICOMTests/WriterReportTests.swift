@@ -103,6 +103,20 @@ final class WriterReportTests: XCTestCase {
         XCTAssertFalse(cross.output.contains("Error"), cross.output)
     }
 
+    func testEverySourceKindGivesAConsistentSet() throws {
+        for name in ["mono", "rgb", "ybr", "lossy", "multi"] {
+            let source = try WriterFixture.source(name)
+            let seg = try writeSEG(source)
+            let sr = WriterFixture.outputURL("\(name)-set-sr.dcm"), pr = WriterFixture.outputURL("\(name)-set-pr.dcm")
+            try StructuredReportWriter.write(try Self.request(source, seg: seg), to: sr)
+            try PresentationStateWriter.write(WriterPresentationStateTests.request(source), to: pr)
+            for url in [seg, sr, pr] { try WriterFixture.assertValid(url) }
+            let cross = try WriterFixture.run("dcentvfy", [source.url.path, seg.path, sr.path, pr.path])
+            XCTAssertEqual(cross.status, 0, "\(name): \(cross.output)")
+            XCTAssertFalse(cross.output.contains("Error"), "\(name): \(cross.output)")
+        }
+    }
+
     func testTwoLesionsGetOwnGroupsAndTrackingUIDs() throws {
         let source = try WriterFixture.source("mono")
         var request = try Self.request(source, seg: nil)
@@ -122,6 +136,18 @@ final class WriterReportTests: XCTestCase {
         XCTAssertEqual(Set(uids).count, 4)
         XCTAssertEqual((groups[3]["scoord"] as? [String: Any])?["data"] as? [Double],
                        (second.contour + [second.contour[0]]).flatMap { [$0.x, $0.y] })
+    }
+
+    func testRejectsNonFiniteSizesAndDegenerateContours() throws {
+        let source = try WriterFixture.source("mono")
+        var request = try Self.request(source, seg: nil, size: .millimetres(area: .nan, longAxis: 1, shortAxis: 1))
+        XCTAssertThrowsError(try StructuredReportWriter.write(request)) { XCTAssertTrue("\($0)".contains("finite"), "\($0)") }
+        request = try Self.request(source, seg: nil)
+        request.lesions[0].contour = Array(Self.contour.prefix(2))
+        XCTAssertThrowsError(try StructuredReportWriter.write(request)) { XCTAssertTrue("\($0)".contains("at least 3"), "\($0)") }
+        request = try Self.request(source, seg: nil)
+        request.classification.probabilities[.benign] = 0.9
+        XCTAssertThrowsError(try StructuredReportWriter.write(request)) { XCTAssertTrue("\($0)".contains("sum"), "\($0)") }
     }
 
     func testUncalibratedSizesAreLabelledPixels() throws {

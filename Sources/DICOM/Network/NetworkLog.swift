@@ -16,12 +16,19 @@ public enum DICOMNetworkLog {
         var result = ""
         var token = ""
         func flush() {
+            // A sentence or file-name dot right after a UID is not part of it.
+            var trailing = ""
+            while token.hasSuffix(".") {
+                token.removeLast()
+                trailing += "."
+            }
             let parts = token.split(separator: ".", omittingEmptySubsequences: false)
             if parts.count >= 4, parts.allSatisfy({ !$0.isEmpty }) {
                 result += "uid#" + shortHash(token)
             } else {
                 result += token
             }
+            result += trailing
             token = ""
         }
         for character in message {
