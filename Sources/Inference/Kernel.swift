@@ -1,0 +1,90 @@
+import Dispatch
+import Foundation
+
+typealias FloatPtr = UnsafeMutablePointer<Float>
+
+/// One executable step. Shapes are fixed at construction; `run` gets the planned buffers
+/// (inputs in node order, then outputs) plus a scratch area of `scratchFloats` floats.
+protocol Kernel: AnyObject {
+    /// Floats of scratch this kernel needs when run with `threads` threads.
+    func scratchFloats(threads: Int) -> Int
+    func run(_ inputs: [FloatPtr], _ outputs: [FloatPtr], scratch: FloatPtr, parallel: Parallel)
+    /// Multiply-adds x 2 (0 for data movement).
+    var flops: Double { get }
+}
+
+extension Kernel {
+    func scratchFloats(threads: Int) -> Int { 0 }
+    var flops: Double { 0 }
+}
+
+/// Static partition of work over `threads` workers (our own split; OpenBLAS stays at 1 thread).
+struct Parallel {
+    let threads: Int
+
+    /// Calls `body(worker, range)` for `threads` contiguous chunks of 0..<count.
+    func forEach(_ count: Int, _ body: (Int, Range<Int>) -> Void) {
+        let workers = min(threads, count)
+        if workers <= 1 { if count > 0 { body(0, 0..<count) }; return }
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            let lo = count * w / workers, hi = count * (w + 1) / workers
+            if lo < hi { body(w, lo..<hi) }
+        }
+    }
+}
+
+/// Pointwise activation applied in a kernel epilogue (fused) or on its own.
+enum Activation: Equatable {
+    case none, relu, leakyRelu(Float), clip(Float, Float), sigmoid, tanh
+
+    @inline(__always) func apply(_ v: SIMD8<Float>) -> SIMD8<Float> {
+        switch self {
+        case .none: return v
+        case .relu: return v.replacing(with: 0, where: v .< 0)
+        case .leakyRelu(let a): return v.replacing(with: v * a, where: v .< 0)
+        case .clip(let lo, let hi): return v.clamped(lowerBound: SIMD8(repeating: lo), upperBound: SIMD8(repeating: hi))
+        case .sigmoid, .tanh:
+            var r = v
+            for i in 0..<8 { r[i] = apply(v[i]) }
+            return r
+        }
+    }
+
+    @inline(__always) func apply(_ v: Float) -> Float {
+        switch self {
+        case .none: return v
+        case .relu: return v < 0 ? 0 : v
+        case .leakyRelu(let a): return v < 0 ? v * a : v
+        case .clip(let lo, let hi): return min(max(v, lo), hi)
+        case .sigmoid: return 1 / (1 + Foundation.exp(-v))
+        case .tanh: return Foundation.tanh(v)
+        }
+    }
+
+    /// In place over `n` floats.
+    func apply(_ p: FloatPtr, _ n: Int) {
+        if self == .none { return }
+        var i = 0
+        while i + 8 <= n {
+            let r = UnsafeMutableRawPointer(p + i)
+            r.storeBytes(of: apply(r.loadUnaligned(as: SIMD8<Float>.self)), as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < n { p[i] = apply(p[i]); i += 1 }
+    }
+}
+
+@inline(__always) func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+}
+@inline(__always) func store8(_ v: SIMD8<Float>, _ p: FloatPtr) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+}
+
+/// Row-major strides of a shape.
+func strides(of shape: [Int]) -> [Int] {
+    var s = [Int](repeating: 1, count: shape.count)
+    var acc = 1
+    for i in stride(from: shape.count - 1, through: 0, by: -1) { s[i] = acc; acc *= shape[i] }
+    return s
+}

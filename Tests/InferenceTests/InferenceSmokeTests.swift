@@ -1,6 +1,0 @@
-import XCTest
-@testable import Inference
-
-final class InferenceSmokeTests: XCTestCase {
-    func testModuleLinks() { XCTAssertTrue(true) }
-}

@@ -1,0 +1,57 @@
+import Foundation
+import XCTest
+@testable import Inference
+
+/// Every fixture graph must match onnxruntime within 1e-4, at 1 and 3 threads.
+final class ParityTests: XCTestCase {
+    func testAllFixturesMatchOnnxRuntime() throws {
+        let index = try FixtureIndex.load()
+        XCTAssertGreaterThan(index.cases.count, 40, "fixture index looks truncated; rerun make_fixtures.py")
+        for c in index.cases {
+            let model = try ONNXModel(contentsOf: FixtureIndex.directory.appendingPathComponent(c.model))
+            let (inputs, expected) = try c.tensors()
+            for threads in [1, 3] {
+                let session: InferenceSession
+                do { session = try InferenceSession(model: model, threads: threads) } catch {
+                    XCTFail("\(c.name): load failed: \(error)"); continue
+                }
+                let outputs = try session.run(inputs)
+                for (name, want) in expected {
+                    guard let got = outputs[name] else { XCTFail("\(c.name): no output \(name)"); continue }
+                    XCTAssertEqual(got.shape, want.shape, "\(c.name).\(name) shape")
+                    guard got.shape == want.shape else { continue }
+                    let d = maxAbsDiff(got.data, want.data)
+                    XCTAssertLessThanOrEqual(d, 1e-4, "\(c.name).\(name) at \(threads) threads: max abs diff \(d)")
+                }
+                // A second run on the same planned buffers must give the same answer.
+                let again = try session.run(inputs)
+                for (name, t) in outputs { XCTAssertEqual(again[name], t, "\(c.name).\(name): second run differs") }
+            }
+        }
+    }
+
+    func testUnsupportedGraphsAreRefusedAtLoadNamingTheNode() throws {
+        let index = try FixtureIndex.load()
+        XCTAssertFalse(index.refusals.isEmpty)
+        for r in index.refusals {
+            do {
+                let model = try ONNXModel(contentsOf: FixtureIndex.directory.appendingPathComponent(r.model))
+                _ = try InferenceSession(model: model)
+                XCTFail("\(r.name): loaded, but must be refused")
+            } catch let e as InferenceError {
+                guard case .unsupported = e else { XCTFail("\(r.name): wrong error kind \(e)"); continue }
+                XCTAssertTrue(e.description.contains(r.error_contains), "\(r.name): \"\(e)\" lacks \(r.error_contains)")
+            }
+        }
+    }
+
+    func testSessionReportsShapesAndFlops() throws {
+        let model = try ONNXModel(contentsOf: FixtureIndex.directory.appendingPathComponent("unet_small.onnx"))
+        let session = try InferenceSession(model: model, inputShapes: ["image": [1, 1, 48, 40]], threads: 2)
+        XCTAssertEqual(session.inputs.map(\.name), ["image"])
+        XCTAssertEqual(session.outputs.map(\.name), ["mask", "class_probs"])
+        XCTAssertEqual(session.outputs.map(\.shape), [[1, 1, 48, 40], [1, 3]])
+        // First conv alone: 1->4 channels 3x3 over 48x40 = 2*4*9*1920 flops; the total must exceed it.
+        XCTAssertGreaterThan(session.gflop, 2.0 * 4 * 9 * 1920 / 1e9)
+    }
+}
