@@ -189,6 +189,8 @@ public:
                 ASC_destroyAssociation(&assoc);
             } else {
                 dropAndDestroyAssociation(assoc); // e.g. failed TLS handshake, garbage on the port
+                // accept() failing for lack of descriptors would otherwise spin on a readable socket.
+                if (!stopRequested.load()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
             }
         }
         while (numThreads(OFTrue) > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -8,7 +8,9 @@
 #include "dcmtk/dcmfg/fgderimg.h"
 #include "dcmtk/dcmfg/fgfracon.h"
 #include "dcmtk/dcmiod/iodmacro.h"
+#include "dcmtk/dcmiod/iodtypes.h"
 #include <memory>
+#include <mutex>
 
 using namespace wcw;
 
@@ -28,8 +30,16 @@ static void markSpatialLocationsPreserved(DcmItem &ds) {
     }
 }
 
+// dcmiod warns "Will not check dimension consistency" on every SEG without plane positions, which
+// is what a 2D US SEG is: expected, so only noise on stderr. Errors still get through.
+static void quietExpectedIODWarnings() {
+    static std::once_flag once;
+    std::call_once(once, [] { DCM_dcmiodLogger.setLogLevel(OFLogger::ERROR_LOG_LEVEL); });
+}
+
 extern "C" int wc_write_seg(const wc_seg_request *req, const char *out_path, char *err, size_t errlen) {
     if (!req || !has(out_path)) return fail(err, errlen, "SEG: no request or no output path");
+    quietExpectedIODWarnings();
     if (req->frame_count == 0 || !req->masks)
         return fail(err, errlen, "SEG: no frames given; write no SEG for an image without lesion");
     DcmFileFormat srcFile;

@@ -50,6 +50,25 @@ final class NetworkSCPTests: XCTestCase {
         XCTAssertEqual(delegate.ended.first?.aborted, false)
     }
 
+    func testProbesAndGarbageDoNotStopTheListener() throws {
+        let port = try startSCP()
+        for payload in ["", "GET / HTTP/1.0\r\n\r\n"] {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = port.bigEndian
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            XCTAssertEqual(connected, 0)
+            _ = payload.withCString { send(fd, $0, strlen($0), 0) }
+            close(fd)
+        }
+        XCTAssertEqual(try echoscu(port: port).status, 0)
+        XCTAssertTrue(delegate.ended.isEmpty || delegate.ended.count == 1)
+    }
+
     func testUnknownCallingAETitleIsRefused() throws {
         let port = try startSCP()
         let result = try echoscu(calling: "STRANGER", port: port)

@@ -138,6 +138,18 @@ final class WriterReportTests: XCTestCase {
                        (second.contour + [second.contour[0]]).flatMap { [$0.x, $0.y] })
     }
 
+    func testRejectsNonFiniteSizesAndDegenerateContours() throws {
+        let source = try WriterFixture.source("mono")
+        var request = try Self.request(source, seg: nil, size: .millimetres(area: .nan, longAxis: 1, shortAxis: 1))
+        XCTAssertThrowsError(try StructuredReportWriter.write(request)) { XCTAssertTrue("\($0)".contains("finite"), "\($0)") }
+        request = try Self.request(source, seg: nil)
+        request.lesions[0].contour = Array(Self.contour.prefix(2))
+        XCTAssertThrowsError(try StructuredReportWriter.write(request)) { XCTAssertTrue("\($0)".contains("at least 3"), "\($0)") }
+        request = try Self.request(source, seg: nil)
+        request.classification.probabilities[.benign] = 0.9
+        XCTAssertThrowsError(try StructuredReportWriter.write(request)) { XCTAssertTrue("\($0)".contains("sum"), "\($0)") }
+    }
+
     func testUncalibratedSizesAreLabelledPixels() throws {
         let source = try WriterFixture.source("mono")
         let out = WriterFixture.outputURL("sr-px.dcm")

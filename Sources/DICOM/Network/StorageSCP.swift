@@ -3,6 +3,15 @@ import Foundation
 
 /// A pool of DCMTK worker threads receiving C-STORE and C-ECHO; every decision goes to the delegate.
 /// Up to `maxAssociations` at once; one more is refused transient "local limit exceeded".
+///
+/// Underneath (net_scp.cpp): `DcmSCPPool<Worker>` with `Worker: DcmThreadSCP`, but with our own accept
+/// loop instead of `DcmSCPPool::listen()`: listen() binds inside its blocking call (so start() could
+/// neither report a busy port nor the port picked for 0) and sees a stop request only at its next
+/// accept timeout. Ours binds in `start()`, wakes at once on `stop()` and then waits for the workers.
+/// TLS is the pool's own 3.6.7 mechanism: a `DcmTLSTransportLayer` on the network and secure accept.
+/// As in DCMTK's pool, the listener thread does the TCP accept, the TLS handshake and reads the
+/// A-ASSOCIATE-RQ (bounded by the ACSE timeout) before a worker takes over.
+/// Delegate calls come from worker threads, several at once: give each `.receive(into:)` its own path.
 public final class StorageSCP: @unchecked Sendable {
     public let configuration: StorageSCPConfiguration
     private let bridge: SCPBridge

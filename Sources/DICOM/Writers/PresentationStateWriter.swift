@@ -82,6 +82,9 @@ public enum PresentationStateWriter {
         var graphics: [wc_pr_graphic] = []
         var texts: [wc_pr_text] = []
         for (i, a) in request.annotations.enumerated() {
+            guard a.contour.allSatisfy({ $0.x.isFinite && $0.y.isFinite }) else {
+                throw DerivedObjectError.invalidRequest("PR: annotation \(i + 1) has a non-finite point")
+            }
             guard a.contour.count >= 3 else {
                 throw DerivedObjectError.invalidRequest("PR: annotation \(i + 1) has \(a.contour.count) points; need at least 3")
             }

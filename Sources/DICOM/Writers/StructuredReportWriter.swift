@@ -162,6 +162,16 @@ public enum StructuredReportWriter {
             }
         }
         for lesion in request.lesions {
+            let sizes: [Double]
+            switch lesion.size {
+            case .millimetres(let a, let l, let s), .pixels(let a, let l, let s): sizes = [a, l, s]
+            }
+            guard sizes.allSatisfy({ $0.isFinite && $0 >= 0 && $0 < 1e9 }) else {
+                throw DerivedObjectError.invalidRequest("SR: lesion \(lesion.trackingIdentifier) size \(sizes) is not finite and non-negative; fix the measurement")
+            }
+            guard lesion.contour.allSatisfy({ $0.x.isFinite && $0.y.isFinite }) else {
+                throw DerivedObjectError.invalidRequest("SR: lesion \(lesion.trackingIdentifier) contour has a non-finite point")
+            }
             guard lesion.contour.count >= 3 else {
                 throw DerivedObjectError.invalidRequest("SR: lesion \(lesion.trackingIdentifier) contour has \(lesion.contour.count) points; need at least 3")
             }
