@@ -111,6 +111,10 @@ std::unique_ptr<DcmTLSTransportLayer> makeTLSLayer(const wc_tls_config &tls, T_A
             setError(error, WC_NET_TLS, "cannot load the trusted certificates (PEM)");
             return nullptr;
         }
+    } else if (tls.require_peer_certificate) {
+        setError(error, WC_NET_TLS,
+                 "verifying the peer's certificate needs trusted certificates (a PEM CA bundle or the peer's certificate)");
+        return nullptr;
     }
     layer->setCertificateVerification(tls.require_peer_certificate ? DCV_requireCertificate
                                                                    : DCV_ignoreCertificate);

@@ -7,6 +7,7 @@
 #include "dcmtk/dcmdata/dcuid.h"
 #include "dcmtk/dcmdata/dcxfer.h"
 #include "dcmtk/ofstd/ofstd.h"
+#include <cstring>
 #include <map>
 #include <set>
 #include <string>
@@ -31,6 +32,11 @@ public:
         ensureInitialized();
         if (peer.called_ae == nullptr || peer.calling_ae == nullptr || peer.host == nullptr || peer.port == 0) {
             setError(error, WC_NET_CONFIG, "called AE, calling AE, host and port are required");
+            return WC_NET_CONFIG;
+        }
+        const size_t calledLength = std::strlen(peer.called_ae), callingLength = std::strlen(peer.calling_ae);
+        if (calledLength == 0 || calledLength > 16 || callingLength == 0 || callingLength > 16) {
+            setError(error, WC_NET_CONFIG, "AE titles must be 1 to 16 characters");
             return WC_NET_CONFIG;
         }
         timeout_ = peer.timeout_seconds > 0 ? peer.timeout_seconds : 30;

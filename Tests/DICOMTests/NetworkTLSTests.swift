@@ -66,4 +66,31 @@ final class NetworkTLSTests: XCTestCase {
             XCTAssertNotNil(error as? DICOMNetworkError, "\(error)")
         }
     }
+
+    func testMisconfiguredTLSFailsEarlyWithAClearError() throws {
+        let directory = try NetworkTestInputs.temporaryDirectory("tls-config")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let server = try NetworkTestInputs.selfSignedCertificate(in: directory, name: "server")
+        let other = try NetworkTestInputs.selfSignedCertificate(in: directory, name: "other")
+        let delegate = ExampleStorageDelegate(aeTitle: "WECARE", knownCallingAETitles: [], directory: directory)
+        let cases: [TLSConfiguration] = [
+            TLSConfiguration(certificateFile: server.certificate, privateKeyFile: server.key,
+                             trustedCertificatesFile: nil, requirePeerCertificate: true),
+            TLSConfiguration(certificateFile: server.certificate, privateKeyFile: other.key,
+                             trustedCertificatesFile: nil, requirePeerCertificate: false),
+            TLSConfiguration(certificateFile: directory.appendingPathComponent("missing.pem").path,
+                             privateKeyFile: server.key, requirePeerCertificate: false),
+        ]
+        for tls in cases {
+            XCTAssertThrowsError(try StorageSCP(configuration: StorageSCPConfiguration(aeTitle: "WECARE", port: 0, tls: tls),
+                                                delegate: delegate)) { error in
+                guard case DICOMNetworkError.tlsFailed(let message) = error else { return XCTFail("\(error)") }
+                XCTAssertFalse(message.isEmpty)
+            }
+        }
+        let peer = DICOMPeer(aeTitle: "A-TITLE-LONGER-THAN-16", host: "127.0.0.1", port: 104, callingAETitle: "WECARE")
+        XCTAssertThrowsError(try StorageSCU.echo(peer)) { error in
+            guard case DICOMNetworkError.invalidConfiguration = error else { return XCTFail("\(error)") }
+        }
+    }
 }

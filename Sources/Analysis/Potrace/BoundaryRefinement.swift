@@ -37,7 +37,9 @@ struct BoundaryRefiner {
         for round in 0..<3 {
             for i in 0..<n where isCubic[i] {
                 let p0 = ends[(i - 1 + n) % n]
-                if let (a, b, t) = fit(p0, c1[i], c2[i], ends[i], data[i]) { c1[i] = a; c2[i] = b; params[i] = t }
+                if let (a, b, t) = fit(p0, c1[i], c2[i], ends[i], data[i], start: params[i]) {
+                    c1[i] = a; c2[i] = b; params[i] = t
+                }
             }
             if round == 2 { break }
             // Slide each junction between two fitted curves along its normal by the mean
@@ -92,24 +94,27 @@ struct BoundaryRefiner {
 
     /// Least-squares control points along the current tangents; nil if no better fit.
     private func fit(_ p0: Point2, _ c1: Point2, _ c2: Point2, _ p3: Point2,
-                     _ data: [Point2]) -> (Point2, Point2, [Double])? {
+                     _ data: [Point2], start: [Double]) -> (Point2, Point2, [Double])? {
         guard data.count >= 3 else { return nil }
         let l0 = (c1 - p0).length, l3 = (c2 - p3).length
         guard l0 > 1e-9, l3 > 1e-9 else { return nil }
         let u0 = (1 / l0) * (c1 - p0), u3 = (1 / l3) * (c2 - p3)
         let chord = (p3 - p0).length
-        // Chord-length parameters, then one Newton step each.
-        var t = [Double](repeating: 0, count: data.count)
-        var acc = (data[0] - p0).length
-        t[0] = acc
-        for i in 1..<data.count { acc += (data[i] - data[i - 1]).length; t[i] = acc }
-        acc += (p3 - data[data.count - 1]).length
-        for i in t.indices { t[i] /= acc }
+        // Parameters from the previous round, else by chord length; one Newton step each.
+        var t = start
+        if t.count != data.count {
+            t = [Double](repeating: 0, count: data.count)
+            var acc = (data[0] - p0).length
+            t[0] = acc
+            for i in 1..<data.count { acc += (data[i] - data[i - 1]).length; t[i] = acc }
+            acc += (p3 - data[data.count - 1]).length
+            for i in t.indices { t[i] /= acc }
+        }
         var bestA = l0, bestB = l3
         var bestError = error(p0, c1, c2, p3, data, &t)
         var bestT = t
         var improved = false
-        for _ in 0..<4 {
+        for _ in 0..<3 {
             var m00 = 0.0, m01 = 0.0, m11 = 0.0, r0 = 0.0, r1 = 0.0
             for (i, d) in data.enumerated() {
                 let s = 1 - t[i], ti = t[i]
