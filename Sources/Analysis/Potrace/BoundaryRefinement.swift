@@ -6,9 +6,13 @@
 /// ~0.988). The targets here are the midpoints of the boundary's unit edges: each lies
 /// halfway between a lesion pixel centre and a background pixel centre, so a curve
 /// through them re-rasterizes to the mask exactly. Endpoints and tangent directions stay
-/// as Potrace chose them (continuity and segment count are unchanged); only the two
-/// distances along the tangents are solved for, by linear least squares, with two rounds
-/// of Newton reparameterization. A fit is kept only if it lowers the squared error.
+/// as Potrace chose them at first (continuity and segment count are unchanged): the two
+/// distances along the tangents are solved for by linear least squares alternating with
+/// Newton reparameterization; then each junction between two curves slides along its
+/// normal by the mean residual next to it, its control points moving with it so tangents
+/// stay continuous; three rounds. Guards undo any junction shift or refit that makes a
+/// curve's worst sample clearly worse (least squares can trade one far outlier for many
+/// small gains).
 struct BoundaryRefiner {
     let path: LatticePath
     /// Path index (fractional) of each boundary b = midpoint of polygon edge b, b = 0...m.
@@ -69,29 +73,29 @@ struct BoundaryRefiner {
         // Guard: least squares may trade one far outlier for many small gains. A curve
         // whose worst sample got clearly worse keeps Potrace's control points, moved
         // with its (possibly shifted) ends.
-        func worse(_ i: Int) -> Bool {
-            guard isCubic[i], case let .cubic(o1, o2, oEnd) = pieces[i].segments[0] else { return false }
-            let oStart = pieces[(i - 1 + n) % n].segments.last!.end
-            return worstDistance(ends[(i - 1 + n) % n], c1[i], c2[i], ends[i], data[i])
-                > worstDistance(oStart, o1, o2, oEnd, data[i]) + 0.05
+        var before = [Double](repeating: 0, count: n)
+        for i in 0..<n where isCubic[i] {
+            guard case let .cubic(o1, o2, oEnd) = pieces[i].segments[0] else { continue }
+            before[i] = worstDistance(pieces[(i - 1 + n) % n].segments.last!.end, o1, o2, oEnd, data[i])
         }
+        func worse(_ i: Int) -> Bool {
+            isCubic[i] && worstDistance(ends[(i - 1 + n) % n], c1[i], c2[i], ends[i], data[i]) > before[i] + 0.05
+        }
+        var isWorse = (0..<n).map(worse)
         // A junction whose neighbours got clearly worse goes back where Potrace put it.
         for j in 0..<n where moved[j] != Point2(0, 0) {
             let k = (j + 1) % n
-            if worse(j) || worse(k) {
+            if isWorse[j] || isWorse[k] {
                 let back = -1 * moved[j]
                 ends[j] = ends[j] + back; c2[j] = c2[j] + back; c1[k] = c1[k] + back
+                isWorse[j] = worse(j); isWorse[k] = worse(k)
             }
         }
-        for i in 0..<n where isCubic[i] {
+        for i in 0..<n where isWorse[i] {
             guard case let .cubic(o1, o2, oEnd) = pieces[i].segments[0] else { continue }
             let oStart = pieces[(i - 1 + n) % n].segments.last!.end
             let start = ends[(i - 1 + n) % n]
-            let before = worstDistance(oStart, o1, o2, oEnd, data[i])
-            let after = worstDistance(start, c1[i], c2[i], ends[i], data[i])
-            if after > before + 0.05 {
-                c1[i] = start + (o1 - oStart); c2[i] = ends[i] + (o2 - oEnd)
-            }
+            c1[i] = start + (o1 - oStart); c2[i] = ends[i] + (o2 - oEnd)
         }
         var out = pieces
         for i in 0..<n {
@@ -166,7 +170,7 @@ struct BoundaryRefiner {
     /// Largest distance from a sample to the curve (nearest of 24 evenly spaced points,
     /// polished by two Newton steps).
     private func worstDistance(_ p0: Point2, _ p1: Point2, _ p2: Point2, _ p3: Point2, _ data: [Point2]) -> Double {
-        let steps = 24
+        let steps = 16
         var grid = [Point2]()
         grid.reserveCapacity(steps + 1)
         for k in 0...steps { grid.append(bezierPoint(Double(k) / Double(steps), p0, p1, p2, p3)) }
@@ -178,12 +182,23 @@ struct BoundaryRefiner {
                 let dd = e.dot(e)
                 if dd < best { best = dd; bestK = k }
             }
-            var t = [Double(bestK) / Double(steps)]
-            var e = error(p0, p1, p2, p3, [d], &t)
-            e = min(e, error(p0, p1, p2, p3, [d], &t))
-            worst = max(worst, min(best, e).squareRoot())
+            var u = Double(bestK) / Double(steps)
+            for _ in 0..<2 { u = newtonStep(u, d, p0, p1, p2, p3) }
+            let e = bezierPoint(u, p0, p1, p2, p3) - d
+            worst = max(worst, min(best, e.dot(e)).squareRoot())
         }
         return worst
+    }
+
+    @inline(__always)
+    private func newtonStep(_ u: Double, _ d: Point2, _ p0: Point2, _ p1: Point2, _ p2: Point2, _ p3: Point2) -> Double {
+        let s = 1 - u
+        let q = bezierPoint(u, p0, p1, p2, p3)
+        let q1 = 3 * s * s * (p1 - p0) + 6 * s * u * (p2 - p1) + 3 * u * u * (p3 - p2)
+        let q2 = 6 * s * (p2 - 2 * p1 + p0) + 6 * u * (p3 - 2 * p2 + p1)
+        let diff = q - d
+        let den = q1.dot(q1) + diff.dot(q2)
+        return den > 1e-12 ? min(1, max(0, u - diff.dot(q1) / den)) : u
     }
 
     /// Sum of squared distances at parameters `t`, after one Newton step on each.
