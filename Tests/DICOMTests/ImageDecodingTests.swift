@@ -77,6 +77,17 @@ final class ImageDecodingTests: XCTestCase {
         }
     }
 
+    func testDatasetWithoutMetaHeaderIsReadInTheDetectedEncoding() throws {
+        let src = try fx.makeUS("mono", pngOption + ["--rows", "40", "--cols", "50"])
+        for (args, ts) in [(["-F", "+ti"], TransferSyntax.implicitVRLittleEndian),
+                           (["-F", "+te"], TransferSyntax.explicitVRLittleEndian)] {
+            let url = try fx.encode(src.url, "dcmconv", args)
+            let head = try Data(contentsOf: url).prefix(132)
+            XCTAssertFalse(head.count == 132 && head.suffix(4) == Data("DICM".utf8), "dcmconv -F wrote a meta header")
+            try assertExact(url, src.expected, ts: ts)
+        }
+    }
+
     func testMonochrome8LossyEncodingsAreCloseAndFlaggedLossy() throws {
         let src = try fx.makeUS("mono", pngOption + ["--rows", "120", "--cols", "160"])
         let jpeg = try fx.encode(src.url, "dcmcjpeg", ["+eb"])
