@@ -199,6 +199,14 @@ final class ImageDecodingTests: XCTestCase {
         }
     }
 
+    func testPaletteColour16BitLUTWithHighByteEntries() throws {
+        // Entries 256 v: the top is 0xFF00, not 0xFFFF, so scaling to 8 bits may land one below v.
+        let src = try fx.makeUS("pal256", pngOption + ["--photometric", "PALETTE", "--palette-bits", "16",
+                                                       "--palette-scale", "256"])
+        let d = pixelDifference(try DICOMInstance(contentsOf: src.url).grayscaleFrame(0).pixels, src.expected[0])
+        XCTAssertLessThanOrEqual(d.max, 1)
+    }
+
     func testMultiFrameEveryFrameDecodesAndFramesDiffer() throws {
         let frames = 4
         for options in [["--photometric", "RGB"], ["--photometric", "MONOCHROME2"]] {
