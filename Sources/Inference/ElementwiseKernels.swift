@@ -86,7 +86,11 @@ final class BinaryKernel: Kernel {
 /// Concat along `axis`: each input contributes a contiguous block per outer index.
 final class ConcatKernel: Kernel {
     let outer: Int, blocks: [Int]          // floats per outer index, per input
-    init(outer: Int, blocks: [Int]) { self.outer = outer; self.blocks = blocks }
+    /// Channels per input when this is an NCHW channel concat (lets a following conv absorb it).
+    let channelSegments: [Int]?
+    init(outer: Int, blocks: [Int], channelSegments: [Int]? = nil) {
+        self.outer = outer; self.blocks = blocks; self.channelSegments = channelSegments
+    }
     func run(_ inputs: [FloatPtr], _ outputs: [FloatPtr], scratch: FloatPtr, parallel: Parallel) {
         let total = blocks.reduce(0, +), y = outputs[0]
         parallel.forEach(outer * blocks.count) { _, items in
