@@ -195,10 +195,10 @@ final class ConvKernel: Kernel {
             let inRow = UnsafePointer(xp + oy * wp + x0)
             var acc = Acc()
             if remaining > 16 {
-                if is3x3 { acc.run3x3(inRow, wBlock, g.c, hp * wp, wp, wide: true) }
+                if is3x3 { acc.run3x3(inRow, wBlock, g.c, hp * wp, wp, g.dw, wide: true) }
                 else { acc.runGeneric(inRow, wBlock, g.c, hp * wp, wp, g.kh, g.kw, wide: true) }
             } else {
-                if is3x3 { acc.run3x3(inRow, wBlock, g.c, hp * wp, wp, wide: false) }
+                if is3x3 { acc.run3x3(inRow, wBlock, g.c, hp * wp, wp, g.dw, wide: false) }
                 else { acc.runGeneric(inRow, wBlock, g.c, hp * wp, wp, g.kh, g.kw, wide: false) }
             }
             let n = min(24, remaining)
@@ -266,15 +266,18 @@ private struct Acc {
         a30 = a30.addingProduct(i0, b); a31 = a31.addingProduct(i1, b)
     }
 
+    /// `dx` is the tap step (always 1 here) passed at run time on purpose: with a constant step
+    /// LLVM sees the overlapping loads of neighbouring taps and rebuilds them with shuffles,
+    /// which costs more registers than AVX2 has and spills the accumulators.
     @inline(__always) mutating func run3x3(_ row: UnsafePointer<Float>, _ w0: UnsafePointer<Float>, _ channels: Int,
-                                           _ plane: Int, _ wp: Int, wide: Bool) {
+                                           _ plane: Int, _ wp: Int, _ dx: Int, wide: Bool) {
         var w = w0
         var p = row
         if wide {
             for _ in 0..<channels {
                 var r = p
                 for _ in 0..<3 {
-                    tap3(r, w); tap3(r + 1, w + 4); tap3(r + 2, w + 8)
+                    tap3(r, w); tap3(r + dx, w + 4); tap3(r + 2 * dx, w + 8)
                     w += 12; r += wp
                 }
                 p += plane
@@ -283,7 +286,7 @@ private struct Acc {
             for _ in 0..<channels {
                 var r = p
                 for _ in 0..<3 {
-                    tap2(r, w); tap2(r + 1, w + 4); tap2(r + 2, w + 8)
+                    tap2(r, w); tap2(r + dx, w + 4); tap2(r + 2 * dx, w + 8)
                     w += 12; r += wp
                 }
                 p += plane

@@ -76,8 +76,26 @@ final class BinaryKernel: Kernel {
                     let i = rem % outShape[ax]; rem /= outShape[ax]
                     oa += i * aStrides[ax]; ob += i * bStrides[ax]
                 }
-                let d = y + row * inner
-                for i in 0..<inner { d[i] = apply(a[oa + i * sa], b[ob + i * sb]) }
+                let d = y + row * inner, pa = a + oa, pb = b + ob
+                // Hoist the op and the common stride patterns so the loops vectorise.
+                if sa == 1 && sb == 1 {
+                    switch op {
+                    case .add: for i in 0..<inner { d[i] = pa[i] + pb[i] }
+                    case .sub: for i in 0..<inner { d[i] = pa[i] - pb[i] }
+                    case .mul: for i in 0..<inner { d[i] = pa[i] * pb[i] }
+                    case .div: for i in 0..<inner { d[i] = pa[i] / pb[i] }
+                    }
+                } else if sa == 1 && sb == 0 {
+                    let v = pb[0]
+                    switch op {
+                    case .add: for i in 0..<inner { d[i] = pa[i] + v }
+                    case .sub: for i in 0..<inner { d[i] = pa[i] - v }
+                    case .mul: for i in 0..<inner { d[i] = pa[i] * v }
+                    case .div: for i in 0..<inner { d[i] = pa[i] / v }
+                    }
+                } else {
+                    for i in 0..<inner { d[i] = apply(pa[i * sa], pb[i * sb]) }
+                }
             }
         }
     }
