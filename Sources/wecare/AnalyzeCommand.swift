@@ -1,6 +1,54 @@
 import ArgumentParser
+import Foundation
+import Gateway
+import Reporting
 
 struct AnalyzeCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "analyze", abstract: "Not built yet.")
-    func run() async throws { throw ValidationError("'analyze' is not built yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "analyze",
+        abstract: "Analyse DICOM or PNG files: writes DIR/<input stem>/ with result.json, mask.png, lesion.svg "
+            + "and, for DICOM input, seg.dcm, sr.dcm, pr.dcm.")
+
+    @Argument(help: "DICOM or PNG files.")
+    var inputs: [String]
+
+    @Option(name: .long, help: "Output folder.")
+    var out: String
+
+    @Option(name: .long, help: "Take the model and threads from this configuration's [analysis].")
+    var config: String?
+
+    @Option(name: .long, help: "The ONNX model (its .json model card beside it).")
+    var model: String = "weights/busi_unet.onnx"
+
+    @Option(name: .long, help: "Inference threads.")
+    var threads: Int = 1
+
+    func run() async throws {
+        var modelURL = URL(fileURLWithPath: model)
+        var threadCount = threads
+        if let config {
+            let configuration = try ConfigurationLoader.load(URL(fileURLWithPath: config))
+            modelURL = configuration.analysis.model
+            threadCount = configuration.analysis.threads
+        }
+        let reporter = Reporter(model: try LesionModel(modelFile: modelURL, threadsPerSession: threadCount))
+        let outDir = URL(fileURLWithPath: out)
+        var failures = 0
+        for input in inputs {
+            let url = URL(fileURLWithPath: input)
+            do {
+                let outputs = try reporter.outputs(forFile: url)
+                let dir = outDir.appendingPathComponent(url.deletingPathExtension().lastPathComponent)
+                try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+                for file in outputs.files { try file.data.write(to: dir.appendingPathComponent(file.name), options: .atomic) }
+                let r = outputs.report.resultDocument()
+                print("\(input): \(r.label) \(String(format: "%.2f", r.probabilities[r.label] ?? 0)), \(r.lesions.count) lesion(s) -> \(dir.path)")
+            } catch {
+                failures += 1
+                FileHandle.standardError.write(Data("\(input): \(error)\n".utf8))
+            }
+        }
+        if failures > 0 { throw ExitCode(1) }
+    }
 }

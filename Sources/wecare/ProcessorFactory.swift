@@ -1,13 +1,41 @@
+import Foundation
 import Gateway
+import Reporting
 
-/// Why no analysis processor could be built.
-struct ProcessorFactoryError: Error, CustomStringConvertible {
-    var description: String
+/// The analysis behind `wecare serve`: each spooled instance goes through the Reporting pipeline
+/// (model -> lesions -> SEG/SR/PR/SVG/result.json) and comes back as objects to deliver.
+struct ReportingProcessor: InstanceProcessor {
+    let reporter: Reporter
+
+    var producerVersion: String { reporter.producerVersion }
+
+    func process(_ instance: ReceivedInstance) async throws -> [ProducedObject] {
+        let outputs: AnalysisOutputs
+        do {
+            outputs = try reporter.outputs(forFile: instance.spoolFile)
+        } catch let e as ReportingError {
+            throw e.isTransient ? ProcessingError.transient(e.description) : ProcessingError.permanent(e.description)
+        }
+        var objects: [ProducedObject] = [
+            ProducedObject(kind: .json, fileName: "result.json", data: outputs.resultJSON),
+            ProducedObject(kind: .svg, fileName: "lesion.svg", data: Data(outputs.svg.utf8)),
+        ]
+        if let d = outputs.derived {
+            if let seg = d.segmentation {
+                objects.append(ProducedObject(kind: .seg, fileName: "seg.dcm", data: seg, sopInstanceUID: d.segmentationUID))
+            }
+            objects.append(ProducedObject(kind: .sr, fileName: "sr.dcm", data: d.report, sopInstanceUID: d.reportUID))
+            if let pr = d.presentationState {
+                objects.append(ProducedObject(kind: .pr, fileName: "pr.dcm", data: pr, sopInstanceUID: d.presentationStateUID))
+            }
+        }
+        return objects
+    }
 }
 
 /// Builds the processor `wecare serve` hands each received instance to.
-/// TEMPORARY: the lead replaces this body with the Reporting pipeline (model at settings.model).
 func makeInstanceProcessor(_ settings: AnalysisSettings) throws -> InstanceProcessor {
-    throw ProcessorFactoryError(description:
-        "the analysis pipeline is not linked into this build yet; set [analysis] enabled = false to run as a receive-only gateway")
+    let model = try LesionModel(modelFile: settings.model, threadsPerSession: settings.threads,
+                                thresholdOverride: settings.threshold)
+    return ReportingProcessor(reporter: Reporter(model: model))
 }

@@ -1,3 +1,6 @@
+/* DICOM networking over DCMTK: a Storage SCP pool (C-STORE, C-ECHO), a Storage SCU and C-ECHO,
+ * optionally over TLS. Every decision (accept, where to write, which status) is a callback into
+ * Swift; callbacks run on DCMTK worker threads, several at once. Strings are NUL-terminated UTF-8. */
 #ifndef WECARE_NET_H
 #define WECARE_NET_H
 #include <stddef.h>
@@ -5,6 +8,129 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* ---- shared ---------------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *certificate_file;          /* PEM; NULL or "" = none (SCU without client certificate) */
+    const char *private_key_file;          /* PEM */
+    const char *trusted_certificates_file; /* PEM bundle; may be NULL */
+    int require_peer_certificate;          /* SCP: require a trusted client cert; SCU: verify the server */
+} wc_tls_config;
+
+/* DCMTK's own log lines (warnings and errors only), handed to Swift instead of the console.
+ * level: 3 warn, 4 error, 5 fatal. Messages may contain UIDs or AE titles: redact before logging.
+ * Set once per process; NULL silences DCMTK completely (the default). */
+typedef void (*wc_net_log_sink)(int level, const char *logger, const char *message);
+void wc_net_set_log_sink(wc_net_log_sink sink);
+
+/* Why an association-level operation failed. */
+enum {
+    WC_NET_OK = 0,
+    WC_NET_CONNECT_FAILED = 1,   /* TCP connect refused / unreachable / timed out */
+    WC_NET_REJECTED = 2,         /* A-ASSOCIATE-RJ: result/source/reason are set */
+    WC_NET_NO_CONTEXT = 3,       /* association accepted but no usable presentation context */
+    WC_NET_TLS = 4,              /* TLS set-up or handshake failed */
+    WC_NET_ASSOCIATION = 5,      /* abort, timeout, protocol error */
+    WC_NET_CONFIG = 6,           /* bad arguments */
+    WC_NET_LISTEN = 7            /* cannot bind/listen */
+};
+
+typedef struct {
+    int kind;                    /* WC_NET_* */
+    uint8_t result, source, reason;
+    char message[512];
+} wc_net_error;
+
+/* ---- Storage SCP ----------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *sop_class_uid;
+    const char *const *transfer_syntaxes; /* in order of preference */
+    size_t transfer_syntax_count;
+} wc_presentation_context;
+
+typedef struct {
+    const char *ae_title;
+    uint16_t port;                /* 0: any free port */
+    int max_associations;
+    int acse_timeout_seconds;
+    int dimse_timeout_seconds;
+    const wc_tls_config *tls;     /* NULL: plain TCP */
+    const wc_presentation_context *contexts;
+    size_t context_count;
+} wc_scp_config;
+
+typedef struct {
+    const char *calling_ae;
+    const char *called_ae;
+    const char *peer_address;
+} wc_association_request;
+
+typedef struct {
+    const char *calling_ae;
+    const char *peer_address;
+    const char *sop_class_uid;
+    const char *sop_instance_uid;
+    const char *transfer_syntax_uid;
+    uint64_t association_id;
+} wc_store_command;
+
+typedef struct {
+    void *context;
+    /* Return 0 to accept; nonzero to reject with *result (1 permanent, 2 transient), *source, *reason. */
+    int (*association_requested)(void *context, const wc_association_request *request,
+                                 uint8_t *result, uint8_t *source, uint8_t *reason);
+    /* Return 1 and fill path (NUL-terminated, < path_capacity) to receive into that file;
+     * return 0 and set *discard_status to drain the dataset without writing and answer that status. */
+    int (*store_requested)(void *context, const wc_store_command *command,
+                           char *path, size_t path_capacity, uint16_t *discard_status);
+    /* After receiving into path: file is NULL and error set when writing failed; the UIDs are read
+     * back from the file (NULL when unparsable). Returns the C-STORE response status. */
+    uint16_t (*store_received)(void *context, const wc_store_command *command, const char *file,
+                               const char *sop_class_uid, const char *sop_instance_uid, const char *error);
+    /* Only for accepted associations. */
+    void (*association_ended)(void *context, uint64_t association_id, const char *calling_ae, int aborted);
+} wc_scp_callbacks;
+
+typedef struct wc_scp wc_scp;
+
+/* Validates the configuration and loads TLS files; NULL with *error filled on failure. */
+wc_scp *wc_scp_create(const wc_scp_config *config, const wc_scp_callbacks *callbacks, wc_net_error *error);
+/* Binds, starts the listener thread, returns once listening. 0 on success. */
+int wc_scp_start(wc_scp *scp, wc_net_error *error);
+uint16_t wc_scp_bound_port(const wc_scp *scp);
+/* Stops accepting, waits for open associations to finish. Safe to call twice or before start. */
+void wc_scp_stop(wc_scp *scp);
+/* Stops if needed and frees. */
+void wc_scp_destroy(wc_scp *scp);
+
+/* ---- Storage SCU / C-ECHO ---------------------------------------------------------------------- */
+
+typedef struct {
+    const char *called_ae;
+    const char *host;
+    uint16_t port;
+    const char *calling_ae;
+    const wc_tls_config *tls;     /* NULL: plain TCP */
+    int timeout_seconds;
+} wc_peer;
+
+typedef struct {
+    char sop_instance_uid[68];    /* "" when the file could not be read */
+    int has_status;               /* 1 when the peer answered */
+    uint16_t status;
+    char error[256];              /* "" when none */
+} wc_store_result;
+
+/* C-ECHO. Returns WC_NET_OK with *status set, or a WC_NET_* kind with *error filled. */
+int wc_echo(const wc_peer *peer, uint16_t *status, wc_net_error *error);
+
+/* One association, each file's SOP class proposed with its own transfer syntax plus Explicit and
+ * Implicit VR Little Endian. results has count entries. Returns WC_NET_OK when the association
+ * worked (per-file outcomes in results), else the association-level failure. */
+int wc_store_files(const wc_peer *peer, const char *const *files, size_t count,
+                   wc_store_result *results, wc_net_error *error);
 
 #ifdef __cplusplus
 }

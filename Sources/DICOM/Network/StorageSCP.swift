@@ -1,23 +1,175 @@
+import CDCMTK
 import Foundation
 
 /// A pool of DCMTK worker threads receiving C-STORE and C-ECHO; every decision goes to the delegate.
+/// Up to `maxAssociations` at once; one more is refused transient "local limit exceeded".
+///
+/// Underneath (net_scp.cpp): `DcmSCPPool<Worker>` with `Worker: DcmThreadSCP`, but with our own accept
+/// loop instead of `DcmSCPPool::listen()`: listen() binds inside its blocking call (so start() could
+/// neither report a busy port nor the port picked for 0) and sees a stop request only at its next
+/// accept timeout. Ours binds in `start()`, wakes at once on `stop()` and then waits for the workers.
+/// TLS is the pool's own 3.6.7 mechanism: a `DcmTLSTransportLayer` on the network and secure accept.
+/// As in DCMTK's pool, the listener thread does the TCP accept, the TLS handshake and reads the
+/// A-ASSOCIATE-RQ (bounded by the ACSE timeout) before a worker takes over.
+/// Delegate calls come from worker threads, several at once: give each `.receive(into:)` its own path.
 public final class StorageSCP: @unchecked Sendable {
     public let configuration: StorageSCPConfiguration
-    private let delegate: StorageSCPDelegate
+    private let bridge: SCPBridge
+    private let handle: OpaquePointer
+    private let lock = NSLock()
 
     public init(configuration: StorageSCPConfiguration, delegate: StorageSCPDelegate) throws {
         self.configuration = configuration
-        self.delegate = delegate
+        bridge = SCPBridge(delegate: delegate)
+        let arena = CStringArena()
+        var contexts = configuration.presentationContexts.map { context -> wc_presentation_context in
+            let syntaxes = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: max(1, context.transferSyntaxUIDs.count))
+            for (index, uid) in context.transferSyntaxUIDs.enumerated() { syntaxes[index] = arena.make(uid) }
+            return wc_presentation_context(sop_class_uid: arena.make(context.sopClassUID),
+                                           transfer_syntaxes: UnsafePointer(syntaxes),
+                                           transfer_syntax_count: context.transferSyntaxUIDs.count)
+        }
+        defer { contexts.forEach { UnsafeMutablePointer(mutating: $0.transfer_syntaxes)?.deallocate() } }
+        let tls = configuration.tls.map { $0.cValue(in: arena) }
+        var callbacks = bridge.callbacks
+        var error = wc_net_error()
+        let created: OpaquePointer? = contexts.withUnsafeMutableBufferPointer { contextBuffer in
+            func create(_ tlsPointer: UnsafePointer<wc_tls_config>?) -> OpaquePointer? {
+                var config = wc_scp_config(ae_title: arena.make(configuration.aeTitle), port: configuration.port,
+                                           max_associations: Int32(clamping: configuration.maxAssociations),
+                                           acse_timeout_seconds: Int32(clamping: configuration.acseTimeoutSeconds),
+                                           dimse_timeout_seconds: Int32(clamping: configuration.dimseTimeoutSeconds),
+                                           tls: tlsPointer, contexts: UnsafePointer(contextBuffer.baseAddress),
+                                           context_count: contextBuffer.count)
+                return wc_scp_create(&config, &callbacks, &error)
+            }
+            if var value = tls { return withUnsafePointer(to: &value) { create($0) } }
+            return create(nil)
+        }
+        guard let created else { throw DICOMNetworkError(error, port: configuration.port) }
+        handle = created
     }
 
-    /// Binds and returns once listening; serves on its own threads.
+    deinit {
+        wc_scp_destroy(handle) // stops first; the bridge outlives every callback
+    }
+
+    /// Binds and returns once listening; serves on its own threads. Calling it again while running does nothing.
     public func start() throws {
-        throw DICOMNetworkError.notImplemented("StorageSCP.start")
+        lock.lock()
+        defer { lock.unlock() }
+        var error = wc_net_error()
+        if wc_scp_start(handle, &error) != Int32(WC_NET_OK) {
+            throw DICOMNetworkError(error, port: configuration.port)
+        }
     }
 
     /// Stops accepting, lets open associations finish, returns when done.
-    public func stop() {}
+    /// An idle association ends at the DIMSE timeout at the latest. `start()` may be called again.
+    public func stop() {
+        lock.lock()
+        defer { lock.unlock() }
+        wc_scp_stop(handle)
+    }
 
-    /// The port actually bound (useful with port 0); 0 before `start()`.
-    public var boundPort: UInt16 { 0 }
+    /// The port actually bound (the kernel's pick when configured as 0); 0 before `start()`.
+    public var boundPort: UInt16 { wc_scp_bound_port(handle) }
+}
+
+/// Owns the delegate and turns the shim's C callbacks into delegate calls.
+final class SCPBridge: @unchecked Sendable {
+    let delegate: StorageSCPDelegate
+
+    init(delegate: StorageSCPDelegate) { self.delegate = delegate }
+
+    var callbacks: wc_scp_callbacks {
+        wc_scp_callbacks(context: Unmanaged.passUnretained(self).toOpaque(),
+                         association_requested: scpAssociationRequested,
+                         store_requested: scpStoreRequested,
+                         store_received: scpStoreReceived,
+                         association_ended: scpAssociationEnded)
+    }
+
+    static func from(_ context: UnsafeMutableRawPointer?) -> SCPBridge {
+        Unmanaged<SCPBridge>.fromOpaque(context!).takeUnretainedValue()
+    }
+}
+
+private func string(_ pointer: UnsafePointer<CChar>?) -> String {
+    pointer.map { String(cString: $0) } ?? ""
+}
+
+private func storeCommand(_ c: UnsafePointer<wc_store_command>) -> StoreCommand {
+    StoreCommand(callingAETitle: string(c.pointee.calling_ae), peerAddress: string(c.pointee.peer_address),
+                 affectedSOPClassUID: string(c.pointee.sop_class_uid),
+                 affectedSOPInstanceUID: string(c.pointee.sop_instance_uid),
+                 transferSyntaxUID: string(c.pointee.transfer_syntax_uid),
+                 associationID: c.pointee.association_id)
+}
+
+private let scpAssociationRequested: @convention(c) (
+    UnsafeMutableRawPointer?, UnsafePointer<wc_association_request>?,
+    UnsafeMutablePointer<UInt8>?, UnsafeMutablePointer<UInt8>?, UnsafeMutablePointer<UInt8>?
+) -> Int32 = { context, request, result, source, reason in
+    guard let request else { return 0 }
+    let bridge = SCPBridge.from(context)
+    let swiftRequest = AssociationRequest(callingAETitle: string(request.pointee.calling_ae),
+                                          calledAETitle: string(request.pointee.called_ae),
+                                          peerAddress: string(request.pointee.peer_address))
+    guard let rejection = bridge.delegate.associationRequested(swiftRequest) else { return 0 }
+    // PS3.8 9.3.4: source 1 = DICOM UL service-user; reasons 1, 3, 7.
+    let values: (UInt8, UInt8, UInt8)
+    switch rejection {
+    case .callingAETitleNotRecognized: values = (1, 1, 3)
+    case .calledAETitleNotRecognized: values = (1, 1, 7)
+    case .noReasonGiven(let permanent): values = (permanent ? 1 : 2, 1, 1)
+    }
+    result?.pointee = values.0
+    source?.pointee = values.1
+    reason?.pointee = values.2
+    return 1
+}
+
+private let scpStoreRequested: @convention(c) (
+    UnsafeMutableRawPointer?, UnsafePointer<wc_store_command>?, UnsafeMutablePointer<CChar>?, Int,
+    UnsafeMutablePointer<UInt16>?
+) -> Int32 = { context, command, path, capacity, discardStatus in
+    guard let command, let path else { return 0 }
+    let bridge = SCPBridge.from(context)
+    switch bridge.delegate.storeRequested(storeCommand(command)) {
+    case .receive(let url):
+        let utf8 = Array(url.path.utf8)
+        guard utf8.count < capacity else {
+            discardStatus?.pointee = DIMSEStatus.outOfResources.code // path too long to hand over
+            return 0
+        }
+        utf8.withUnsafeBufferPointer { bytes in
+            UnsafeMutableRawPointer(path).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        }
+        path[utf8.count] = 0
+        return 1
+    case .discard(let status):
+        discardStatus?.pointee = status.code
+        return 0
+    }
+}
+
+private let scpStoreReceived: @convention(c) (
+    UnsafeMutableRawPointer?, UnsafePointer<wc_store_command>?, UnsafePointer<CChar>?, UnsafePointer<CChar>?,
+    UnsafePointer<CChar>?, UnsafePointer<CChar>?
+) -> UInt16 = { context, command, file, sopClass, sopInstance, error in
+    guard let command else { return DIMSEStatus.cannotUnderstand.code }
+    let bridge = SCPBridge.from(context)
+    let dataset = file.map {
+        ReceivedDataset(file: URL(fileURLWithPath: String(cString: $0)),
+                        sopClassUID: sopClass.map { String(cString: $0) },
+                        sopInstanceUID: sopInstance.map { String(cString: $0) })
+    }
+    return bridge.delegate.storeReceived(storeCommand(command), dataset: dataset,
+                                         error: error.map { String(cString: $0) }).code
+}
+
+private let scpAssociationEnded: @convention(c) (UnsafeMutableRawPointer?, UInt64, UnsafePointer<CChar>?, Int32) -> Void = {
+    context, id, callingAE, aborted in
+    SCPBridge.from(context).delegate.associationEnded(id: id, callingAETitle: string(callingAE), aborted: aborted != 0)
 }

@@ -1,0 +1,63 @@
+// Decoding one frame of an instance to 8-bit samples with DCMTK's DicomImage.
+#include "wecare_image.h"
+#include "image_internal.h"
+#include "dcmtk/dcmimgle/dcmimage.h"
+#include "dcmtk/dcmimage/diregist.h"  // makes DicomImage handle colour (RGB, YBR, palette)
+#include <memory>
+#include <new>
+#include <string>
+
+extern "C" wc_image_status wc_image_decode_frame(wc_image *image, uint32_t frame, wc_voi_mode voi, uint32_t voi_index,
+                                                 uint8_t *out, size_t out_len,
+                                                 uint32_t *width, uint32_t *height, uint32_t *samples,
+                                                 char *message, size_t message_len) {
+    std::lock_guard<std::mutex> guard(image->lock);
+    DcmDataset *dataset = image->file.getDataset();
+    // Partial access decodes just this frame (getUncompressedFrame for encapsulated data, a
+    // partial read for native data), so a 120-frame cine is never decoded at once.
+    unsigned long flags = CIF_UsePartialAccessToPixelData;
+    if (voi == WC_VOI_NONE) flags |= CIF_UseAbsolutePixelRange;
+    std::unique_ptr<DicomImage> di(new (std::nothrow) DicomImage(dataset, dataset->getOriginalXfer(), flags, frame, 1));
+    if (!di) {
+        wc_image_copy_message(message, message_len, "out of memory");
+        return WC_IMAGE_DECODE;
+    }
+    if (di->getStatus() != EIS_Normal) {
+        wc_image_copy_message(message, message_len, DicomImage::getString(di->getStatus()));
+        return WC_IMAGE_DECODE;
+    }
+    if (di->getFrameCount() < 1) {
+        wc_image_copy_message(message, message_len, "frame index beyond Number of Frames");
+        return WC_IMAGE_ARGUMENT;
+    }
+    if (di->isMonochrome()) {
+        // Stored polarity: MONOCHROME1 is inverted in Swift (DCMTK's own inversion is off by one).
+        di->setPresentationLutShape(ESP_Identity);
+        int ok = 1;
+        switch (voi) {
+        case WC_VOI_WINDOW: ok = di->setWindow(voi_index); break;
+        case WC_VOI_LUT: ok = di->setVoiLut(voi_index); break;
+        case WC_VOI_MINMAX: ok = di->setMinMaxWindow(0); break;  // this frame's min..max (only it is loaded)
+        case WC_VOI_NONE: ok = di->setNoVoiTransformation(); break;
+        }
+        if (!ok) {
+            wc_image_copy_message(message, message_len, "the VOI window / LUT asked for is not in the dataset");
+            return WC_IMAGE_ARGUMENT;
+        }
+    }
+    const unsigned long size = di->getOutputDataSize(8);
+    if (size == 0 || size > out_len) {
+        wc_image_copy_message(message, message_len, "output buffer too small for the decoded frame");
+        return WC_IMAGE_ARGUMENT;
+    }
+    if (!di->getOutputData(out, size, 8, 0, 0)) {
+        std::string m = "DCMTK could not render the frame: ";
+        m += DicomImage::getString(di->getStatus());
+        wc_image_copy_message(message, message_len, m.c_str());
+        return WC_IMAGE_DECODE;
+    }
+    *width = uint32_t(di->getWidth());
+    *height = uint32_t(di->getHeight());
+    *samples = di->isMonochrome() ? 1 : 3;
+    return WC_IMAGE_OK;
+}

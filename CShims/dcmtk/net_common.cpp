@@ -1,0 +1,130 @@
+// Process-wide DCMTK networking set-up: logging and TLS layers.
+#include "net_internal.hpp"
+#include "dcmtk/dcmnet/dul.h"
+#include "dcmtk/oflog/oflog.h"
+#include "dcmtk/oflog/logger.h"
+#include "dcmtk/oflog/appender.h"
+#include "dcmtk/oflog/spi/logevent.h"
+#include <atomic>
+#include <cstring>
+#include <mutex>
+
+namespace {
+
+std::atomic<wc_net_log_sink> g_sink{nullptr};
+
+// Forwards DCMTK warnings and errors to the Swift sink instead of stderr.
+class SinkAppender : public dcmtk::log4cplus::Appender {
+public:
+    SinkAppender() {}
+    ~SinkAppender() { destructorImpl(); }
+    void close() override {}
+
+protected:
+    void append(const dcmtk::log4cplus::spi::InternalLoggingEvent &event) override {
+        wc_net_log_sink sink = g_sink.load();
+        if (sink == nullptr) return;
+        const int level = event.getLogLevel();
+        const int mapped = level >= dcmtk::log4cplus::FATAL_LOG_LEVEL   ? 5
+                           : level >= dcmtk::log4cplus::ERROR_LOG_LEVEL ? 4
+                                                                        : 3;
+        sink(mapped, event.getLoggerName().c_str(), event.getMessage().c_str());
+    }
+};
+
+std::once_flag g_initOnce;
+std::mutex g_logMutex;
+
+void configureLogging() {
+    std::lock_guard<std::mutex> lock(g_logMutex);
+    dcmtk::log4cplus::Logger root = dcmtk::log4cplus::Logger::getRoot();
+    root.removeAllAppenders();
+    if (g_sink.load() != nullptr) {
+        root.addAppender(dcmtk::log4cplus::SharedAppenderPtr(new SinkAppender()));
+        root.setLogLevel(dcmtk::log4cplus::WARN_LOG_LEVEL);
+    } else {
+        root.setLogLevel(dcmtk::log4cplus::OFF_LOG_LEVEL);
+    }
+}
+
+} // namespace
+
+namespace wecare_net {
+
+void ensureInitialized() {
+    std::call_once(g_initOnce, [] {
+        OFLog::getLogger("dcmtk"); // makes oflog set up its defaults before we replace them
+        configureLogging();
+        dcmDisableGethostbyaddr.set(OFTrue); // the peer IP, never a slow reverse lookup
+        DcmTLSTransportLayer::initializeOpenSSL();
+    });
+}
+
+void setError(wc_net_error *error, int kind, const std::string &message) {
+    if (error == nullptr) return;
+    error->kind = kind;
+    copyString(error->message, sizeof error->message, message.c_str());
+}
+
+void copyString(char *dest, size_t capacity, const char *src) {
+    if (capacity == 0) return;
+    if (src == nullptr) src = "";
+    std::strncpy(dest, src, capacity - 1);
+    dest[capacity - 1] = '\0';
+}
+
+std::unique_ptr<DcmTLSTransportLayer> makeTLSLayer(const wc_tls_config &tls, T_ASC_NetworkRole role,
+                                                   wc_net_error *error) {
+    ensureInitialized();
+    std::unique_ptr<DcmTLSTransportLayer> layer(new DcmTLSTransportLayer(role, nullptr, OFFalse));
+    if (!*layer) {
+        setError(error, WC_NET_TLS, "cannot create the TLS context (OpenSSL)");
+        return nullptr;
+    }
+    OFCondition cond = layer->setTLSProfile(TSP_Profile_BCP195);
+    if (cond.good()) cond = layer->activateCipherSuites();
+    if (cond.bad()) {
+        setError(error, WC_NET_TLS, std::string("cannot activate the BCP 195 cipher suites: ") + cond.text());
+        return nullptr;
+    }
+    const bool hasCertificate = tls.certificate_file != nullptr && tls.certificate_file[0] != '\0';
+    if (hasCertificate) {
+        if (tls.private_key_file == nullptr ||
+            layer->setPrivateKeyFile(tls.private_key_file, DCF_Filetype_PEM).bad()) {
+            setError(error, WC_NET_TLS, "cannot load the private key (PEM, unencrypted)");
+            return nullptr;
+        }
+        if (layer->setCertificateFile(tls.certificate_file, DCF_Filetype_PEM).bad()) {
+            setError(error, WC_NET_TLS, "cannot load the certificate (PEM)");
+            return nullptr;
+        }
+        if (!layer->checkPrivateKeyMatchesCertificate()) {
+            setError(error, WC_NET_TLS, "the private key does not match the certificate");
+            return nullptr;
+        }
+    } else if (role == NET_ACCEPTOR) {
+        setError(error, WC_NET_TLS, "a TLS server needs a certificate and a private key");
+        return nullptr;
+    }
+    if (tls.trusted_certificates_file != nullptr && tls.trusted_certificates_file[0] != '\0') {
+        if (layer->addTrustedCertificateFile(tls.trusted_certificates_file, DCF_Filetype_PEM).bad()) {
+            setError(error, WC_NET_TLS, "cannot load the trusted certificates (PEM)");
+            return nullptr;
+        }
+    } else if (tls.require_peer_certificate) {
+        setError(error, WC_NET_TLS,
+                 "verifying the peer's certificate needs trusted certificates (a PEM CA bundle or the peer's certificate)");
+        return nullptr;
+    }
+    layer->setCertificateVerification(tls.require_peer_certificate ? DCV_requireCertificate
+                                                                   : DCV_ignoreCertificate);
+    return layer;
+}
+
+} // namespace wecare_net
+
+extern "C" void wc_net_set_log_sink(wc_net_log_sink sink) {
+    g_sink.store(sink);
+    wecare_net::ensureInitialized();
+    configureLogging();
+}

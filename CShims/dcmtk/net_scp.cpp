@@ -1,0 +1,320 @@
+// Storage SCP: a DcmSCPPool of DcmThreadSCP workers; every decision is a callback into Swift.
+#include "net_internal.hpp"
+#include "dcmtk/dcmnet/scppool.h"
+#include "dcmtk/dcmnet/scpthrd.h"
+#include "dcmtk/dcmnet/dulstruc.h"
+#include "dcmtk/dcmnet/diutil.h"
+#include "dcmtk/dcmdata/dcfilefo.h"
+#include "dcmtk/dcmdata/dcdeftag.h"
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace wecare_net;
+
+namespace {
+
+// What the pool and all its workers share; lives as long as the wc_scp.
+struct ScpContext {
+    wc_scp_callbacks callbacks;
+    std::atomic<uint64_t> nextAssociationID{1};
+};
+
+// The pool constructs workers with a default constructor on the listener thread:
+// this hands them their context.
+thread_local ScpContext *t_constructingFor = nullptr;
+
+// Reads SOP Class/Instance UID back from a written Part 10 file, stopping before pixel data.
+void readBackUIDs(const char *path, std::string &sopClass, std::string &sopInstance, bool &ok) {
+    DcmFileFormat file;
+    OFCondition cond = file.loadFileUntilTag(path, EXS_Unknown, EGL_noChange, DCM_MaxReadLength,
+                                             ERM_autoDetect, DcmTagKey(0x0008, 0x0019));
+    ok = false;
+    if (cond.bad()) return;
+    OFString cls, inst;
+    if (file.getDataset()->findAndGetOFString(DCM_SOPClassUID, cls).good() && !cls.empty() &&
+        file.getDataset()->findAndGetOFString(DCM_SOPInstanceUID, inst).good() && !inst.empty()) {
+        sopClass = cls.c_str();
+        sopInstance = inst.c_str();
+        ok = true;
+    }
+}
+
+class Worker : public DcmThreadSCP {
+public:
+    Worker() : context_(t_constructingFor) {}
+
+    OFCondition run(T_ASC_Association *incomingAssoc) override {
+        // DCMTK never joins pool workers it has deleted: detach so the thread's stack is freed.
+        pthread_detach(pthread_self());
+        association_ = incomingAssoc;
+        associationID_ = context_->nextAssociationID.fetch_add(1);
+        OFCondition result = DcmThreadSCP::run(incomingAssoc);
+        if (accepted_ && context_->callbacks.association_ended != nullptr) {
+            context_->callbacks.association_ended(context_->callbacks.context, associationID_,
+                                                  callingAE_.c_str(), aborted_ ? 1 : 0);
+        }
+        association_ = nullptr;
+        return result;
+    }
+
+protected:
+    void notifyAssociationRequest(const T_ASC_Parameters &params, DcmSCPActionType &desiredAction) override {
+        callingAE_ = params.DULparams.callingAPTitle;
+        peerAddress_ = params.DULparams.callingPresentationAddress;
+        // The presentation address is "ip" or "ip:port" depending on the DCMTK build.
+        const size_t colon = peerAddress_.rfind(':');
+        if (colon != std::string::npos && peerAddress_.find(':') == colon) peerAddress_.resize(colon);
+        wc_association_request request{callingAE_.c_str(), params.DULparams.calledAPTitle, peerAddress_.c_str()};
+        uint8_t result = 1, source = 1, reason = 1;
+        if (context_->callbacks.association_requested != nullptr &&
+            context_->callbacks.association_requested(context_->callbacks.context, &request, &result, &source,
+                                                      &reason) != 0) {
+            rejection_.result = result == 2 ? ASC_RESULT_REJECTEDTRANSIENT : ASC_RESULT_REJECTEDPERMANENT;
+            rejection_.source = OFstatic_cast(T_ASC_RejectParametersSource, source);
+            rejection_.reason = OFstatic_cast(T_ASC_RejectParametersReason, (source << 8) | reason);
+            rejectionPending_ = true;
+            desiredAction = DCMSCP_ACTION_REFUSE_ASSOCIATION;
+        }
+    }
+
+    // DcmSCP maps a refusal from notifyAssociationRequest to "no reason, permanent": send the
+    // result/source/reason Swift chose instead. DcmSCP drops the association afterwards.
+    void refuseAssociation(const DcmRefuseReasonType reason) override {
+        if (rejectionPending_ && association_ != nullptr) {
+            rejectionPending_ = false;
+            ASC_rejectAssociation(association_, &rejection_);
+            return;
+        }
+        DcmThreadSCP::refuseAssociation(reason);
+    }
+
+    void notifyAssociationAcknowledge() override { accepted_ = true; }
+    void notifyAbortRequest() override { aborted_ = true; }
+    void notifyDIMSEError(const OFCondition &) override { aborted_ = true; }
+
+    OFCondition handleIncomingCommand(T_DIMSE_Message *message, const DcmPresentationContextInfo &info) override {
+        if (message->CommandField == DIMSE_C_STORE_RQ) return handleStore(message->msg.CStoreRQ, info);
+        return DcmThreadSCP::handleIncomingCommand(message, info);
+    }
+
+private:
+    OFCondition handleStore(T_DIMSE_C_StoreRQ &request, const DcmPresentationContextInfo &info) {
+        T_ASC_PresentationContextID presID = info.presentationContextID;
+        const wc_store_command command{callingAE_.c_str(),        peerAddress_.c_str(),
+                                       request.AffectedSOPClassUID, request.AffectedSOPInstanceUID,
+                                       info.acceptedTransferSyntax.c_str(), associationID_};
+        std::vector<char> path(4096, '\0');
+        uint16_t discardStatus = 0xA700;
+        const int receive = context_->callbacks.store_requested(context_->callbacks.context, &command, path.data(),
+                                                                path.size(), &discardStatus);
+        if (!receive) return drainAndAnswer(request, presID, discardStatus);
+
+        // Make sure the file can be created before the dataset starts flowing, so a bad
+        // directory still gets a clean status instead of an aborted association.
+        if (FILE *probe = std::fopen(path.data(), "wb")) {
+            std::fclose(probe);
+        } else {
+            const uint16_t status = context_->callbacks.store_received(
+                context_->callbacks.context, &command, nullptr, nullptr, nullptr, "cannot create the output file");
+            return drainAndAnswer(request, presID, status);
+        }
+        OFCondition cond = receiveSTORERequest(request, presID, OFString(path.data()));
+        if (cond.bad()) {
+            std::remove(path.data());
+            std::string error = std::string("receiving the dataset failed: ") + cond.text();
+            context_->callbacks.store_received(context_->callbacks.context, &command, nullptr, nullptr, nullptr,
+                                               error.c_str());
+            return cond; // the association cannot continue after a broken dataset transfer
+        }
+        std::string sopClass, sopInstance;
+        bool parsed = false;
+        readBackUIDs(path.data(), sopClass, sopInstance, parsed);
+        const uint16_t status = context_->callbacks.store_received(
+            context_->callbacks.context, &command, path.data(), parsed ? sopClass.c_str() : nullptr,
+            parsed ? sopInstance.c_str() : nullptr, nullptr);
+        return sendSTOREResponse(presID, request, status);
+    }
+
+    // Receives the dataset into memory and drops it: nothing reaches the disk.
+    OFCondition drainAndAnswer(T_DIMSE_C_StoreRQ &request, T_ASC_PresentationContextID presID, uint16_t status) {
+        DcmDataset *dataset = nullptr;
+        OFCondition cond = receiveSTORERequest(request, presID, dataset);
+        delete dataset;
+        if (cond.bad()) return cond;
+        return sendSTOREResponse(presID, request, status);
+    }
+
+    ScpContext *context_;
+    T_ASC_Association *association_ = nullptr;
+    uint64_t associationID_ = 0;
+    std::string callingAE_, peerAddress_;
+    bool rejectionPending_ = false;
+    T_ASC_RejectParameters rejection_{};
+    bool accepted_ = false;
+    bool aborted_ = false;
+};
+
+// The pool with our own accept loop: it binds before start() returns, knows the bound port,
+// stops at once, and waits for open associations to finish.
+class Pool : public DcmSCPPool<Worker> {
+public:
+    explicit Pool(ScpContext *context) : context_(context) {}
+
+    void serve(T_ASC_Network *network, bool secure) {
+        DcmSharedSCPConfig shared(getConfig());
+        while (!stopRequested.load()) {
+            T_ASC_Association *assoc = nullptr;
+            OFCondition cond = ASC_receiveAssociation(network, &assoc, getConfig().getMaxReceivePDULength(), nullptr,
+                                                      nullptr, secure ? OFTrue : OFFalse, DUL_NOBLOCK, 1);
+            if (cond.good()) {
+                t_constructingFor = context_;
+                cond = runAssociation(assoc, shared);
+                t_constructingFor = nullptr;
+                if (cond.bad()) {
+                    rejectAssociation(assoc, cond == NET_EC_SCPBusy ? ASC_REASON_SP_PRES_LOCALLIMITEXCEEDED
+                                                                    : ASC_REASON_SP_PRES_TEMPORARYCONGESTION);
+                    dropAndDestroyAssociation(assoc);
+                }
+            } else if (cond == DUL_NOASSOCIATIONREQUEST) {
+                ASC_destroyAssociation(&assoc);
+            } else {
+                dropAndDestroyAssociation(assoc); // e.g. failed TLS handshake, garbage on the port
+                // accept() failing for lack of descriptors would otherwise spin on a readable socket.
+                if (!stopRequested.load()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            }
+        }
+        while (numThreads(OFTrue) > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        // A worker leaves the busy list just before its thread exits: give it that moment.
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+
+    std::atomic<bool> stopRequested{false};
+
+private:
+    ScpContext *context_;
+};
+
+} // namespace
+
+struct wc_scp {
+    ScpContext context;
+    std::unique_ptr<Pool> pool;
+    std::unique_ptr<DcmTLSTransportLayer> tls;
+    T_ASC_Network *network = nullptr;
+    std::thread listener;
+    uint16_t boundPort = 0;
+    std::mutex lifecycle;
+    bool running = false;
+};
+
+extern "C" wc_scp *wc_scp_create(const wc_scp_config *config, const wc_scp_callbacks *callbacks,
+                                 wc_net_error *error) {
+    ensureInitialized();
+    if (config == nullptr || callbacks == nullptr || callbacks->store_requested == nullptr ||
+        callbacks->store_received == nullptr) {
+        setError(error, WC_NET_CONFIG, "configuration and store callbacks are required");
+        return nullptr;
+    }
+    if (config->ae_title == nullptr || config->ae_title[0] == '\0' || std::strlen(config->ae_title) > 16) {
+        setError(error, WC_NET_CONFIG, "the AE title must be 1 to 16 characters");
+        return nullptr;
+    }
+    if (config->max_associations < 1 || config->max_associations > 65535) {
+        setError(error, WC_NET_CONFIG, "maxAssociations must be between 1 and 65535");
+        return nullptr;
+    }
+    std::unique_ptr<wc_scp> scp(new wc_scp());
+    scp->context.callbacks = *callbacks;
+    scp->pool.reset(new Pool(&scp->context));
+    DcmSCPConfig &cfg = scp->pool->getConfig();
+    cfg.setAETitle(config->ae_title);
+    cfg.setPort(config->port);
+    cfg.setACSETimeout(OFstatic_cast(Uint32, config->acse_timeout_seconds > 0 ? config->acse_timeout_seconds : 30));
+    cfg.setDIMSEBlockingMode(DIMSE_NONBLOCKING);
+    cfg.setDIMSETimeout(OFstatic_cast(Uint32, config->dimse_timeout_seconds > 0 ? config->dimse_timeout_seconds : 60));
+    cfg.setHostLookupEnabled(OFFalse);
+    scp->pool->setMaxThreads(OFstatic_cast(Uint16, config->max_associations));
+    for (size_t i = 0; i < config->context_count; ++i) {
+        const wc_presentation_context &pc = config->contexts[i];
+        OFList<OFString> syntaxes;
+        for (size_t j = 0; j < pc.transfer_syntax_count; ++j) syntaxes.push_back(pc.transfer_syntaxes[j]);
+        OFCondition cond = cfg.addPresentationContext(pc.sop_class_uid, syntaxes);
+        if (cond.bad()) {
+            setError(error, WC_NET_CONFIG, std::string("cannot accept SOP class ") + pc.sop_class_uid + ": " + cond.text());
+            return nullptr;
+        }
+    }
+    if (config->tls != nullptr) {
+        scp->tls = makeTLSLayer(*config->tls, NET_ACCEPTOR, error);
+        if (!scp->tls) return nullptr;
+        cfg.setTransportLayer(scp->tls.get());
+    }
+    return scp.release();
+}
+
+extern "C" int wc_scp_start(wc_scp *scp, wc_net_error *error) {
+    std::lock_guard<std::mutex> lock(scp->lifecycle);
+    if (scp->running) return WC_NET_OK;
+    DcmSCPConfig &cfg = scp->pool->getConfig();
+    OFCondition cond = ASC_initializeNetwork(NET_ACCEPTOR, OFstatic_cast(int, cfg.getPort()),
+                                             OFstatic_cast(int, cfg.getACSETimeout()), &scp->network);
+    if (cond.bad()) {
+        setError(error, WC_NET_LISTEN, cond.text());
+        return WC_NET_LISTEN;
+    }
+    if (scp->tls) {
+        cond = ASC_setTransportLayer(scp->network, scp->tls.get(), 0);
+        if (cond.bad()) {
+            ASC_dropNetwork(&scp->network);
+            setError(error, WC_NET_TLS, cond.text());
+            return WC_NET_TLS;
+        }
+    }
+    // Read back the port actually bound (the configured one, or the kernel's pick for 0).
+    PRIVATE_NETWORKKEY *key = OFreinterpret_cast(PRIVATE_NETWORKKEY *, scp->network->network);
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    scp->boundPort = cfg.getPort();
+    if (getsockname(key->networkSpecific.TCP.listenSocket, OFreinterpret_cast(sockaddr *, &address), &length) == 0) {
+        if (address.ss_family == AF_INET) scp->boundPort = ntohs(OFreinterpret_cast(sockaddr_in *, &address)->sin_port);
+        if (address.ss_family == AF_INET6) scp->boundPort = ntohs(OFreinterpret_cast(sockaddr_in6 *, &address)->sin6_port);
+    }
+    scp->pool->stopRequested.store(false);
+    const bool secure = static_cast<bool>(scp->tls);
+    Pool *pool = scp->pool.get();
+    T_ASC_Network *network = scp->network;
+    scp->listener = std::thread([pool, network, secure] { pool->serve(network, secure); });
+    scp->running = true;
+    return WC_NET_OK;
+}
+
+extern "C" uint16_t wc_scp_bound_port(const wc_scp *scp) { return scp->boundPort; }
+
+extern "C" void wc_scp_stop(wc_scp *scp) {
+    std::lock_guard<std::mutex> lock(scp->lifecycle);
+    if (!scp->running) return;
+    scp->pool->stopRequested.store(true);
+    // Wakes the accept loop at once instead of at its one-second poll.
+    PRIVATE_NETWORKKEY *key = OFreinterpret_cast(PRIVATE_NETWORKKEY *, scp->network->network);
+    shutdown(key->networkSpecific.TCP.listenSocket, SHUT_RDWR);
+    scp->listener.join();
+    ASC_dropNetwork(&scp->network);
+    scp->network = nullptr;
+    scp->running = false;
+}
+
+extern "C" void wc_scp_destroy(wc_scp *scp) {
+    if (scp == nullptr) return;
+    wc_scp_stop(scp);
+    delete scp;
+}

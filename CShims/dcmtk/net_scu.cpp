@@ -1,0 +1,284 @@
+// Storage SCU and C-ECHO over plain ASC/DIMSE calls (DcmSCU hides the A-ASSOCIATE-RJ reason).
+#include "net_internal.hpp"
+#include "dcmtk/dcmnet/dimse.h"
+#include "dcmtk/dcmnet/diutil.h"
+#include "dcmtk/dcmdata/dcfilefo.h"
+#include "dcmtk/dcmdata/dcdeftag.h"
+#include "dcmtk/dcmdata/dcuid.h"
+#include "dcmtk/dcmdata/dcxfer.h"
+#include "dcmtk/ofstd/ofstd.h"
+#include <cstring>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+using namespace wecare_net;
+
+namespace {
+
+struct ProposedContext {
+    std::string abstractSyntax;
+    std::vector<std::string> transferSyntaxes;
+};
+
+// One association to a peer; releases (or aborts) and frees everything on destruction.
+class Session {
+public:
+    ~Session() { close(false); }
+
+    int open(const wc_peer &peer, const std::vector<ProposedContext> &contexts, wc_net_error *error) {
+        ensureInitialized();
+        if (peer.called_ae == nullptr || peer.calling_ae == nullptr || peer.host == nullptr || peer.port == 0) {
+            setError(error, WC_NET_CONFIG, "called AE, calling AE, host and port are required");
+            return WC_NET_CONFIG;
+        }
+        const size_t calledLength = std::strlen(peer.called_ae), callingLength = std::strlen(peer.calling_ae);
+        if (calledLength == 0 || calledLength > 16 || callingLength == 0 || callingLength > 16) {
+            setError(error, WC_NET_CONFIG, "AE titles must be 1 to 16 characters");
+            return WC_NET_CONFIG;
+        }
+        timeout_ = peer.timeout_seconds > 0 ? peer.timeout_seconds : 30;
+        // Connect timeout is a DCMTK process global; every SCU sets its own before connecting.
+        dcmConnectionTimeout.set(OFstatic_cast(Sint32, timeout_));
+        OFCondition cond = ASC_initializeNetwork(NET_REQUESTOR, 0, timeout_, &network_);
+        if (cond.bad()) {
+            setError(error, WC_NET_CONFIG, cond.text());
+            return WC_NET_CONFIG;
+        }
+        if (peer.tls != nullptr) {
+            tls_ = makeTLSLayer(*peer.tls, NET_REQUESTOR, error);
+            if (!tls_) return WC_NET_TLS;
+            cond = ASC_setTransportLayer(network_, tls_.get(), 0);
+            if (cond.bad()) {
+                setError(error, WC_NET_TLS, cond.text());
+                return WC_NET_TLS;
+            }
+        }
+        T_ASC_Parameters *params = nullptr;
+        cond = ASC_createAssociationParameters(&params, ASC_DEFAULTMAXPDU);
+        if (cond.bad()) {
+            setError(error, WC_NET_CONFIG, cond.text());
+            return WC_NET_CONFIG;
+        }
+        ASC_setAPTitles(params, peer.calling_ae, peer.called_ae, nullptr);
+        ASC_setTransportLayerType(params, peer.tls != nullptr ? OFTrue : OFFalse);
+        const std::string address = std::string(peer.host) + ":" + std::to_string(peer.port);
+        ASC_setPresentationAddresses(params, OFStandard::getHostName().c_str(), address.c_str());
+        T_ASC_PresentationContextID id = 1;
+        for (const ProposedContext &pc : contexts) {
+            std::vector<const char *> syntaxes;
+            for (const std::string &ts : pc.transferSyntaxes) syntaxes.push_back(ts.c_str());
+            cond = ASC_addPresentationContext(params, id, pc.abstractSyntax.c_str(), syntaxes.data(),
+                                              OFstatic_cast(int, syntaxes.size()));
+            if (cond.bad()) {
+                ASC_destroyAssociationParameters(&params);
+                setError(error, WC_NET_CONFIG, std::string("cannot propose a presentation context: ") + cond.text());
+                return WC_NET_CONFIG;
+            }
+            id = OFstatic_cast(T_ASC_PresentationContextID, id + 2);
+        }
+        cond = ASC_requestAssociation(network_, params, &association_);
+        if (cond.bad()) {
+            if (cond == DUL_ASSOCIATIONREJECTED) {
+                T_ASC_RejectParameters rej;
+                ASC_getRejectParameters(params, &rej);
+                OFString text;
+                ASC_printRejectParameters(text, &rej);
+                if (error != nullptr) {
+                    error->result = OFstatic_cast(uint8_t, rej.result);
+                    error->source = OFstatic_cast(uint8_t, rej.source);
+                    error->reason = OFstatic_cast(uint8_t, rej.reason & 0xff);
+                }
+                setError(error, WC_NET_REJECTED, text.c_str());
+                return WC_NET_REJECTED;
+            }
+            OFString text;
+            DimseCondition::dump(text, cond);
+            const bool tlsFailure = peer.tls != nullptr && text.find("TLS") != OFString_npos;
+            const bool connectFailure = text.find("TCP Initialization Error") != OFString_npos;
+            const int kind = tlsFailure ? WC_NET_TLS : connectFailure ? WC_NET_CONNECT_FAILED : WC_NET_ASSOCIATION;
+            // A request that never reached the peer leaves params with us to free.
+            if (association_ == nullptr) ASC_destroyAssociationParameters(&params);
+            std::string flat(text.c_str());
+            for (char &c : flat) if (c == '\n') c = ';';
+            setError(error, kind, flat);
+            return kind;
+        }
+        if (ASC_countAcceptedPresentationContexts(association_->params) == 0) {
+            setError(error, WC_NET_NO_CONTEXT, "the peer accepted none of the proposed presentation contexts");
+            return WC_NET_NO_CONTEXT;
+        }
+        return WC_NET_OK;
+    }
+
+    void close(bool abort) {
+        if (association_ != nullptr) {
+            if (abort || ASC_releaseAssociation(association_).bad()) ASC_abortAssociation(association_);
+            ASC_dropSCPAssociation(association_);
+            ASC_destroyAssociation(&association_);
+        }
+        if (network_ != nullptr) ASC_dropNetwork(&network_);
+        tls_.reset();
+    }
+
+    T_ASC_Association *association() { return association_; }
+    int timeout() const { return timeout_; }
+
+private:
+    T_ASC_Network *network_ = nullptr;
+    T_ASC_Association *association_ = nullptr;
+    std::unique_ptr<DcmTLSTransportLayer> tls_;
+    int timeout_ = 30;
+};
+
+struct FileInfo {
+    bool readable = false;
+    std::string sopClass, sopInstance, transferSyntax;
+};
+
+FileInfo inspect(const char *path) {
+    FileInfo info;
+    DcmFileFormat file;
+    if (file.loadFileUntilTag(path, EXS_Unknown, EGL_noChange, DCM_MaxReadLength, ERM_autoDetect,
+                              DcmTagKey(0x0008, 0x0019)).bad())
+        return info;
+    OFString cls, inst;
+    file.getDataset()->findAndGetOFString(DCM_SOPClassUID, cls);
+    file.getDataset()->findAndGetOFString(DCM_SOPInstanceUID, inst);
+    DcmXfer xfer(file.getDataset()->getOriginalXfer());
+    if (cls.empty() || inst.empty() || xfer.getXfer() == EXS_Unknown) return info;
+    info.readable = true;
+    info.sopClass = cls.c_str();
+    info.sopInstance = inst.c_str();
+    info.transferSyntax = xfer.getXferID();
+    return info;
+}
+
+bool isUncompressedLE(const std::string &ts) {
+    return ts == UID_LittleEndianExplicitTransferSyntax || ts == UID_LittleEndianImplicitTransferSyntax;
+}
+
+bool associationBroken(const OFCondition &cond) {
+    return cond == DUL_PEERABORTEDASSOCIATION || cond == DUL_PEERREQUESTEDRELEASE || cond == DIMSE_NODATAAVAILABLE ||
+           cond.code() == DULC_TCPIOERROR || cond == DIMSE_READPDVFAILED || cond == DIMSE_SENDFAILED;
+}
+
+} // namespace
+
+extern "C" int wc_echo(const wc_peer *peer, uint16_t *status, wc_net_error *error) {
+    Session session;
+    std::vector<ProposedContext> contexts{
+        {UID_VerificationSOPClass, {UID_LittleEndianExplicitTransferSyntax, UID_LittleEndianImplicitTransferSyntax}}};
+    int kind = session.open(*peer, contexts, error);
+    if (kind != WC_NET_OK) return kind;
+    DIC_US rspStatus = 0;
+    DcmDataset *detail = nullptr;
+    OFCondition cond = DIMSE_echoUser(session.association(), session.association()->nextMsgID++, DIMSE_NONBLOCKING,
+                                      session.timeout(), &rspStatus, &detail);
+    delete detail;
+    if (cond.bad()) {
+        session.close(true);
+        setError(error, WC_NET_ASSOCIATION, std::string("C-ECHO failed: ") + cond.text());
+        return WC_NET_ASSOCIATION;
+    }
+    if (status != nullptr) *status = rspStatus;
+    return WC_NET_OK;
+}
+
+extern "C" int wc_store_files(const wc_peer *peer, const char *const *files, size_t count, wc_store_result *results,
+                              wc_net_error *error) {
+    std::vector<FileInfo> infos(count);
+    // Per SOP class: its compressed transfer syntaxes, each proposed alone, then one
+    // uncompressed context as fallback.
+    std::map<std::string, std::set<std::string>> wanted;
+    for (size_t i = 0; i < count; ++i) {
+        wc_store_result &r = results[i];
+        r = wc_store_result{};
+        infos[i] = inspect(files[i]);
+        if (!infos[i].readable) {
+            copyString(r.error, sizeof r.error, "not a readable DICOM file with SOP Class and Instance UID");
+            continue;
+        }
+        copyString(r.sop_instance_uid, sizeof r.sop_instance_uid, infos[i].sopInstance.c_str());
+        wanted[infos[i].sopClass].insert(infos[i].transferSyntax);
+    }
+    std::vector<ProposedContext> contexts;
+    for (const auto &entry : wanted) {
+        for (const std::string &ts : entry.second)
+            if (!isUncompressedLE(ts)) contexts.push_back({entry.first, {ts}});
+        contexts.push_back(
+            {entry.first, {UID_LittleEndianExplicitTransferSyntax, UID_LittleEndianImplicitTransferSyntax}});
+    }
+    if (contexts.empty()) return WC_NET_OK; // nothing sendable: every file carries its error
+    if (contexts.size() > 128) {
+        setError(error, WC_NET_CONFIG, "too many SOP class / transfer syntax combinations for one association (max 128)");
+        return WC_NET_CONFIG;
+    }
+    Session session;
+    int kind = session.open(*peer, contexts, error);
+    if (kind != WC_NET_OK && kind != WC_NET_NO_CONTEXT) return kind;
+    bool broken = false;
+    for (size_t i = 0; i < count; ++i) {
+        if (!infos[i].readable) continue;
+        wc_store_result &r = results[i];
+        if (broken) {
+            copyString(r.error, sizeof r.error, "not sent: the association was aborted");
+            continue;
+        }
+        const FileInfo &info = infos[i];
+        T_ASC_Association *assoc = session.association();
+        T_ASC_PresentationContextID presID =
+            ASC_findAcceptedPresentationContextID(assoc, info.sopClass.c_str(), info.transferSyntax.c_str());
+        if (presID == 0) presID = ASC_findAcceptedPresentationContextID(assoc, info.sopClass.c_str());
+        if (presID == 0) {
+            std::string message = "the peer accepted no presentation context for SOP class " + info.sopClass;
+            copyString(r.error, sizeof r.error, message.c_str());
+            continue;
+        }
+        T_ASC_PresentationContext pc;
+        ASC_findAcceptedPresentationContext(assoc->params, presID, &pc);
+        DcmFileFormat file;
+        if (file.loadFile(files[i]).bad()) {
+            copyString(r.error, sizeof r.error, "cannot read the file");
+            continue;
+        }
+        DcmDataset *dataset = file.getDataset();
+        DcmXfer accepted(pc.acceptedTransferSyntax);
+        if (accepted.getXfer() != dataset->getOriginalXfer()) {
+            // Only the peer's refusal of the file's own syntax leads here; needs a registered codec.
+            if (dataset->chooseRepresentation(accepted.getXfer(), nullptr).bad() ||
+                !dataset->canWriteXfer(accepted.getXfer())) {
+                std::string message = std::string("the peer accepts this SOP class only in ") + accepted.getXferName() +
+                                      " and the file cannot be converted to it";
+                copyString(r.error, sizeof r.error, message.c_str());
+                continue;
+            }
+        }
+        T_DIMSE_C_StoreRQ request{};
+        T_DIMSE_C_StoreRSP response{};
+        request.MessageID = assoc->nextMsgID++;
+        OFStandard::strlcpy(request.AffectedSOPClassUID, info.sopClass.c_str(), sizeof request.AffectedSOPClassUID);
+        OFStandard::strlcpy(request.AffectedSOPInstanceUID, info.sopInstance.c_str(),
+                            sizeof request.AffectedSOPInstanceUID);
+        request.DataSetType = DIMSE_DATASET_PRESENT;
+        request.Priority = DIMSE_PRIORITY_MEDIUM;
+        DcmDataset *detail = nullptr;
+        OFCondition cond = DIMSE_storeUser(assoc, presID, &request, nullptr, dataset, nullptr, nullptr,
+                                           DIMSE_NONBLOCKING, session.timeout(), &response, &detail);
+        delete detail;
+        if (cond.bad()) {
+            std::string message = std::string("C-STORE failed: ") + cond.text();
+            copyString(r.error, sizeof r.error, message.c_str());
+            if (associationBroken(cond) || cond == DIMSE_NODATAAVAILABLE) {
+                broken = true;
+                session.close(true);
+            }
+            continue;
+        }
+        r.has_status = 1;
+        r.status = response.DimseStatus;
+    }
+    return WC_NET_OK;
+}

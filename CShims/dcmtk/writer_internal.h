@@ -1,0 +1,34 @@
+// Helpers shared by the writer_*.cpp files (not part of the C interface).
+#ifndef WECARE_WRITER_INTERNAL_H
+#define WECARE_WRITER_INTERNAL_H
+#include "dcmtk/config/osconfig.h"
+#include "dcmtk/dcmdata/dctk.h"
+#include "include/wecare_writers.h"
+
+namespace wcw {
+
+// Writes a message into the caller's buffer and returns 1 (the C error code).
+int fail(char *err, size_t errlen, const char *fmt, ...);
+
+inline OFString s(const char *v) { return v ? OFString(v) : OFString(); }
+inline bool has(const char *v) { return v && *v; }
+
+// Copies the Patient, General Study and character-set attributes of src into dst; type 2
+// attributes missing in src are written empty.
+void copyPatientStudy(DcmItem &src, DcmItem &dst);
+
+// Series/instance identification and equipment of a derived instance.
+OFCondition putIds(DcmItem &dst, const wc_derived_ids &ids);
+
+// Puts a code into a new item of seq (creating the sequence).
+OFCondition putCodeItem(DcmItem &parent, const DcmTagKey &seq, const wc_code &code, long itemNum = -2);
+
+OFCondition putIfGiven(DcmItem &dst, const DcmTagKey &tag, const char *value);
+
+// Loads a file; returns the dataset or NULL with err filled.
+DcmDataset *loadSource(DcmFileFormat &ff, const char *path, char *err, size_t errlen);
+
+OFCondition saveFile(DcmFileFormat &ff, const char *path);
+
+}  // namespace wcw
+#endif

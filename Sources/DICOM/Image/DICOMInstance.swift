@@ -1,0 +1,216 @@
+import CDCMTK
+import Foundation
+
+/// An image instance read from a DICOM file: the attributes the pipeline decides on, the
+/// Sequence of Ultrasound Regions, and frames decoded one at a time.
+///
+/// Opening parses the file but leaves the pixel data in it: the file must stay in place while
+/// frames are decoded. Different instances may be decoded on different threads at once; calls
+/// on one instance are serialised.
+public final class DICOMInstance: @unchecked Sendable {  // immutable; the handle locks itself
+    public let url: URL
+    public let sopClassUID: String
+    public let sopInstanceUID: String
+    public let studyInstanceUID: String?
+    public let seriesInstanceUID: String?
+    public let modality: String?
+    public let transferSyntaxUID: String
+    public let rows: Int
+    public let columns: Int
+    /// Number of Frames (0028,0008), 1 when absent.
+    public let numberOfFrames: Int
+    public let photometricInterpretation: String
+    public let bitsAllocated: Int
+    public let bitsStored: Int
+    public let samplesPerPixel: Int
+    /// Planar Configuration (0028,0006): 0 = interleaved, 1 = planes; 0 when absent.
+    public let planarConfiguration: Int
+    public let pixelRepresentation: Int
+    /// Laterality (0020,0060) (series level), e.g. "R" / "L".
+    public let laterality: String?
+    /// Image Laterality (0020,0062), e.g. "R" / "L" / "B" / "U".
+    public let imageLaterality: String?
+    /// Lossy Image Compression (0028,2110) == "01", or the transfer syntax itself is lossy.
+    public let lossy: Bool
+    /// Lossy Image Compression Ratio (0028,2112) values, empty when absent.
+    public let lossyCompressionRatios: [Double]
+    /// Lossy Image Compression Method (0028,2114) values, empty when absent.
+    public let lossyCompressionMethods: [String]
+    /// Specific Character Set (0008,0005) values, empty when absent (default repertoire).
+    public let specificCharacterSet: [String]
+    /// Burned In Annotation (0028,0301) "YES" / "NO"; usually absent although text is burned in.
+    public let burnedInAnnotation: String?
+    /// Sequence of Ultrasound Regions (0018,6011), in order; empty when absent.
+    public let ultrasoundRegions: [UltrasoundRegion]
+
+    private let image: ImageHandle
+    private var handle: OpaquePointer { image.pointer }
+    private let fileName: String
+
+    /// Photometric interpretations the decoder handles.
+    public static let supportedPhotometrics: Set<String> = [
+        "MONOCHROME1", "MONOCHROME2", "RGB", "YBR_FULL", "YBR_FULL_422", "PALETTE COLOR",
+    ]
+
+    /// Parses the file and checks that its frames can be decoded here.
+    /// - Throws: `DICOMInstanceError` (unreadable, notDICOM, truncated, noPixelData,
+    ///   missingAttribute, unsupportedTransferSyntax, unsupportedPhotometric).
+    public init(contentsOf url: URL) throws {
+        self.url = url
+        fileName = url.lastPathComponent
+        var status = WC_IMAGE_OK
+        var message = [CChar](repeating: 0, count: 512)
+        guard let h = wc_image_open(url.path, &status, &message, message.count) else {
+            let reason = String(cString: message)
+            switch status {
+            case WC_IMAGE_TRUNCATED: throw DICOMInstanceError.truncated(file: fileName, reason: reason)
+            case WC_IMAGE_NOT_DICOM: throw DICOMInstanceError.notDICOM(file: fileName, reason: reason)
+            default: throw DICOMInstanceError.unreadable(file: fileName, reason: reason)
+            }
+        }
+        image = ImageHandle(h)  // closes the file when the last reference goes, also on a throw below
+        let reader = AttributeReader(handle: h)
+        let file = fileName
+        func required(_ tag: UInt32, _ name: String) throws -> String {
+            guard let v = reader.string(tag), !v.isEmpty else {
+                throw DICOMInstanceError.missingAttribute(file: file, attribute: name)
+            }
+            return v
+        }
+        func requiredInt(_ tag: UInt32, _ name: String) throws -> Int {
+            guard let v = reader.number(tag), v >= 1 else {
+                throw DICOMInstanceError.missingAttribute(file: file, attribute: name)
+            }
+            return Int(v)
+        }
+        // A parse that yields no SOP Class UID is not a DICOM instance (or random bytes).
+        guard let sopClass = reader.string(ImageTag.sopClassUID), !sopClass.isEmpty else {
+            throw DICOMInstanceError.notDICOM(file: file, reason: "no SOP Class UID (0008,0016)")
+        }
+        sopClassUID = sopClass
+        sopInstanceUID = try required(ImageTag.sopInstanceUID, "SOP Instance UID (0008,0018)")
+        studyInstanceUID = reader.string(ImageTag.studyInstanceUID)
+        seriesInstanceUID = reader.string(ImageTag.seriesInstanceUID)
+        modality = reader.string(ImageTag.modality)
+        // Files without a meta header: the encoding DCMTK detected while parsing.
+        transferSyntaxUID = reader.string(ImageTag.transferSyntaxUID).flatMap { $0.isEmpty ? nil : $0 }
+            ?? String(cString: wc_image_original_transfer_syntax(h))
+        laterality = reader.string(ImageTag.laterality).flatMap { $0.isEmpty ? nil : $0 }
+        imageLaterality = reader.string(ImageTag.imageLaterality).flatMap { $0.isEmpty ? nil : $0 }
+        specificCharacterSet = reader.strings(ImageTag.specificCharacterSet)
+        burnedInAnnotation = reader.string(ImageTag.burnedInAnnotation).flatMap { $0.isEmpty ? nil : $0 }
+        lossyCompressionRatios = reader.numbers(ImageTag.lossyImageCompressionRatio)
+        lossyCompressionMethods = reader.strings(ImageTag.lossyImageCompressionMethod)
+        lossy = reader.string(ImageTag.lossyImageCompression) == "01"
+            || TransferSyntax.lossy.contains(transferSyntaxUID)
+        ultrasoundRegions = reader.ultrasoundRegions()
+
+        guard wc_image_has_pixel_data(h) == 1 else { throw DICOMInstanceError.noPixelData(file: file) }
+        guard TransferSyntax.decodable.contains(transferSyntaxUID) else {
+            throw DICOMInstanceError.unsupportedTransferSyntax(file: file, uid: transferSyntaxUID)
+        }
+        rows = try requiredInt(ImageTag.rows, "Rows (0028,0010)")
+        columns = try requiredInt(ImageTag.columns, "Columns (0028,0011)")
+        bitsAllocated = try requiredInt(ImageTag.bitsAllocated, "Bits Allocated (0028,0100)")
+        bitsStored = Int(reader.number(ImageTag.bitsStored) ?? Double(bitsAllocated))
+        samplesPerPixel = try requiredInt(ImageTag.samplesPerPixel, "Samples per Pixel (0028,0002)")
+        planarConfiguration = Int(reader.number(ImageTag.planarConfiguration) ?? 0)
+        pixelRepresentation = Int(reader.number(ImageTag.pixelRepresentation) ?? 0)
+        numberOfFrames = max(1, Int(reader.number(ImageTag.numberOfFrames) ?? 1))
+        photometricInterpretation = try required(ImageTag.photometricInterpretation,
+                                                 "Photometric Interpretation (0028,0004)")
+        guard Self.supportedPhotometrics.contains(photometricInterpretation) else {
+            throw DICOMInstanceError.unsupportedPhotometric(file: file, value: photometricInterpretation)
+        }
+    }
+
+    public var isMonochrome: Bool { photometricInterpretation.hasPrefix("MONOCHROME") }
+
+    /// The calibrated 2D tissue region containing the point, the smallest when several do.
+    public func calibratedTissueRegion(containing point: (x: Double, y: Double)) -> UltrasoundRegion? {
+        ultrasoundRegions.calibratedTissueRegion(containing: point)
+    }
+
+    /// The largest calibrated 2D tissue region, or nil when the image has none (no mm values).
+    public var primaryTissueRegion: UltrasoundRegion? { ultrasoundRegions.primaryTissueRegion }
+
+    /// Frame `index` (0-based) as 8-bit grayscale.
+    /// Monochrome: Window Center/Width (first) if present, else the first VOI LUT, else the
+    /// stored range as is for <= 8 bits stored (identity) and the frame's min..max for more;
+    /// MONOCHROME1 is inverted so 0 is black. Colour (RGB, YBR_*, PALETTE COLOR, via DCMTK to
+    /// 8-bit RGB): round(0.299 R + 0.587 G + 0.114 B).
+    public func grayscaleFrame(_ index: Int) throws -> GrayscaleFrame {
+        let (w, h, samples, bytes) = try decode(index)
+        if samples == 1 { return GrayscaleFrame(width: w, height: h, pixels: presentationPolarity(bytes)) }
+        var gray = [UInt8](repeating: 0, count: w * h)
+        bytes.withUnsafeBufferPointer { src in
+            gray.withUnsafeMutableBufferPointer { dst in
+                for i in 0..<(w * h) {
+                    dst[i] = Luma.of(r: src[3 * i], g: src[3 * i + 1], b: src[3 * i + 2])
+                }
+            }
+        }
+        return GrayscaleFrame(width: w, height: h, pixels: gray)
+    }
+
+    /// Frame `index` (0-based) as interleaved 8-bit RGB; monochrome frames (windowed as in
+    /// `grayscaleFrame`) are repeated into R, G and B.
+    public func rgbFrame(_ index: Int) throws -> RGBFrame {
+        let (w, h, samples, stored) = try decode(index)
+        if samples == 3 { return RGBFrame(width: w, height: h, pixels: stored) }
+        let bytes = presentationPolarity(stored)
+        var rgb = [UInt8](repeating: 0, count: w * h * 3)
+        for i in 0..<(w * h) {
+            rgb[3 * i] = bytes[i]
+            rgb[3 * i + 1] = bytes[i]
+            rgb[3 * i + 2] = bytes[i]
+        }
+        return RGBFrame(width: w, height: h, pixels: rgb)
+    }
+
+    /// MONOCHROME1 stores white as the minimum: invert so 0 is black, as the models expect.
+    private func presentationPolarity(_ stored: [UInt8]) -> [UInt8] {
+        photometricInterpretation == "MONOCHROME1" ? stored.map { 255 - $0 } : stored
+    }
+
+    /// How monochrome values are mapped to 8 bits (see `grayscaleFrame`).
+    private var voi: (mode: wc_voi_mode, index: UInt32) {
+        let reader = AttributeReader(handle: handle)
+        if let w = reader.number(ImageTag.windowWidth), w >= 1, reader.number(ImageTag.windowCenter) != nil {
+            return (WC_VOI_WINDOW, 0)
+        }
+        if (reader.itemCount(ImageTag.voiLUTSequence) ?? 0) > 0 { return (WC_VOI_LUT, 0) }
+        return bitsStored <= 8 ? (WC_VOI_NONE, 0) : (WC_VOI_MINMAX, 0)
+    }
+
+    private func decode(_ index: Int) throws -> (Int, Int, Int, [UInt8]) {
+        guard index >= 0, index < numberOfFrames else {
+            throw DICOMInstanceError.frameOutOfRange(file: fileName, index: index, count: numberOfFrames)
+        }
+        let voi = isMonochrome ? self.voi : (WC_VOI_NONE, UInt32(0))
+        var out = [UInt8](repeating: 0, count: rows * columns * 3)
+        var width: UInt32 = 0, height: UInt32 = 0, samples: UInt32 = 0
+        var message = [CChar](repeating: 0, count: 512)
+        let status = out.withUnsafeMutableBufferPointer { buf in
+            wc_image_decode_frame(handle, UInt32(index), voi.0, voi.1, buf.baseAddress, buf.count,
+                                  &width, &height, &samples, &message, message.count)
+        }
+        guard status == WC_IMAGE_OK else {
+            throw DICOMInstanceError.decodingFailed(file: fileName, frame: index, reason: String(cString: message))
+        }
+        guard Int(width) == columns, Int(height) == rows else {
+            throw DICOMInstanceError.decodingFailed(
+                file: fileName, frame: index,
+                reason: "decoded \(width)x\(height) but Columns x Rows say \(columns)x\(rows)")
+        }
+        out.removeSubrange(Int(width * height * samples)...)
+        return (Int(width), Int(height), Int(samples), out)
+    }
+}
+
+/// Owns the shim handle, so it is closed exactly once however DICOMInstance's init ends.
+private final class ImageHandle {
+    let pointer: OpaquePointer
+    init(_ pointer: OpaquePointer) { self.pointer = pointer }
+    deinit { wc_image_close(pointer) }
+}

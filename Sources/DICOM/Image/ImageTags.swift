@@ -1,0 +1,40 @@
+/// Tags read by `DICOMInstance`, packed (group << 16) | element as the shim expects.
+enum ImageTag {
+    static let transferSyntaxUID: UInt32 = 0x0002_0010
+    static let specificCharacterSet: UInt32 = 0x0008_0005
+    static let sopClassUID: UInt32 = 0x0008_0016
+    static let sopInstanceUID: UInt32 = 0x0008_0018
+    static let modality: UInt32 = 0x0008_0060
+    static let sequenceOfUltrasoundRegions: UInt32 = 0x0018_6011
+    static let regionSpatialFormat: UInt32 = 0x0018_6012
+    static let regionDataType: UInt32 = 0x0018_6014
+    static let regionFlags: UInt32 = 0x0018_6016
+    static let regionLocationMinX0: UInt32 = 0x0018_6018
+    static let regionLocationMinY0: UInt32 = 0x0018_601A
+    static let regionLocationMaxX1: UInt32 = 0x0018_601C
+    static let regionLocationMaxY1: UInt32 = 0x0018_601E
+    static let physicalUnitsXDirection: UInt32 = 0x0018_6024
+    static let physicalUnitsYDirection: UInt32 = 0x0018_6026
+    static let physicalDeltaX: UInt32 = 0x0018_602C
+    static let physicalDeltaY: UInt32 = 0x0018_602E
+    static let studyInstanceUID: UInt32 = 0x0020_000D
+    static let seriesInstanceUID: UInt32 = 0x0020_000E
+    static let laterality: UInt32 = 0x0020_0060
+    static let imageLaterality: UInt32 = 0x0020_0062
+    static let samplesPerPixel: UInt32 = 0x0028_0002
+    static let photometricInterpretation: UInt32 = 0x0028_0004
+    static let planarConfiguration: UInt32 = 0x0028_0006
+    static let numberOfFrames: UInt32 = 0x0028_0008
+    static let rows: UInt32 = 0x0028_0010
+    static let columns: UInt32 = 0x0028_0011
+    static let bitsAllocated: UInt32 = 0x0028_0100
+    static let bitsStored: UInt32 = 0x0028_0101
+    static let pixelRepresentation: UInt32 = 0x0028_0103
+    static let burnedInAnnotation: UInt32 = 0x0028_0301
+    static let windowCenter: UInt32 = 0x0028_1050
+    static let windowWidth: UInt32 = 0x0028_1051
+    static let lossyImageCompression: UInt32 = 0x0028_2110
+    static let lossyImageCompressionRatio: UInt32 = 0x0028_2112
+    static let lossyImageCompressionMethod: UInt32 = 0x0028_2114
+    static let voiLUTSequence: UInt32 = 0x0028_3010
+}

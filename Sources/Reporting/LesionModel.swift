@@ -1,0 +1,69 @@
+import Analysis
+import Foundation
+import Inference
+
+/// The model's answer for one field of view, at model resolution.
+public struct ModelPrediction: Sendable {
+    public var probabilities: ProbabilityMap
+    /// In the order of `ModelCard.classes`.
+    public var classProbabilities: [Double]
+}
+
+/// The trained network behind a small pool of inference sessions: a session is single-threaded
+/// state, so each concurrent caller checks one out; the pool grows to the peak concurrency.
+public final class LesionModel: @unchecked Sendable {
+    public let card: ModelCard
+    public let threadsPerSession: Int
+    private let model: ONNXModel
+    private var idle: [InferenceSession] = []
+    private let lock = NSLock()
+    public let gflop: Double
+
+    /// `thresholdOverride`: the admin's `[analysis] threshold`, replacing the model card's.
+    public init(modelFile: URL, threadsPerSession: Int = 1, thresholdOverride: Double? = nil) throws {
+        var card = try ModelCard.load(besideModel: modelFile)
+        if let t = thresholdOverride { card.threshold = t }
+        self.card = card
+        self.threadsPerSession = max(1, threadsPerSession)
+        do {
+            model = try ONNXModel(contentsOf: modelFile)
+            let first = try InferenceSession(model: model, inputShapes: [card.input.name: card.input.shape],
+                                             threads: self.threadsPerSession)
+            guard first.outputs.contains(where: { $0.name == "mask" }),
+                  first.outputs.contains(where: { $0.name == "class_probs" }) else {
+                throw ReportingError.modelUnusable("\(modelFile.lastPathComponent) must have outputs 'mask' and 'class_probs'")
+            }
+            gflop = first.gflop
+            idle.append(first)
+        } catch let e as ReportingError {
+            throw e
+        } catch {
+            throw ReportingError.modelUnusable("\(modelFile.path): \(error)")
+        }
+    }
+
+    /// Runs the network on a grayscale field of view of any size.
+    public func predict(_ fieldOfView: GrayImage) throws -> ModelPrediction {
+        let input = try fieldOfView.resizedAdaptiveAverage(width: card.inputWidth, height: card.inputHeight)
+        let session = try checkOut()
+        defer { checkIn(session) }
+        let out = try session.run([card.input.name: Tensor(shape: card.input.shape, data: input)])
+        guard let mask = out["mask"], let classes = out["class_probs"], classes.count == card.classes.count else {
+            throw ReportingError.modelUnusable("outputs do not match the model card")
+        }
+        let w = mask.shape.last ?? card.inputWidth, h = mask.count / max(1, w)
+        return ModelPrediction(probabilities: try ProbabilityMap(width: w, height: h, values: mask.data),
+                               classProbabilities: classes.data.map(Double.init))
+    }
+
+    private func checkOut() throws -> InferenceSession {
+        lock.lock()
+        if let s = idle.popLast() { lock.unlock(); return s }
+        lock.unlock()
+        return try InferenceSession(model: model, inputShapes: [card.input.name: card.input.shape], threads: threadsPerSession)
+    }
+
+    private func checkIn(_ s: InferenceSession) {
+        lock.lock(); idle.append(s); lock.unlock()
+    }
+}

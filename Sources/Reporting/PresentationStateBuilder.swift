@@ -1,0 +1,21 @@
+import Analysis
+import DICOM
+import Foundation
+
+/// The presentation state's content: every lesion's outline on the reported frame, the first with
+/// the caption (class, probability, size), the others with their own size.
+enum PresentationStateBuilder {
+    /// nil for an image without lesion: there is nothing to draw.
+    static func write(_ report: ImageReport, instance: DICOMInstance, identity: DerivedIdentity,
+                      equipment: DerivedEquipment) throws -> Data? {
+        let r = report.reported
+        guard !r.lesions.isEmpty else { return nil }
+        let annotations = r.lesions.enumerated().map { (i, l) in
+            PresentationStateWriter.Annotation(contour: DerivedObjectsBuilder.openRing(l.polyline),
+                                               text: i == 0 ? report.caption() : "Lesion \(i + 1): \(ImageReport.sizeText(l.measurement))")
+        }
+        return try PresentationStateWriter.write(.init(source: instance.url,
+                                                       sourceFrameNumber: report.isMultiFrame ? r.frameIndex + 1 : nil,
+                                                       identity: identity, equipment: equipment, annotations: annotations))
+    }
+}

@@ -1,6 +1,0 @@
-import XCTest
-@testable import Analysis
-
-final class AnalysisSmokeTests: XCTestCase {
-    func testModuleLinks() { XCTAssertTrue(true) }
-}

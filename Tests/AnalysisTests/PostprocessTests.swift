@@ -1,0 +1,51 @@
+import XCTest
+@testable import Analysis
+
+final class PostprocessTests: XCTestCase {
+    func testSpecksDroppedHolesFilledLesionsOrdered() throws {
+        let w = 80, h = 60
+        // Small lesion (disc r=8), big lesion (disc r=14) with a 3x3 hole, 2-pixel speck.
+        var values = [Float](repeating: 0.1, count: w * h)
+        for y in 0..<h {
+            for x in 0..<w {
+                let fx = Double(x) + 0.5, fy = Double(y) + 0.5
+                if Shapes.disc(cx: 15, cy: 15, r: 8)(fx, fy) { values[y * w + x] = 0.9 }
+                if Shapes.disc(cx: 50, cy: 35, r: 14)(fx, fy) { values[y * w + x] = 0.7 }
+            }
+        }
+        for y in 34...36 { for x in 49...51 { values[y * w + x] = 0.2 } }
+        values[55 * w + 5] = 0.95; values[55 * w + 6] = 0.95
+        let pp = MaskPostprocessor(threshold: 0.5, minimumAreaPixels: 10)
+        let out = try pp.run(ProbabilityMap(width: w, height: h, values: values))
+        XCTAssertEqual(out.lesions.count, 2)
+        XCTAssertGreaterThan(out.lesions[0].areaPixels, out.lesions[1].areaPixels)
+        XCTAssertEqual(out.labels[35 * w + 50], 1, "the hole in the big lesion is filled and belongs to lesion 1")
+        XCTAssertEqual(out.labels[15 * w + 15], 2)
+        XCTAssertEqual(out.labels[55 * w + 5], 0, "speck dropped")
+        XCTAssertTrue(out.lesions[0].boundingBox.fits(width: w, height: h))
+        XCTAssertEqual(out.mask(of: out.lesions[1]).foregroundCount, out.lesions[1].areaPixels)
+        XCTAssertEqual(out.mask.foregroundCount, out.lesions[0].areaPixels + out.lesions[1].areaPixels)
+    }
+
+    func testBackgroundTouchingTheBorderIsNotAHole() throws {
+        // A ring with a slot cut through to the right border region stays open.
+        let m = Shapes.mask(20, 20) { x, y in
+            let r2 = (x - 10) * (x - 10) + (y - 10) * (y - 10)
+            return r2 <= 64 && r2 >= 16 && !(x > 10 && abs(y - 10) < 2)
+        }
+        let out = try MaskPostprocessor().run(m)
+        XCTAssertFalse(out.mask[10, 10], "the inside is reachable from outside and must stay background")
+        XCTAssertEqual(out.lesions.count, 1)
+    }
+
+    func testDiagonalNeighboursAreOneLesionWithEightConnectivity() throws {
+        let m = try Mask(width: 4, height: 4, bits: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0])
+        XCTAssertEqual(try MaskPostprocessor().run(m).lesions.count, 1)
+        XCTAssertEqual(try MaskPostprocessor(connectivity: .four).run(m).lesions.count, 3)
+    }
+
+    func testMinimumAreaScalesWithResolution() {
+        XCTAssertEqual(MaskPostprocessor.scaledMinimumArea(100, width: 512, height: 512), 400)
+        XCTAssertEqual(MaskPostprocessor.scaledMinimumArea(100, width: 128, height: 256), 50)
+    }
+}

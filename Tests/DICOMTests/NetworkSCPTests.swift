@@ -1,0 +1,230 @@
+import DICOM
+import XCTest
+
+/// The Storage SCP against DCMTK's own echoscu/storescu on loopback.
+final class NetworkSCPTests: XCTestCase {
+    private var directory: URL!
+    private var delegate: ExampleStorageDelegate!
+    private var scp: StorageSCP!
+
+    override func setUpWithError() throws {
+        directory = try NetworkTestInputs.temporaryDirectory("scp")
+        let inbox = directory.appendingPathComponent("inbox")
+        try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
+        delegate = ExampleStorageDelegate(aeTitle: "WECARE", knownCallingAETitles: ["MODALITY"], directory: inbox)
+    }
+
+    override func tearDown() {
+        scp?.stop()
+        scp = nil
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    private func startSCP(maxAssociations: Int = 4) throws -> UInt16 {
+        let configuration = StorageSCPConfiguration(aeTitle: "WECARE", port: 0, maxAssociations: maxAssociations,
+                                                    acseTimeoutSeconds: 10, dimseTimeoutSeconds: 20)
+        scp = try StorageSCP(configuration: configuration, delegate: delegate)
+        try scp.start()
+        XCTAssertNotEqual(scp.boundPort, 0)
+        return scp.boundPort
+    }
+
+    private func echoscu(calling: String = "MODALITY", called: String = "WECARE", port: UInt16) throws -> ExternalTool.Result {
+        try ExternalTool.run(try ExternalTool.dcmtk("echoscu"), ["-aet", calling, "-aec", called, "127.0.0.1", "\(port)"])
+    }
+
+    private var inboxFiles: [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: delegate.directory.path)) ?? []
+    }
+
+    func testEchoFromKnownModalityIsAccepted() throws {
+        let port = try startSCP()
+        let result = try echoscu(port: port)
+        XCTAssertEqual(result.status, 0, result.output)
+        XCTAssertEqual(delegate.requests.first?.callingAETitle, "MODALITY")
+        XCTAssertEqual(delegate.requests.first?.peerAddress, "127.0.0.1")
+        // associationEnded comes from the worker thread right after the release.
+        let deadline = Date().addingTimeInterval(10)
+        while delegate.ended.isEmpty && Date() < deadline { usleep(10_000) }
+        XCTAssertEqual(delegate.ended.count, 1)
+        XCTAssertEqual(delegate.ended.first?.aborted, false)
+    }
+
+    func testProbesAndGarbageDoNotStopTheListener() throws {
+        let port = try startSCP()
+        for payload in ["", "GET / HTTP/1.0\r\n\r\n"] {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = port.bigEndian
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            XCTAssertEqual(connected, 0)
+            _ = payload.withCString { send(fd, $0, strlen($0), 0) }
+            close(fd)
+        }
+        XCTAssertEqual(try echoscu(port: port).status, 0)
+        XCTAssertTrue(delegate.ended.isEmpty || delegate.ended.count == 1)
+    }
+
+    func testUnknownCallingAETitleIsRefused() throws {
+        let port = try startSCP()
+        let result = try echoscu(calling: "STRANGER", port: port)
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.output.contains("Calling AE Title Not Recognized"), result.output)
+        XCTAssertTrue(delegate.ended.isEmpty, "a refused association never started")
+    }
+
+    func testWrongCalledAETitleIsRefusedWithReason7() throws {
+        let port = try startSCP()
+        let result = try echoscu(called: "SOMEONEELSE", port: port)
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.output.contains("Called AE Title Not Recognized"), result.output)
+    }
+
+    func testUltrasoundImagesArriveUnchangedInEveryAcceptedEncoding() throws {
+        let port = try startSCP()
+        let source = try NetworkTestInputs.ultrasoundImage(in: directory)
+        let storescu = try ExternalTool.dcmtk("storescu")
+        for encoding in NetworkTestInputs.encodings {
+            let file = try NetworkTestInputs.encode(source, as: encoding, in: directory)
+            XCTAssertEqual(try NetworkTestInputs.transferSyntax(of: file), encoding.transferSyntaxUID, encoding.name)
+            // Propose the file's own transfer syntax (plus storescu's uncompressed fallback): the SCP must pick the former.
+            let result = try ExternalTool.run(storescu, ["-R", encoding.storescuProposal, "-aet", "MODALITY", "-aec", "WECARE", "127.0.0.1", "\(port)", file.path])
+            XCTAssertEqual(result.status, 0, "\(encoding.name): \(result.output)")
+            let uid = try NetworkTestInputs.sopInstanceUID(of: file)
+            let received = delegate.directory.appendingPathComponent("\(uid).dcm")
+            XCTAssertEqual(try NetworkTestInputs.transferSyntax(of: received), encoding.transferSyntaxUID, encoding.name)
+            XCTAssertEqual(try NetworkTestInputs.datasetBytes(of: received), try NetworkTestInputs.datasetBytes(of: file),
+                           "\(encoding.name): dataset bytes differ")
+            let record = delegate.received.last
+            XCTAssertEqual(record?.status, .success, encoding.name)
+            XCTAssertEqual(record?.command.transferSyntaxUID, encoding.transferSyntaxUID)
+            XCTAssertEqual(record?.dataset?.sopInstanceUID, uid)
+            XCTAssertEqual(record?.dataset?.sopClassUID, NetworkTestInputs.ultrasoundImageStorage)
+            try FileManager.default.removeItem(at: received)
+        }
+    }
+
+    func testNonUltrasoundObjectsAreRefusedAtNegotiation() throws {
+        let port = try startSCP()
+        let source = try NetworkTestInputs.ultrasoundImage(in: directory)
+        let ct = try NetworkTestInputs.relabel(source, sopClassUID: "1.2.840.10008.5.1.4.1.1.2", name: "ct", in: directory)
+        let sr = try NetworkTestInputs.relabel(source, sopClassUID: "1.2.840.10008.5.1.4.1.1.88.22", name: "sr", in: directory)
+        let storescu = try ExternalTool.dcmtk("storescu")
+        for file in [ct, sr] {
+            let result = try ExternalTool.run(storescu, ["-aet", "MODALITY", "-aec", "WECARE", "127.0.0.1", "\(port)", file.path])
+            XCTAssertNotEqual(result.status, 0, result.output)
+            XCTAssertTrue(result.output.lowercased().contains("no presentation context")
+                || result.output.lowercased().contains("no acceptable presentation context"), result.output)
+        }
+        XCTAssertEqual(delegate.storeRequestCount, 0, "nothing may reach the delegate")
+        XCTAssertTrue(delegate.received.allSatisfy { $0.status != .success })
+        XCTAssertTrue(inboxFiles.isEmpty)
+    }
+
+    func testDiscardAnswersOutOfResourcesAndWritesNothing() throws {
+        delegate.discardStatus = .outOfResources
+        let port = try startSCP()
+        let file = try NetworkTestInputs.ultrasoundImage(in: directory)
+        let result = try ExternalTool.run(try ExternalTool.dcmtk("storescu"),
+                                          ["-v", "-aet", "MODALITY", "-aec", "WECARE", "127.0.0.1", "\(port)", file.path])
+        XCTAssertTrue(result.output.contains("OutOfResources") || result.output.lowercased().contains("0xa700"), result.output)
+        let peer = DICOMPeer(aeTitle: "WECARE", host: "127.0.0.1", port: port, callingAETitle: "MODALITY")
+        XCTAssertEqual(try StorageSCU.send([file], to: peer).first?.status, .outOfResources)
+        XCTAssertEqual(delegate.storeRequestCount, 2)
+        XCTAssertTrue(delegate.received.isEmpty, "storeReceived is only for received datasets")
+        XCTAssertTrue(inboxFiles.isEmpty)
+    }
+
+    func testUnwritableDestinationIsReportedToTheDelegateAndAnswered() throws {
+        let missing = directory.appendingPathComponent("no-such-directory")
+        delegate = ExampleStorageDelegate(aeTitle: "WECARE", knownCallingAETitles: ["MODALITY"], directory: missing)
+        let port = try startSCP()
+        let file = try NetworkTestInputs.ultrasoundImage(in: directory)
+        let peer = DICOMPeer(aeTitle: "WECARE", host: "127.0.0.1", port: port, callingAETitle: "MODALITY")
+        // The association survives: the dataset is drained and the delegate's status answered.
+        let outcomes = try StorageSCU.send([file, file], to: peer)
+        XCTAssertEqual(outcomes.map(\.status), [.outOfResources, .outOfResources])
+        XCTAssertEqual(delegate.received.count, 2)
+        XCTAssertNil(delegate.received.first?.dataset)
+        XCTAssertNotNil(delegate.received.first?.command.affectedSOPInstanceUID)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: missing.path))
+    }
+
+    func testAssociationBeyondTheLimitIsRefusedTransient() throws {
+        delegate.holdStores = true
+        let port = try startSCP(maxAssociations: 2)
+        let file = try NetworkTestInputs.ultrasoundImage(in: directory)
+        let storescu = try ExternalTool.dcmtk("storescu")
+        // Two modalities each hold an association open: their stores wait in the delegate.
+        let holders = try (0..<2).map { index in
+            let own = try NetworkTestInputs.relabel(file, sopClassUID: NetworkTestInputs.ultrasoundImageStorage,
+                                                    name: "holder\(index)", in: directory)
+            return try ExternalTool.Background(storescu, ["-aet", "MODALITY", "-aec", "WECARE", "127.0.0.1", "\(port)", own.path],
+                                        log: directory.appendingPathComponent("holder\(index).log"))
+        }
+        defer { holders.forEach { $0.stop() } }
+        for _ in 0..<2 { XCTAssertEqual(delegate.storeArrived.wait(timeout: .now() + 30), .success) }
+        let third = try echoscu(port: port)
+        XCTAssertNotEqual(third.status, 0)
+        XCTAssertTrue(third.output.contains("Local Limit Exceeded"), third.output)
+        for _ in 0..<2 { delegate.releaseStores.signal() }
+        for holder in holders {
+            let result = holder.wait()
+            XCTAssertEqual(result.status, 0, result.output)
+        }
+        // Once they are done, a new association is served again.
+        let deadline = Date().addingTimeInterval(10)
+        while delegate.ended.count < 2 && Date() < deadline { usleep(10_000) }
+        XCTAssertEqual(try echoscu(port: port).status, 0)
+    }
+
+    func testConcurrentAssociationsUpToTheLimitAreAllServed() throws {
+        let port = try startSCP(maxAssociations: 4)
+        let source = try NetworkTestInputs.ultrasoundImage(in: directory)
+        let storescu = try ExternalTool.dcmtk("storescu")
+        let senders = try (0..<4).map { index in
+            let own = try NetworkTestInputs.relabel(source, sopClassUID: NetworkTestInputs.ultrasoundImageStorage,
+                                                    name: "concurrent\(index)", in: directory)
+            return try ExternalTool.Background(storescu, ["-aet", "MODALITY", "-aec", "WECARE", "127.0.0.1", "\(port)", own.path, own.path],
+                                               log: directory.appendingPathComponent("sender\(index).log"))
+        }
+        for sender in senders {
+            let result = sender.wait()
+            XCTAssertEqual(result.status, 0, result.output)
+        }
+        XCTAssertEqual(delegate.received.count, 8)
+        XCTAssertTrue(delegate.received.allSatisfy { $0.status == .success })
+        XCTAssertEqual(Set(delegate.received.map(\.command.associationID)).count, 4, "one ID per association")
+        XCTAssertEqual(inboxFiles.count, 4)
+    }
+
+    func testStartAndStopRepeatedly() throws {
+        let configuration = StorageSCPConfiguration(aeTitle: "WECARE", port: 0, maxAssociations: 2)
+        for _ in 0..<10 {
+            let scp = try StorageSCP(configuration: configuration, delegate: delegate)
+            try scp.start()
+            XCTAssertEqual(try echoscu(port: scp.boundPort).status, 0)
+            scp.stop()
+            scp.stop() // idempotent
+            XCTAssertNotEqual(try echoscu(port: scp.boundPort).status, 0, "stopped SCP must not answer")
+        }
+        let scp = try StorageSCP(configuration: configuration, delegate: delegate)
+        for _ in 0..<3 {
+            try scp.start()
+            XCTAssertEqual(try echoscu(port: scp.boundPort).status, 0)
+            scp.stop()
+        }
+    }
+
+    func testPortInUseThrowsCannotListen() throws {
+        let port = try startSCP()
+        let second = try StorageSCP(configuration: StorageSCPConfiguration(aeTitle: "WECARE", port: port), delegate: delegate)
+        XCTAssertThrowsError(try second.start()) { error in
+            guard case DICOMNetworkError.cannotListen = error else { return XCTFail("\(error)") }
+        }
+    }
+}

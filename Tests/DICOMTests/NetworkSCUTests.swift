@@ -1,0 +1,114 @@
+import DICOM
+import XCTest
+
+/// StorageSCU against DCMTK's storescp, and against our own SCP for rejections.
+final class NetworkSCUTests: XCTestCase {
+    private var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = try NetworkTestInputs.temporaryDirectory("scu")
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// storescp writing into `output`; waits until it answers C-ECHO.
+    private func startStorescp(output: URL, port: UInt16) throws -> ExternalTool.Background {
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        let storescp = try ExternalTool.Background(try ExternalTool.dcmtk("storescp"),
+                                                   ["--aetitle", "PACS", "+xa", "-od", output.path, "\(port)"],
+                                                   log: directory.appendingPathComponent("storescp.log"))
+        let peer = DICOMPeer(aeTitle: "PACS", host: "127.0.0.1", port: port, callingAETitle: "WECARE", timeoutSeconds: 5)
+        for _ in 0..<200 {
+            if (try? StorageSCU.echo(peer)) != nil { return storescp }
+            usleep(50_000)
+        }
+        storescp.stop()
+        throw ExternalTool.Failure.failed("storescp", storescp.wait())
+    }
+
+    func testSendDeliversFilesToStorescpUnchanged() throws {
+        let port = try NetworkTestInputs.freePort()
+        let output = directory.appendingPathComponent("pacs")
+        let storescp = try startStorescp(output: output, port: port)
+        defer { storescp.stop() }
+        let source = try NetworkTestInputs.ultrasoundImage(in: directory)
+        let picked = NetworkTestInputs.encodings.filter { ["explicit", "jpeg-baseline", "rle", "jpeg-ls-lossless"].contains($0.name) }
+        var files: [URL] = []
+        for encoding in picked {
+            // Distinct instances, so storescp writes one file each.
+            let encoded = try NetworkTestInputs.encode(source, as: encoding, in: directory)
+            files.append(try NetworkTestInputs.relabel(encoded, sopClassUID: NetworkTestInputs.ultrasoundImageStorage,
+                                                       name: "send-\(encoding.name)", in: directory))
+        }
+        let peer = DICOMPeer(aeTitle: "PACS", host: "127.0.0.1", port: port, callingAETitle: "WECARE", timeoutSeconds: 10)
+        let outcomes = try StorageSCU.send(files, to: peer)
+        XCTAssertEqual(outcomes.count, files.count)
+        for (outcome, encoding) in zip(outcomes, picked) {
+            XCTAssertEqual(outcome.status, .success, "\(encoding.name): \(outcome.error ?? "")")
+            XCTAssertNil(outcome.error)
+            let uid = try XCTUnwrap(outcome.sopInstanceUID)
+            XCTAssertEqual(uid, try NetworkTestInputs.sopInstanceUID(of: outcome.file))
+            // storescp names files <modality prefix>.<SOP Instance UID>.
+            let stored = try FileManager.default.contentsOfDirectory(atPath: output.path).filter { $0.hasSuffix(uid) }
+            XCTAssertEqual(stored.count, 1, encoding.name)
+            if let name = stored.first {
+                let received = output.appendingPathComponent(name)
+                XCTAssertEqual(try NetworkTestInputs.transferSyntax(of: received), encoding.transferSyntaxUID, encoding.name)
+                XCTAssertEqual(try NetworkTestInputs.datasetBytes(of: received),
+                               try NetworkTestInputs.datasetBytes(of: outcome.file), encoding.name)
+            }
+        }
+    }
+
+    func testUnreadableFileIsReportedPerFile() throws {
+        let port = try NetworkTestInputs.freePort()
+        let storescp = try startStorescp(output: directory.appendingPathComponent("pacs"), port: port)
+        defer { storescp.stop() }
+        let good = try NetworkTestInputs.ultrasoundImage(in: directory)
+        let bad = directory.appendingPathComponent("not-dicom.dcm")
+        try Data("hello".utf8).write(to: bad)
+        let peer = DICOMPeer(aeTitle: "PACS", host: "127.0.0.1", port: port, callingAETitle: "WECARE")
+        let outcomes = try StorageSCU.send([bad, good], to: peer)
+        XCTAssertNil(outcomes[0].status)
+        XCTAssertNotNil(outcomes[0].error)
+        XCTAssertEqual(outcomes[1].status, .success)
+    }
+
+    func testSendToClosedPortThrowsConnectionFailed() throws {
+        let port = try NetworkTestInputs.freePort()
+        let file = try NetworkTestInputs.ultrasoundImage(in: directory)
+        let peer = DICOMPeer(aeTitle: "PACS", host: "127.0.0.1", port: port, callingAETitle: "WECARE", timeoutSeconds: 5)
+        XCTAssertThrowsError(try StorageSCU.send([file], to: peer)) { error in
+            guard case DICOMNetworkError.connectionFailed(let host, let errorPort, _) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(host, "127.0.0.1")
+            XCTAssertEqual(errorPort, port)
+            XCTAssertTrue("\(error)".contains("cannot connect"), "\(error)")
+        }
+        XCTAssertThrowsError(try StorageSCU.echo(peer))
+    }
+
+    func testRejectionCarriesTheReason() throws {
+        let inbox = directory.appendingPathComponent("inbox")
+        try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
+        let delegate = ExampleStorageDelegate(aeTitle: "WECARE", knownCallingAETitles: ["MODALITY"], directory: inbox)
+        let scp = try StorageSCP(configuration: StorageSCPConfiguration(aeTitle: "WECARE", port: 0), delegate: delegate)
+        try scp.start()
+        defer { scp.stop() }
+        var peer = DICOMPeer(aeTitle: "WECARE", host: "127.0.0.1", port: scp.boundPort, callingAETitle: "STRANGER")
+        XCTAssertThrowsError(try StorageSCU.echo(peer)) { error in
+            guard case DICOMNetworkError.associationRejected(let result, let source, let reason, _) = error else {
+                return XCTFail("\(error)")
+            }
+            XCTAssertEqual([result, source, reason], [1, 1, 3])
+        }
+        peer.callingAETitle = "MODALITY"
+        XCTAssertNoThrow(try StorageSCU.echo(peer))
+        // Our own SCU to our own SCP: the image arrives and is answered 0000.
+        let file = try NetworkTestInputs.ultrasoundImage(in: directory)
+        let outcomes = try StorageSCU.send([file], to: peer)
+        XCTAssertEqual(outcomes.first?.status, .success, outcomes.first?.error ?? "")
+        XCTAssertEqual(delegate.received.count, 1)
+    }
+}

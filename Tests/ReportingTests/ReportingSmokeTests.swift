@@ -1,6 +1,0 @@
-import XCTest
-@testable import Reporting
-
-final class ReportingSmokeTests: XCTestCase {
-    func testModuleLinks() { XCTAssertTrue(true) }
-}

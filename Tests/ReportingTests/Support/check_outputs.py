@@ -1,0 +1,62 @@
+"""Reads WeCare's derived objects back with highdicom / pydicom (independent readers) and prints
+what the tests assert on, as JSON. Usage: check_outputs.py SOURCE.dcm DIR"""
+import json
+import os
+import sys
+
+import highdicom as hd
+import numpy as np
+import pydicom
+from PIL import Image
+
+src_path, d = sys.argv[1], sys.argv[2]
+src = pydicom.dcmread(src_path)
+out = {}
+seg_path = os.path.join(d, "seg.dcm")
+if os.path.exists(seg_path):
+    seg = hd.seg.segread(seg_path)
+    out["seg_frames"] = int(seg.NumberOfFrames)
+    out["seg_study"] = seg.StudyInstanceUID == src.StudyInstanceUID
+    if "NumberOfFrames" in src:
+        frames = sorted({int(i.ReferencedFrameNumber) for f in seg.PerFrameFunctionalGroupsSequence
+                         for i in f.DerivationImageSequence[0].SourceImageSequence})
+        pix = seg.get_pixels_by_source_frame(source_sop_instance_uid=src.SOPInstanceUID,
+                                             source_frame_numbers=frames, segment_numbers=[1])
+        out["seg_source_frames"] = frames
+    else:
+        pix = seg.get_pixels_by_source_instance(source_sop_instance_uids=[src.SOPInstanceUID], segment_numbers=[1])
+    pix = np.asarray(pix)[..., 0] > 0
+    out["seg_pixels_per_frame"] = [int(p.sum()) for p in pix]
+    mask = np.asarray(Image.open(os.path.join(d, "mask.png"))) > 0
+    # The mask PNG is the reported frame: it must equal one SEG frame pixel for pixel.
+    out["seg_equals_mask"] = any(bool((p == mask).all()) for p in pix)
+sr = pydicom.dcmread(os.path.join(d, "sr.dcm"))
+out["sr_study"] = sr.StudyInstanceUID == src.StudyInstanceUID
+
+
+def walk(items, acc):
+    for it in items:
+        name = it.ConceptNameCodeSequence[0].CodeMeaning if "ConceptNameCodeSequence" in it else ""
+        if it.ValueType == "NUM":
+            mv = it.MeasuredValueSequence[0]
+            acc.append({"name": name, "value": float(mv.NumericValue),
+                        "unit": mv.MeasurementUnitsCodeSequence[0].CodeValue})
+        if "ContentSequence" in it:
+            walk(it.ContentSequence, acc)
+    return acc
+
+
+out["sr_numbers"] = walk(sr.ContentSequence, [])
+pr_path = os.path.join(d, "pr.dcm")
+if os.path.exists(pr_path):
+    pr = pydicom.dcmread(pr_path)
+    out["pr_sop_class"] = pr.SOPClassUID
+    pts, texts = [], []
+    for layer in pr.GraphicAnnotationSequence:
+        for g in getattr(layer, "GraphicObjectSequence", []):
+            pts.append([float(v) for v in g.GraphicData])
+        for t in getattr(layer, "TextObjectSequence", []):
+            texts.append(t.UnformattedTextValue)
+    out["pr_polylines"] = pts
+    out["pr_texts"] = texts
+print(json.dumps(out))
