@@ -105,6 +105,13 @@ final class ImageDecodingTests: XCTestCase {
         XCTAssertTrue(src.expected[0].contains(255) || src.expected[0].contains(0))
     }
 
+    func testMonochrome16UsesTheVOILUTWhenPresent() throws {
+        let src = try fx.makeUS("voilut", pngOption + ["--bits", "16", "--voi-lut"])
+        let inst = try DICOMInstance(contentsOf: src.url)
+        let d = pixelDifference(try inst.grayscaleFrame(0).pixels, src.expected[0])
+        XCTAssertLessThanOrEqual(d.max, 1)
+    }
+
     func testMonochrome16WithoutWindowUsesMinMax() throws {
         for pi in ["MONOCHROME2", "MONOCHROME1"] {
             let src = try fx.makeUS("m16", ["--bits", "16", "--photometric", pi, "--frames", "2"])
@@ -193,6 +200,11 @@ final class ImageDecodingTests: XCTestCase {
                 try assertExact(url, src.expected)
                 XCTAssertNotEqual(try inst.grayscaleFrame(0), try inst.grayscaleFrame(frames - 1))
             }
+            // Without a Basic Offset Table; JPEG frames split over several fragments (RLE must be
+            // one fragment per frame, PS3.5 A.4.2).
+            try assertExact(try fx.encode(src.url, "dcmcrle", ["-ot"]), src.expected, ts: TransferSyntax.rleLossless)
+            let splitJPEG = try fx.encode(src.url, "dcmcjpeg", ["+e1", "+fs", "1", "-ot"])
+            try assertExact(splitJPEG, src.expected, ts: TransferSyntax.jpegLosslessSV1)
             // Lossy cine: frames decode in any order.
             let jpeg = try fx.encode(src.url, "dcmcjpeg", ["+eb"])
             let inst = try DICOMInstance(contentsOf: jpeg)
