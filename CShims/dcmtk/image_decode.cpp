@@ -3,9 +3,53 @@
 #include "image_internal.h"
 #include "dcmtk/dcmimgle/dcmimage.h"
 #include "dcmtk/dcmimage/diregist.h"  // makes DicomImage handle colour (RGB, YBR, palette)
+#include "dcmtk/dcmdata/dcdeftag.h"
+#include "dcmtk/dcmdata/dcofsetl.h"
+#include "dcmtk/dcmdata/dcpixel.h"
+#include "dcmtk/dcmdata/dcpixseq.h"
+#include "dcmtk/dcmdata/dcpxitem.h"
 #include <memory>
 #include <new>
 #include <string>
+
+namespace {
+// Frames split over several fragments with an empty Basic Offset Table: DCMTK cannot find
+// where frame n > 0 starts when it decodes one frame at a time. Rebuild the table in memory
+// (never written back) from the fragments that begin with a JPEG/JPEG-LS SOI marker (FFD8).
+void fillOffsetTableIfNeeded(wc_image *image) {
+    if (image->offsetTableChecked) return;
+    image->offsetTableChecked = true;
+    DcmDataset *dataset = image->file.getDataset();
+    const E_TransferSyntax xfer = dataset->getOriginalXfer();
+    if (!DcmXfer(xfer).isEncapsulated()) return;
+    DcmElement *el = nullptr;
+    if (dataset->findAndGetElement(DCM_PixelData, el).bad() || el == nullptr) return;
+    DcmPixelSequence *seq = nullptr;
+    if (static_cast<DcmPixelData *>(el)->getEncapsulatedRepresentation(xfer, nullptr, seq).bad() || seq == nullptr) return;
+    Sint32 frames = 1;
+    if (dataset->findAndGetSint32(DCM_NumberOfFrames, frames).bad() || frames < 1) frames = 1;
+    const unsigned long fragments = seq->card();
+    DcmPixelItem *table = nullptr;
+    if (fragments <= unsigned(frames) + 1 || seq->getItem(table, 0).bad() || table->getLength() != 0) return;
+    DcmOffsetList sizes;
+    Uint32 current = 0;
+    bool started = false;
+    for (unsigned long i = 1; i < fragments; ++i) {
+        DcmPixelItem *item = nullptr;
+        if (seq->getItem(item, i).bad() || item == nullptr) return;
+        Uint8 head[2] = {0, 0};
+        if (item->getLength() >= 2 && item->getPartialValue(head, 0, 2).bad()) return;
+        if (head[0] == 0xFF && head[1] == 0xD8) {
+            if (started) sizes.push_back(current);
+            current = 0;
+            started = true;
+        }
+        current += 8 + item->getLength();
+    }
+    if (started) sizes.push_back(current);
+    if (sizes.size() == size_t(frames)) table->createOffsetTable(sizes);
+}
+}  // namespace
 
 extern "C" wc_image_status wc_image_decode_frame(wc_image *image, uint32_t frame, wc_voi_mode voi, uint32_t voi_index,
                                                  uint8_t *out, size_t out_len,
@@ -13,6 +57,7 @@ extern "C" wc_image_status wc_image_decode_frame(wc_image *image, uint32_t frame
                                                  char *message, size_t message_len) {
     std::lock_guard<std::mutex> guard(image->lock);
     DcmDataset *dataset = image->file.getDataset();
+    fillOffsetTableIfNeeded(image);
     // Partial access decodes just this frame (getUncompressedFrame for encapsulated data, a
     // partial read for native data), so a 120-frame cine is never decoded at once.
     unsigned long flags = CIF_UsePartialAccessToPixelData;

@@ -12,6 +12,8 @@ struct wc_image {
     // DCMTK objects are not thread-safe and DicomImage reads (and caches) through the dataset:
     // every call on one handle holds this lock.
     std::mutex lock;
+    // Whether the Basic Offset Table was checked (and filled in if needed) for frame access.
+    bool offsetTableChecked = false;
 };
 
 // Copies text into a caller's buffer, NUL-terminated and truncated to fit.

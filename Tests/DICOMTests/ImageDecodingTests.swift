@@ -77,6 +77,17 @@ final class ImageDecodingTests: XCTestCase {
         }
     }
 
+    func testDatasetWithoutMetaHeaderIsReadInTheDetectedEncoding() throws {
+        let src = try fx.makeUS("mono", pngOption + ["--rows", "40", "--cols", "50"])
+        for (args, ts) in [(["-F", "+ti"], TransferSyntax.implicitVRLittleEndian),
+                           (["-F", "+te"], TransferSyntax.explicitVRLittleEndian)] {
+            let url = try fx.encode(src.url, "dcmconv", args)
+            let head = try Data(contentsOf: url).prefix(132)
+            XCTAssertFalse(head.count == 132 && head.suffix(4) == Data("DICM".utf8), "dcmconv -F wrote a meta header")
+            try assertExact(url, src.expected, ts: ts)
+        }
+    }
+
     func testMonochrome8LossyEncodingsAreCloseAndFlaggedLossy() throws {
         let src = try fx.makeUS("mono", pngOption + ["--rows", "120", "--cols", "160"])
         let jpeg = try fx.encode(src.url, "dcmcjpeg", ["+eb"])
@@ -103,6 +114,13 @@ final class ImageDecodingTests: XCTestCase {
         XCTAssertLessThanOrEqual(d.max, 1)
         // The window clips: some pixels are at 0 or 255 that min-max would not put there.
         XCTAssertTrue(src.expected[0].contains(255) || src.expected[0].contains(0))
+    }
+
+    func testMonochrome16UsesTheVOILUTWhenPresent() throws {
+        let src = try fx.makeUS("voilut", pngOption + ["--bits", "16", "--voi-lut"])
+        let inst = try DICOMInstance(contentsOf: src.url)
+        let d = pixelDifference(try inst.grayscaleFrame(0).pixels, src.expected[0])
+        XCTAssertLessThanOrEqual(d.max, 1)
     }
 
     func testMonochrome16WithoutWindowUsesMinMax() throws {
@@ -181,6 +199,14 @@ final class ImageDecodingTests: XCTestCase {
         }
     }
 
+    func testPaletteColour16BitLUTWithHighByteEntries() throws {
+        // Entries 256 v: the top is 0xFF00, not 0xFFFF, so scaling to 8 bits may land one below v.
+        let src = try fx.makeUS("pal256", pngOption + ["--photometric", "PALETTE", "--palette-bits", "16",
+                                                       "--palette-scale", "256"])
+        let d = pixelDifference(try DICOMInstance(contentsOf: src.url).grayscaleFrame(0).pixels, src.expected[0])
+        XCTAssertLessThanOrEqual(d.max, 1)
+    }
+
     func testMultiFrameEveryFrameDecodesAndFramesDiffer() throws {
         let frames = 4
         for options in [["--photometric", "RGB"], ["--photometric", "MONOCHROME2"]] {
@@ -193,6 +219,11 @@ final class ImageDecodingTests: XCTestCase {
                 try assertExact(url, src.expected)
                 XCTAssertNotEqual(try inst.grayscaleFrame(0), try inst.grayscaleFrame(frames - 1))
             }
+            // Without a Basic Offset Table; JPEG frames split over several fragments (RLE must be
+            // one fragment per frame, PS3.5 A.4.2).
+            try assertExact(try fx.encode(src.url, "dcmcrle", ["-ot"]), src.expected, ts: TransferSyntax.rleLossless)
+            let splitJPEG = try fx.encode(src.url, "dcmcjpeg", ["+e1", "+fs", "1", "-ot"])
+            try assertExact(splitJPEG, src.expected, ts: TransferSyntax.jpegLosslessSV1)
             // Lossy cine: frames decode in any order.
             let jpeg = try fx.encode(src.url, "dcmcjpeg", ["+eb"])
             let inst = try DICOMInstance(contentsOf: jpeg)

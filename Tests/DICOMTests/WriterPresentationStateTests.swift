@@ -52,6 +52,12 @@ final class WriterPresentationStateTests: XCTestCase {
         XCTAssertEqual(r["has_icc"] as? Bool, true)
     }
 
+    func testPaletteColourSourceGetsColorSPS() throws {
+        let r = try writeAndRead("palette")
+        XCTAssertEqual(r["sop_class"] as? String, PresentationStateWriter.colorSoftcopyPresentationStateStorage)
+        XCTAssertEqual(r["has_icc"] as? Bool, true)
+    }
+
     func testMultiFrameReferencesTheFrame() throws {
         let r = try writeAndRead("multi")
         XCTAssertEqual(r["referenced_frames"] as? [Int], [3])

@@ -104,7 +104,7 @@ final class WriterReportTests: XCTestCase {
     }
 
     func testEverySourceKindGivesAConsistentSet() throws {
-        for name in ["mono", "rgb", "ybr", "lossy", "multi"] {
+        for name in ["mono", "rgb", "ybr", "palette", "lossy", "multi"] {
             let source = try WriterFixture.source(name)
             let seg = try writeSEG(source)
             let sr = WriterFixture.outputURL("\(name)-set-sr.dcm"), pr = WriterFixture.outputURL("\(name)-set-pr.dcm")
@@ -212,6 +212,26 @@ final class WriterReportTests: XCTestCase {
         XCTAssertEqual(sr1, sr2, "same request, same bytes: a resend replaces")
         let uids = try uidsOf(sr1)
         XCTAssertTrue(uids.contains(request.identity.sopInstanceUID) && uids.contains(request.identity.seriesInstanceUID))
+    }
+
+    func testConcurrentReportsAndPresentationStatesEqualSerialOnes() throws {
+        let source = try WriterFixture.source("rgb")
+        var sr = try Self.request(source, seg: nil)
+        sr.identity.contentDateTime = Date(timeIntervalSince1970: 1_800_000_000)
+        var pr = try WriterPresentationStateTests.request(source)
+        pr.identity.contentDateTime = sr.identity.contentDateTime
+        let serial = (try StructuredReportWriter.write(sr), try PresentationStateWriter.write(pr))
+        let results = UnsafeMutableBufferPointer<(Data?, Data?)>.allocate(capacity: 6)
+        results.initialize(repeating: (nil, nil))
+        defer { results.deallocate() }
+        let (fixedSR, fixedPR) = (sr, pr)
+        DispatchQueue.concurrentPerform(iterations: 6) { i in
+            results[i] = (try? StructuredReportWriter.write(fixedSR), try? PresentationStateWriter.write(fixedPR))
+        }
+        for i in 0..<6 {
+            XCTAssertEqual(results[i].0, serial.0, "concurrent SR \(i)")
+            XCTAssertEqual(results[i].1, serial.1, "concurrent PR \(i)")
+        }
     }
 
     private func uidsOf(_ data: Data) throws -> String {

@@ -32,7 +32,8 @@ final class HTTPTests: XCTestCase {
         do { try await service.start() } catch { try skipIfNetworkMissing(error); throw error }
         let port = try XCTUnwrap(service.httpPort)
         _ = try Peers.store(files, port: service.dicomPort)
-        XCTAssertTrue(try Tools.eventually { try service.ledger.counts().deliveries[.delivered] == 4 })
+        let ok35 = try await Tools.eventually { try service.ledger.counts().deliveries[.delivered] == 4 }
+        XCTAssertTrue(ok35)
 
         let (healthStatus, _) = try await get(port, "/healthz")
         XCTAssertEqual(healthStatus, 200)

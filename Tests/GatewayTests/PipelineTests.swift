@@ -27,7 +27,8 @@ final class PipelineTests: XCTestCase {
         let s = try await start(processor: TestProcessor())
         let r = try Peers.store(files, port: s.dicomPort)
         XCTAssertEqual(Peers.acknowledged(in: r.output).count, 3, r.output)
-        XCTAssertTrue(try Tools.eventually { try s.ledger.counts().deliveries[.delivered] == 6 }, "\(String(describing: try? s.ledger.counts()))")
+        let ok30 = try await Tools.eventually { try s.ledger.counts().deliveries[.delivered] == 6 }
+        XCTAssertTrue(ok30, "\(String(describing: try? s.ledger.counts()))")
         let archive = dir.appendingPathComponent("data/outbox/archive")
         for file in files {
             let uid = try TestImages.sopInstanceUID(file)
@@ -50,7 +51,8 @@ final class PipelineTests: XCTestCase {
         let s = try await start(processor: processor)
         _ = try Peers.store(files, port: s.dicomPort)
         let uid = try TestImages.sopInstanceUID(files[0])
-        XCTAssertTrue(try Tools.eventually { try s.ledger.counts().jobs[.analysed] == 1 })
+        let ok53 = try await Tools.eventually { try s.ledger.counts().jobs[.analysed] == 1 }
+        XCTAssertTrue(ok53)
         XCTAssertEqual(processor.callCount(uid), 3)
         let job = try XCTUnwrap(try s.ledger.recentJobs(limit: 1).first)
         XCTAssertEqual(job.attempts, 3)
@@ -65,7 +67,8 @@ final class PipelineTests: XCTestCase {
         let s2 = try await GatewayService.startForTest(config, processor: failing)
         service = s2
         _ = try Peers.store(files, port: s2.dicomPort)
-        XCTAssertTrue(try Tools.eventually { try s2.ledger.counts().jobs[.failed] == 1 })
+        let ok68 = try await Tools.eventually { try s2.ledger.counts().jobs[.failed] == 1 }
+        XCTAssertTrue(ok68)
         try await Task.sleep(nanoseconds: 300_000_000)
         XCTAssertEqual(failing.callCount(uid), 1, "a permanent failure is not retried")
         XCTAssertEqual(try s2.ledger.recentJobs(limit: 1).first?.reason, "test: undecodable pixel data")
@@ -91,8 +94,10 @@ final class PipelineTests: XCTestCase {
         let r = try Peers.store(files, port: s.dicomPort)
         XCTAssertEqual(Peers.acknowledged(in: r.output).count, 2, r.output)
         // PACS down: the folder gets everything, the PACS deliveries wait to be retried.
-        XCTAssertTrue(try Tools.eventually { try s.ledger.counts().deliveries[.delivered] == 6 })
-        XCTAssertTrue(try Tools.eventually { (try s.ledger.counts().failingByDestination["pacs"] ?? 0) == 2 })
+        let ok94 = try await Tools.eventually { try s.ledger.counts().deliveries[.delivered] == 6 }
+        XCTAssertTrue(ok94)
+        let ok95 = try await Tools.eventually { (try s.ledger.counts().failingByDestination["pacs"] ?? 0) == 2 }
+        XCTAssertTrue(ok95)
         let waiting = try s.ledger.recentJobs(limit: 10).flatMap(\.deliveries).filter { $0.destination == "pacs" }
         XCTAssertTrue(waiting.allSatisfy { $0.state == "failed-retrying" && $0.lastError != nil }, "\(waiting)")
 
@@ -100,7 +105,8 @@ final class PipelineTests: XCTestCase {
         let received = dir.appendingPathComponent("pacs")
         try FileManager.default.createDirectory(at: received, withIntermediateDirectories: true)
         pacs = try Tools.start("storescp", ["-aet", "PACS", "-od", received.path, "\(pacsPort)"])
-        XCTAssertTrue(try Tools.eventually(timeout: 60) { try s.ledger.counts().deliveries[.delivered] == 8 }, "\(String(describing: try? s.ledger.counts()))")
+        let ok103 = try await Tools.eventually(timeout: 60) { try s.ledger.counts().deliveries[.delivered] == 8 }
+        XCTAssertTrue(ok103, "\(String(describing: try? s.ledger.counts()))")
         let expected = Set(try files.map { TestProcessor.derivedUID(try TestImages.sopInstanceUID($0), "seg") })
         let got = try FileManager.default.contentsOfDirectory(atPath: received.path)
         XCTAssertEqual(got.count, 2, "\(got)")

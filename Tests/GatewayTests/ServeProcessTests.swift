@@ -36,7 +36,7 @@ final class ServeProcessTests: XCTestCase {
         let (gateway, port) = try serve(config)
         let sender = try Tools.start("storescu", ["-v", "-aet", "US_ROOM1", "-aec", "WECARE", "127.0.0.1", "\(port)"] + files.map(\.path))
         // Kill once some, but not all, instances were acknowledged.
-        _ = Tools.eventually(timeout: 60) { Peers.acknowledged(in: sender.output()).count >= 8 }
+        _ = await Tools.eventually(timeout: 60) { Peers.acknowledged(in: sender.output()).count >= 8 }
         kill(gateway.process.processIdentifier, SIGKILL)
         gateway.process.waitUntilExit()
         sender.process.waitUntilExit()
@@ -59,7 +59,8 @@ final class ServeProcessTests: XCTestCase {
         // Restart with analysis on: every recorded job is analysed.
         let processor = TestProcessor()
         let service = try await GatewayService.startForTest(config, processor: processor)
-        XCTAssertTrue(try Tools.eventually(timeout: 60) { try service.ledger.counts().jobs[.analysed] == recorded },
+        let resumed = try await Tools.eventually(timeout: 60) { try service.ledger.counts().jobs[.analysed] == recorded }
+        XCTAssertTrue(resumed,
                       "\(String(describing: try? service.ledger.counts()))")
         await service.stop()
         XCTAssertEqual(processor.totalCalls, recorded)

@@ -34,10 +34,13 @@ struct BoundaryRefiner {
             data[i] = samples(from: boundaryIndex[piece.from], to: boundaryIndex[piece.to])
         }
         var params = [[Double]](repeating: [], count: n)
+        var moved = [Point2](repeating: Point2(0, 0), count: n)
         for round in 0..<3 {
             for i in 0..<n where isCubic[i] {
                 let p0 = ends[(i - 1 + n) % n]
-                if let (a, b, t) = fit(p0, c1[i], c2[i], ends[i], data[i]) { c1[i] = a; c2[i] = b; params[i] = t }
+                if let (a, b, t) = fit(p0, c1[i], c2[i], ends[i], data[i], start: params[i]) {
+                    c1[i] = a; c2[i] = b; params[i] = t
+                }
             }
             if round == 2 { break }
             // Slide each junction between two fitted curves along its normal by the mean
@@ -60,6 +63,34 @@ struct BoundaryRefiner {
                 guard count >= 2 else { continue }
                 let shift = max(-0.5, min(0.5, sum / Double(count))) * normal
                 ends[j] = ends[j] + shift; c2[j] = c2[j] + shift; c1[k] = c1[k] + shift
+                moved[j] = moved[j] + shift
+            }
+        }
+        // Guard: least squares may trade one far outlier for many small gains. A curve
+        // whose worst sample got clearly worse keeps Potrace's control points, moved
+        // with its (possibly shifted) ends.
+        func worse(_ i: Int) -> Bool {
+            guard isCubic[i], case let .cubic(o1, o2, oEnd) = pieces[i].segments[0] else { return false }
+            let oStart = pieces[(i - 1 + n) % n].segments.last!.end
+            return worstDistance(ends[(i - 1 + n) % n], c1[i], c2[i], ends[i], data[i])
+                > worstDistance(oStart, o1, o2, oEnd, data[i]) + 0.05
+        }
+        // A junction whose neighbours got clearly worse goes back where Potrace put it.
+        for j in 0..<n where moved[j] != Point2(0, 0) {
+            let k = (j + 1) % n
+            if worse(j) || worse(k) {
+                let back = -1 * moved[j]
+                ends[j] = ends[j] + back; c2[j] = c2[j] + back; c1[k] = c1[k] + back
+            }
+        }
+        for i in 0..<n where isCubic[i] {
+            guard case let .cubic(o1, o2, oEnd) = pieces[i].segments[0] else { continue }
+            let oStart = pieces[(i - 1 + n) % n].segments.last!.end
+            let start = ends[(i - 1 + n) % n]
+            let before = worstDistance(oStart, o1, o2, oEnd, data[i])
+            let after = worstDistance(start, c1[i], c2[i], ends[i], data[i])
+            if after > before + 0.05 {
+                c1[i] = start + (o1 - oStart); c2[i] = ends[i] + (o2 - oEnd)
             }
         }
         var out = pieces
@@ -92,24 +123,27 @@ struct BoundaryRefiner {
 
     /// Least-squares control points along the current tangents; nil if no better fit.
     private func fit(_ p0: Point2, _ c1: Point2, _ c2: Point2, _ p3: Point2,
-                     _ data: [Point2]) -> (Point2, Point2, [Double])? {
+                     _ data: [Point2], start: [Double]) -> (Point2, Point2, [Double])? {
         guard data.count >= 3 else { return nil }
         let l0 = (c1 - p0).length, l3 = (c2 - p3).length
         guard l0 > 1e-9, l3 > 1e-9 else { return nil }
         let u0 = (1 / l0) * (c1 - p0), u3 = (1 / l3) * (c2 - p3)
         let chord = (p3 - p0).length
-        // Chord-length parameters, then one Newton step each.
-        var t = [Double](repeating: 0, count: data.count)
-        var acc = (data[0] - p0).length
-        t[0] = acc
-        for i in 1..<data.count { acc += (data[i] - data[i - 1]).length; t[i] = acc }
-        acc += (p3 - data[data.count - 1]).length
-        for i in t.indices { t[i] /= acc }
+        // Parameters from the previous round, else by chord length; one Newton step each.
+        var t = start
+        if t.count != data.count {
+            t = [Double](repeating: 0, count: data.count)
+            var acc = (data[0] - p0).length
+            t[0] = acc
+            for i in 1..<data.count { acc += (data[i] - data[i - 1]).length; t[i] = acc }
+            acc += (p3 - data[data.count - 1]).length
+            for i in t.indices { t[i] /= acc }
+        }
         var bestA = l0, bestB = l3
         var bestError = error(p0, c1, c2, p3, data, &t)
         var bestT = t
         var improved = false
-        for _ in 0..<4 {
+        for _ in 0..<3 {
             var m00 = 0.0, m01 = 0.0, m11 = 0.0, r0 = 0.0, r1 = 0.0
             for (i, d) in data.enumerated() {
                 let s = 1 - t[i], ti = t[i]
@@ -127,6 +161,29 @@ struct BoundaryRefiner {
             if e < bestError { bestError = e; bestA = a; bestB = b; bestT = t; improved = true } else { break }
         }
         return improved ? (p0 + bestA * u0, p3 + bestB * u3, bestT) : nil
+    }
+
+    /// Largest distance from a sample to the curve (nearest of 24 evenly spaced points,
+    /// polished by two Newton steps).
+    private func worstDistance(_ p0: Point2, _ p1: Point2, _ p2: Point2, _ p3: Point2, _ data: [Point2]) -> Double {
+        let steps = 24
+        var grid = [Point2]()
+        grid.reserveCapacity(steps + 1)
+        for k in 0...steps { grid.append(bezierPoint(Double(k) / Double(steps), p0, p1, p2, p3)) }
+        var worst = 0.0
+        for d in data {
+            var bestK = 0, best = Double.infinity
+            for k in 0...steps {
+                let e = grid[k] - d
+                let dd = e.dot(e)
+                if dd < best { best = dd; bestK = k }
+            }
+            var t = [Double(bestK) / Double(steps)]
+            var e = error(p0, p1, p2, p3, [d], &t)
+            e = min(e, error(p0, p1, p2, p3, [d], &t))
+            worst = max(worst, min(best, e).squareRoot())
+        }
+        return worst
     }
 
     /// Sum of squared distances at parameters `t`, after one Newton step on each.

@@ -55,16 +55,11 @@ func longestStraight(_ path: LatticePath) -> [Int] {
     }
     var pivot = [Int](repeating: 0, count: n)
     for i in 0..<n {
-        // Directions seen, indexed (3 + 3*dx + dy) / 2 in {0: W, 1: N, 2: S, 3: E}.
-        var seen = (false, false, false, false)
-        func see(_ dx: Int, _ dy: Int) -> Bool {
-            switch (3 + 3 * dx + dy) / 2 {
-            case 0: seen.0 = true
-            case 1: seen.1 = true
-            case 2: seen.2 = true
-            default: seen.3 = true
-            }
-            return seen.0 && seen.1 && seen.2 && seen.3
+        // Directions seen as bits, indexed (3 + 3*dx + dy) / 2 in {0: W, 1: N, 2: S, 3: E}.
+        var seen = 0
+        @inline(__always) func see(_ dx: Int, _ dy: Int) -> Bool {
+            seen |= 1 << ((3 + 3 * dx + dy) / 2)
+            return seen == 15
         }
         let i1 = i + 1 == n ? 0 : i + 1
         _ = see(px[i1] - px[i], py[i1] - py[i])
@@ -80,11 +75,11 @@ func longestStraight(_ path: LatticePath) -> [Int] {
             if abs(cx) > 1 || abs(cy) > 1 {
                 // Extreme corners of the square cur +- (1, 1) as seen from point i.
                 var aX = cx + 1, aY = cy + 1, bX = aX, bY = aY
-                for (ex, ey) in [(1, -1), (-1, 1), (-1, -1)] {
-                    let qx = cx + ex, qy = cy + ey
+                @inline(__always) func consider(_ qx: Int, _ qy: Int) {
                     if cross(aX, aY, qx, qy) < 0 { aX = qx; aY = qy }
                     if cross(bX, bY, qx, qy) > 0 { bX = qx; bY = qy }
                 }
+                consider(cx + 1, cy - 1); consider(cx - 1, cy + 1); consider(cx - 1, cy - 1)
                 if cross(loX, loY, aX, aY) >= 0 { loX = aX; loY = aY }
                 if cross(hiX, hiY, bX, bY) <= 0 { hiX = bX; hiY = bY }
             }

@@ -37,27 +37,41 @@ extension PotraceTracer {
     /// All boundary paths of `mask` inside `region` (coordinates relative to the region).
     func decompose(_ mask: Mask, region: PixelRect) -> [LatticePath] {
         let w = region.width, h = region.height
-        let stride = w + 2  // one-pixel white frame: no bounds checks while walking
+        // One-pixel white frame: no bounds checks while walking. Rows are padded to whole
+        // 8-byte words so that runs of background are skipped a word at a time.
+        let stride = ((w + 2 + 7) / 8) * 8
         var work = [UInt8](repeating: 0, count: stride * (h + 2))
-        for y in 0..<h {
-            let src = (region.y + y) * mask.width + region.x
-            for x in 0..<w { work[(y + 1) * stride + x + 1] = mask.bits[src + x] }
-        }
-        let original = work
         var paths: [LatticePath] = []
         var xs: [Int32] = [], ys: [Int32] = []
-        work.withUnsafeMutableBufferPointer { bm in
-            for y in 0..<h {
-                var x = 0
-                var cursor = (y + 1) * stride + 1
-                while x < w {
-                    if bm[cursor] == 0 { x += 1; cursor += 1; continue }
-                    let isOuter = original[cursor] != 0
-                    let area = walk(bm, stride: stride, startX: x, startY: y, isOuter: isOuter, xs: &xs, ys: &ys)
-                    let p = LatticePath(xs: xs, ys: ys, isOuter: isOuter, area: abs(area), seedX: x, seedY: y,
-                                        minX: xs.min()!, minY: ys.min()!, maxX: xs.max()!, maxY: ys.max()!)
-                    invertInterior(bm, stride: stride, path: p)
-                    if p.area > turdSize { paths.append(p) }
+        mask.bits.withUnsafeBufferPointer { original in
+            work.withUnsafeMutableBufferPointer { bm in
+                for y in 0..<h {
+                    let src = original.baseAddress! + (region.y + y) * mask.width + region.x
+                    (bm.baseAddress! + (y + 1) * stride + 1).update(from: src, count: w)
+                }
+                let raw = UnsafeRawPointer(bm.baseAddress!)
+                for y in 0..<h {
+                    let rowStart = (y + 1) * stride
+                    var cursor = rowStart + 1
+                    let rowEnd = rowStart + 1 + w
+                    while cursor < rowEnd {
+                        // Skip background eight bytes at a time once word-aligned.
+                        if cursor & 7 == 0, cursor + 8 <= rowEnd, raw.loadUnaligned(fromByteOffset: cursor, as: UInt64.self) == 0 {
+                            cursor += 8; continue
+                        }
+                        if bm[cursor] == 0 { cursor += 1; continue }
+                        let x = cursor - rowStart - 1
+                        let isOuter = original[(region.y + y) * mask.width + region.x + x] != 0
+                        let area = walk(bm, stride: stride, startX: x, startY: y, isOuter: isOuter, xs: &xs, ys: &ys)
+                        var minX = xs[0], maxX = xs[0], minY = ys[0], maxY = ys[0]
+                        for i in 1..<xs.count {
+                            minX = min(minX, xs[i]); maxX = max(maxX, xs[i]); minY = min(minY, ys[i]); maxY = max(maxY, ys[i])
+                        }
+                        let p = LatticePath(xs: xs, ys: ys, isOuter: isOuter, area: abs(area), seedX: x, seedY: y,
+                                            minX: minX, minY: minY, maxX: maxX, maxY: maxY)
+                        invertInterior(bm, stride: stride, path: p)
+                        if p.area > turdSize { paths.append(p) }
+                    }
                 }
             }
         }

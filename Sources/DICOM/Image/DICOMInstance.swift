@@ -145,9 +145,7 @@ public final class DICOMInstance: @unchecked Sendable {  // immutable; the handl
         var gray = [UInt8](repeating: 0, count: w * h)
         bytes.withUnsafeBufferPointer { src in
             gray.withUnsafeMutableBufferPointer { dst in
-                for i in 0..<(w * h) {
-                    dst[i] = Luma.of(r: src[3 * i], g: src[3 * i + 1], b: src[3 * i + 2])
-                }
+                Luma.convert(rgb: src, into: dst)
             }
         }
         return GrayscaleFrame(width: w, height: h, pixels: gray)

@@ -15,6 +15,19 @@ public struct RGBFrame: Sendable, Equatable {
 }
 
 enum Luma {
+    /// Interleaved RGB -> luma for every pixel (dst.count pixels); the formula of `of`, inlined
+    /// by hand so debug builds (tests) are not dominated by call overhead.
+    static func convert(rgb src: UnsafeBufferPointer<UInt8>, into dst: UnsafeMutableBufferPointer<UInt8>) {
+        guard let s = src.baseAddress, let d = dst.baseAddress, src.count >= dst.count * 3 else { return }
+        var i = 0, j = 0
+        while i < dst.count {
+            let sum = 299 &* UInt32(s[j]) &+ 587 &* UInt32(s[j &+ 1]) &+ 114 &* UInt32(s[j &+ 2]) &+ 500
+            d[i] = UInt8(truncatingIfNeeded: sum / 1000)
+            i &+= 1
+            j &+= 3
+        }
+    }
+
     /// round(0.299 R + 0.587 G + 0.114 B) (ITU-R BT.601 luma), in integers so it is exact.
     /// The models are trained on 8-bit grayscale, where this is the identity for R = G = B.
     @inline(__always)

@@ -2,9 +2,10 @@ import Foundation
 import Logging
 
 /// One loop per destination (a slow PACS never holds up a folder): sends what is due, records
-/// each object's outcome, and schedules retries of only what failed.
+/// each object's outcome, and schedules retries of only what failed. Each loop runs on its own
+/// thread: sending blocks (network, fsync) and must not occupy Swift's small cooperative pool.
 final class DeliveryLoop: @unchecked Sendable {
-    // Immutable after init apart from `task`, touched only by start/stop on the service.
+    // Immutable after init; the thread is started once and signals `finished` when it ends.
     private let destination: DestinationSettings
     private let deliverer: Deliverer
     private let ledger: Ledger
@@ -15,7 +16,7 @@ final class DeliveryLoop: @unchecked Sendable {
     private let logger: Logger
     let doorbell = Doorbell()
     private let stopFlag = StopFlag()
-    private var task: Task<Void, Never>?
+    private let finished = DispatchSemaphore(value: 0)
 
     init(destination: DestinationSettings, deliverer: Deliverer, ledger: Ledger, dataDirectory: URL,
          settings: DeliverySettings, metrics: GatewayMetrics, logger: Logger) {
@@ -32,19 +33,29 @@ final class DeliveryLoop: @unchecked Sendable {
     }
 
     func start() {
-        task = Task.detached { [self] in await self.loop() }
+        let thread = Thread { [self] in
+            loop()
+            finished.signal()
+        }
+        thread.name = "wecare-delivery-\(destination.name)"
+        thread.start()
     }
 
     /// Finishes the batch in flight, then returns; pending deliveries stay in the ledger.
     func stop() async {
         stopFlag.set()
-        await task?.value
-        task = nil
+        doorbell.ring()
+        let finished = self.finished
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                finished.wait()
+                c.resume()
+            }
+        }
     }
 
-    private func loop() async {
-        let stop = stopFlag
-        while !stop.isSet {
+    private func loop() {
+        while !stopFlag.isSet {
             do {
                 let due = try ledger.dueDeliveries(destination: destination.name, now: Date(), limit: 32)
                 if !due.isEmpty {
@@ -52,10 +63,10 @@ final class DeliveryLoop: @unchecked Sendable {
                     continue
                 }
                 let next = try ledger.nextDeliveryDue(destination: destination.name).map { $0.timeIntervalSinceNow } ?? 1
-                await doorbell.wait(upTo: min(max(next, 0.05), 1), stop: { stop.isSet })
+                doorbell.waitBlocking(upTo: min(max(next, 0.05), 1))
             } catch {
                 logger.error("ledger error in delivery loop", metadata: ["error": "\(error)"])
-                await doorbell.wait(upTo: 1, stop: { stop.isSet })
+                doorbell.waitBlocking(upTo: 1)
             }
         }
     }

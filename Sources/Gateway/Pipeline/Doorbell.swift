@@ -3,25 +3,38 @@ import Foundation
 /// Wakes sleeping loops early when new work arrives; they also wake on their own when the
 /// next retry falls due, so a missed ring only costs latency, never work.
 final class Doorbell: @unchecked Sendable {
-    private let lock = NSLock()
+    // `rings` is guarded by `condition`.
+    private let condition = NSCondition()
     private var rings: UInt64 = 0
 
     func ring() {
-        lock.lock(); rings &+= 1; lock.unlock()
+        condition.lock()
+        rings &+= 1
+        condition.broadcast()
+        condition.unlock()
     }
 
     private var current: UInt64 {
-        lock.lock(); defer { lock.unlock() }
+        condition.lock(); defer { condition.unlock() }
         return rings
     }
 
-    /// Sleeps until rung, `seconds` passed, or `stop()` says to quit.
+    /// For tasks: sleeps (without blocking a pool thread) until rung, `seconds` passed, or `stop()`.
     func wait(upTo seconds: Double, stop: @Sendable () -> Bool) async {
         let start = current
         let deadline = Date().addingTimeInterval(max(0, seconds))
         while Date() < deadline && current == start && !stop() {
             try? await Task.sleep(nanoseconds: 20_000_000)
         }
+    }
+
+    /// For dedicated threads: blocks until rung or `seconds` passed.
+    func waitBlocking(upTo seconds: Double) {
+        condition.lock()
+        let start = rings
+        let deadline = Date().addingTimeInterval(max(0, seconds))
+        while rings == start && condition.wait(until: deadline) {}
+        condition.unlock()
     }
 }
 

@@ -146,7 +146,16 @@ def make_image(args):
         else:
             ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 16, 15
             data = np.stack([g.astype(np.uint16) * 200 + 1000 for g in grays])
-            if args.window:
+            if args.voi_lut:
+                # 12-bit-ish values 100 + 4 g through a VOI LUT (8-bit entries) that undoes it.
+                data = np.stack([g.astype(np.uint16) * 4 + 100 for g in grays])
+                item = Dataset()
+                item.LUTDescriptor = [1024, 100, 8]
+                item.LUTExplanation = "test"
+                item.add_new(0x00283006, "US", [min(255, i // 4) for i in range(1024)])  # LUT Data
+                ds.VOILUTSequence = Sequence([item])
+                out = list(grays)
+            elif args.window:
                 c, w = args.window
                 ds.WindowCenter, ds.WindowWidth = c, w
                 out = [linear_window(d, c, w) for d in data]
@@ -157,6 +166,7 @@ def make_image(args):
                     out.append(np.floor((d - lo) * 255.0 / (hi - lo) + 0.5).astype(np.uint8))
             if pi == "MONOCHROME1":
                 out = [255 - o for o in out]
+            out = [np.asarray(o, dtype=np.uint8) for o in out]
         expected = out
         ds.PixelData = data.tobytes()
     elif pi in ("RGB", "YBR_FULL"):
@@ -186,7 +196,8 @@ def make_image(args):
                 data = entries.astype(np.uint8).tobytes()
             else:
                 setattr(ds, f"{name}PaletteColorLookupTableDescriptor", [256, 0, 16])
-                data = (entries.astype(np.uint16) * 257).astype("<u2").tobytes()
+                # 257 v spans 0..65535 exactly; 256 v (0xFF00 tops, common in the field) does not.
+                data = (entries.astype(np.uint32) * args.palette_scale).astype("<u2").tobytes()
             setattr(ds, f"{name}PaletteColorLookupTableData", data)
         expected = [gray_of_rgb(lut[g]) for g in grays]
         ds.PixelData = np.stack(grays).tobytes()
@@ -250,7 +261,9 @@ def main():
     p.add_argument("--bits", type=int, default=8)
     p.add_argument("--planar", type=int, default=0)
     p.add_argument("--palette-bits", type=int, default=8)
+    p.add_argument("--palette-scale", type=int, default=257, help="16-bit LUT entry = 8-bit value x this")
     p.add_argument("--window", type=float, nargs=2)
+    p.add_argument("--voi-lut", action="store_true", help="16-bit values with a VOI LUT Sequence")
     p.add_argument("--regions", help="JSON list of {format,type,flags,x0,y0,x1,y1,ux,uy,dx,dy}")
     p.add_argument("--laterality")
     p.add_argument("--image-laterality")

@@ -8,6 +8,7 @@ Writes into OUTDIR, each with <name>.mask (rows*columns bytes 0/1, row-major, pe
   rgb.dcm    US Image, RGB (img2dcm from a BMP), Laterality L, UTF-8 patient name
   lossy.dcm  US Image, JPEG Baseline (img2dcm from a JPEG): lossy
   ybr.dcm    US Image, colour JPEG Baseline (YBR_FULL_422), Laterality L
+  palette.dcm US Image, PALETTE COLOR, Laterality L
   multi.dcm  US Multi-frame, 3 frames, MONOCHROME2, odd size; mask only on frames 1 and 3
 and sources.json describing them (size, frames, mask frames, mm per pixel).
 """
@@ -120,6 +121,21 @@ def main():
     ds.save_as(f"{out}/ybr.dcm")
     mask.tofile(f"{out}/ybr.mask")
     info["ybr"] = dict(rows=rows, columns=cols, frames=1, mask_frames=[1], laterality="L")
+
+    # palette: PALETTE COLOR 8-bit with 16-bit LUT entries (a tinted ramp), as some US machines send
+    ds = pydicom.dcmread(f"{out}/mono.dcm")
+    ds.SOPInstanceUID = generate_uid()
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    make_us(ds, rows, cols, "L", study)
+    ds.PhotometricInterpretation = "PALETTE COLOR"
+    ramp = np.arange(256, dtype=np.uint16) * 257
+    for colour, scale in (("Red", 1.0), ("Green", 0.85), ("Blue", 0.7)):
+        group = {"Red": 0x1101, "Green": 0x1102, "Blue": 0x1103}[colour]
+        ds.add_new((0x0028, group), "US", [256, 0, 16])
+        ds.add_new((0x0028, group + 0x100), "OW", (ramp * scale).astype("<u2").tobytes())
+    ds.save_as(f"{out}/palette.dcm")
+    mask.tofile(f"{out}/palette.mask")
+    info["palette"] = dict(rows=rows, columns=cols, frames=1, mask_frames=[1], laterality="L")
 
     # multi: 3 frames, lesion on frames 1 and 3 (frame 3 shifted), none on frame 2
     frames = np.stack([img, np.roll(img, 5, axis=1), np.roll(img, 9, axis=0)])

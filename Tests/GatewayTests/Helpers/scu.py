@@ -9,8 +9,12 @@ Prints one JSON object per line.
 import json
 import sys
 
-from pynetdicom import AE, debug_logger  # noqa: F401
+from pynetdicom import AE, _config
 from pynetdicom.sop_class import UltrasoundImageStorage, Verification
+
+# Send files in chunks exactly as stored: the command's UIDs come from the file meta header,
+# the dataset bytes are not decoded (so broken or mismatched datasets reach the SCP).
+_config.STORE_SEND_CHUNKED_DATASET = True
 
 ALL_TS = ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2", "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.5"]
 
@@ -20,7 +24,9 @@ def make_ae(calling):
     ae.acse_timeout = 10
     ae.dimse_timeout = 20
     ae.network_timeout = 20
-    ae.add_requested_context(UltrasoundImageStorage, ALL_TS)
+    # One context per transfer syntax, so the SCP can accept each as proposed.
+    for ts in ALL_TS:
+        ae.add_requested_context(UltrasoundImageStorage, [ts])
     ae.add_requested_context(Verification)
     return ae
 

@@ -21,7 +21,7 @@ enum Peers {
         var acked: [String] = []
         for line in output.split(separator: "\n") {
             if let r = line.range(of: "Sending file: ") { current = String(line[r.upperBound...]) }
-            if line.contains("Received Store Response (Success)"), let c = current { acked.append(c); current = nil }
+            if line.contains("Received Store Response"), line.contains("Success"), let c = current { acked.append(c); current = nil }
         }
         return acked
     }

@@ -5,16 +5,17 @@ import XCTest
 enum TestImages {
     static let usImageStorage = "1.2.840.10008.5.1.4.1.1.6.1"
 
-    /// Transfer syntax -> how to make it from the Explicit LE original.
-    static let encodings: [(name: String, uid: String, tool: String, args: [String])] = [
-        ("explicit", "1.2.840.10008.1.2.1", "", []),
-        ("implicit", "1.2.840.10008.1.2", "dcmconv", ["+ti"]),
-        ("jpeg-baseline", "1.2.840.10008.1.2.4.50", "dcmcjpeg", ["+eb"]),
-        ("jpeg-extended", "1.2.840.10008.1.2.4.51", "dcmcjpeg", ["+ee"]),
-        ("jpeg-lossless-sv1", "1.2.840.10008.1.2.4.70", "dcmcjpeg", ["+e1"]),
-        ("jpeg-ls", "1.2.840.10008.1.2.4.80", "dcmcjpls", ["+el"]),
-        ("jpeg-ls-near", "1.2.840.10008.1.2.4.81", "dcmcjpls", ["+en"]),
-        ("rle", "1.2.840.10008.1.2.5", "dcmcrle", []),
+    /// Transfer syntax -> how to make it from the Explicit LE original, and the storescu
+    /// option that proposes it (with -R, plus storescu's uncompressed fallback).
+    static let encodings: [(name: String, uid: String, tool: String, args: [String], proposal: String)] = [
+        ("explicit", "1.2.840.10008.1.2.1", "", [], "-xe"),
+        ("implicit", "1.2.840.10008.1.2", "dcmconv", ["+ti"], "-xi"),
+        ("jpeg-baseline", "1.2.840.10008.1.2.4.50", "dcmcjpeg", ["+eb"], "-xy"),
+        ("jpeg-extended", "1.2.840.10008.1.2.4.51", "dcmcjpeg", ["+ee"], "-xx"),
+        ("jpeg-lossless-sv1", "1.2.840.10008.1.2.4.70", "dcmcjpeg", ["+e1"], "-xs"),
+        ("jpeg-ls", "1.2.840.10008.1.2.4.80", "dcmcjpls", ["+el"], "-xt"),
+        ("jpeg-ls-near", "1.2.840.10008.1.2.4.81", "dcmcjpls", ["+en"], "-xu"),
+        ("rle", "1.2.840.10008.1.2.5", "dcmcrle", [], "-xr"),
     ]
 
     static var busiImages: URL {

@@ -28,6 +28,12 @@ final class TestProcessor: InstanceProcessor, @unchecked Sendable {
         return calls.values.reduce(0, +)
     }
 
+    private func count(_ uid: String) -> Int {
+        lock.lock(); defer { lock.unlock() }
+        calls[uid, default: 0] += 1
+        return calls[uid]!
+    }
+
     static func derivedUID(_ source: String, _ kind: String) -> String {
         let bytes = SHA256.digest(Array("\(source)/\(kind)".utf8))
         let n = bytes.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
@@ -35,10 +41,7 @@ final class TestProcessor: InstanceProcessor, @unchecked Sendable {
     }
 
     func process(_ instance: ReceivedInstance) async throws -> [ProducedObject] {
-        lock.lock()
-        calls[instance.sopInstanceUID, default: 0] += 1
-        let n = calls[instance.sopInstanceUID]!
-        lock.unlock()
+        let n = count(instance.sopInstanceUID)
         if permanentFailure { throw ProcessingError.permanent("test: undecodable pixel data") }
         if n <= transientFailures { throw ProcessingError.transient("test: model busy (call \(n))") }
         guard FileManager.default.fileExists(atPath: instance.spoolFile.path) else {
@@ -52,7 +55,7 @@ final class TestProcessor: InstanceProcessor, @unchecked Sendable {
             let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("derived-\(UUID().uuidString).dcm")
             defer { try? FileManager.default.removeItem(at: tmp) }
             try FileManager.default.copyItem(at: instance.spoolFile, to: tmp)
-            let r = try Tools.run("dcmodify", ["-nb", "-m", "(0008,0018)=\(uid)", "-m", "(0008,103E)=WeCare test", tmp.path])
+            let r = try Tools.run("dcmodify", ["-nb", "-m", "(0008,0018)=\(uid)", "-i", "(0008,103E)=WeCare test", tmp.path])
             guard r.status == 0 else { throw ProcessingError.transient("dcmodify failed: \(r.output)") }
             out.append(ProducedObject(kind: .seg, fileName: "seg.dcm", data: try Data(contentsOf: tmp), sopInstanceUID: uid))
         }

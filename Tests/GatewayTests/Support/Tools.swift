@@ -8,10 +8,16 @@ enum Tools {
         var output: String
     }
 
+    /// The first executable of that name on PATH that is a real program, not a script:
+    /// pip's pynetdicom installs Python apps named storescu/echoscu/storescp that would
+    /// otherwise shadow DCMTK's in /usr/local/bin.
     static func path(_ name: String) -> String? {
         for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
             let p = "\(dir)/\(name)"
-            if FileManager.default.isExecutableFile(atPath: p) { return p }
+            guard FileManager.default.isExecutableFile(atPath: p) else { continue }
+            if name == "python3" { return p }
+            let head = (try? FileHandle(forReadingFrom: URL(fileURLWithPath: p)))?.readData(ofLength: 2) ?? Data()
+            if head != Data("#!".utf8) { return p }
         }
         return nil
     }
@@ -28,8 +34,7 @@ enum Tools {
         let process = try start(name, arguments)
         let deadline = Date().addingTimeInterval(timeout)
         while process.process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.process.isRunning { process.process.terminate() }
-        process.process.waitUntilExit()
+        process.stop()
         return Result(status: process.process.terminationStatus, output: process.output())
     }
 
@@ -38,8 +43,9 @@ enum Tools {
         private let file: URL
         init(process: Process, file: URL) { self.process = process; self.file = file }
         func output() -> String { (try? String(contentsOf: file, encoding: .utf8)) ?? "" }
+        /// SIGKILL: storescp ignores SIGTERM while it waits for associations.
         func stop() {
-            if process.isRunning { process.terminate() }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
         }
     }
@@ -86,6 +92,17 @@ enum Tools {
         while Date() < deadline {
             if try condition() { return true }
             usleep(50_000)
+        }
+        return try condition()
+    }
+
+    /// The same from async tests: sleeps without holding a cooperative-pool thread the
+    /// gateway's own tasks need (the pool is only as wide as the machine has cores).
+    static func eventually(timeout: TimeInterval = 30, _ condition: () throws -> Bool) async rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if try condition() { return true }
+            try? await Task.sleep(nanoseconds: 50_000_000)
         }
         return try condition()
     }
