@@ -399,7 +399,9 @@ final class GraphCompiler {
                 }
                 out[ax] += s[ax]
             }
-            return single(ConcatKernel(outer: s0[..<ax].reduce(1, *), blocks: xs.map { shape($0)[ax...].reduce(1, *) }), xs, out)
+            let segments = r == 4 && ax == 1 ? xs.map { shape($0)[1] } : nil
+            return single(ConcatKernel(outer: s0[..<ax].reduce(1, *), blocks: xs.map { shape($0)[ax...].reduce(1, *) },
+                                       channelSegments: segments), xs, out)
 
         case "Add", "Sub", "Mul", "Div":
             let a = try input(0), b = try input(1)
@@ -540,9 +542,22 @@ final class GraphCompiler {
         if let (a, o) = fuseActivation(after: outName) { act = a; outName = o }
         let g = ConvGeometry(n: s[0], c: s[1], h: s[2], w: s[3], m: m, ho: ho, wo: wo, kh: kh, kw: kw, sh: st[0], sw: st[1],
                              dh: dl[0], dw: dl[1], padTop: pt, padLeft: pl, padBottom: pb, padRight: pr, group: group)
-        let kernel: Kernel = transpose ? ConvTransposeKernel(g, weights: weights, bias: biasV, activation: act)
-                                       : ConvKernel(g, weights: weights, bias: biasV, activation: act)
-        return Lowered(kernel: kernel, inputs: [xv], outputShapes: [[s[0], m, ho, wo]], outputNames: [outName])
+        if transpose {
+            return Lowered(kernel: ConvTransposeKernel(g, weights: weights, bias: biasV, activation: act), inputs: [xv],
+                           outputShapes: [[s[0], m, ho, wo]], outputNames: [outName])
+        }
+        // A channel Concat read only by this conv is absorbed: the conv reads its inputs directly.
+        var inputs = [xv], segments: [Int]? = nil
+        if ConvKernel.prefersDirect(g), case .dyn(let id) = xv, uses[node.inputs[0]]?.count == 1,
+           !graphOutputs.contains(node.inputs[0]),
+           let k = steps.firstIndex(where: { $0.outputs == [id] }),
+           let concat = steps[k].kernel as? ConcatKernel, let segs = concat.channelSegments {
+            inputs = steps[k].inputs.map { .dyn($0) }
+            segments = segs
+            steps.remove(at: k)
+        }
+        return Lowered(kernel: ConvKernel(g, weights: weights, bias: biasV, activation: act, segments: segments),
+                       inputs: inputs, outputShapes: [[s[0], m, ho, wo]], outputNames: [outName])
     }
 
     private func lowerResize(_ node: NodeProto, name: String, ins: [Val?], attr: Attributes) throws -> Lowered {

@@ -24,14 +24,17 @@ final class ConvKernel: Kernel {
     let bias: [Float]                // [M]
     let activation: Activation
     let useDirect: Bool
+    /// Channels per input buffer: one entry, or several when a Concat feeding this conv was fused.
+    let segments: [Int]
     /// Direct path: weights repacked [ceil(M/4)][C][kh][kw][4] so 4 broadcasts are adjacent.
     private var packed: [Float] = []
     private let hp: Int, wp: Int     // padded input size (direct path)
     /// GEMM path: output pixels per im2col chunk.
     private let chunk: Int
 
-    init(_ g: ConvGeometry, weights: [Float], bias: [Float]?, activation: Activation) {
+    init(_ g: ConvGeometry, weights: [Float], bias: [Float]?, activation: Activation, segments: [Int]? = nil) {
         self.g = g
+        self.segments = segments ?? [g.c]
         self.weights = weights
         self.bias = bias ?? [Float](repeating: 0, count: g.m)
         self.activation = activation
@@ -72,9 +75,9 @@ final class ConvKernel: Kernel {
 
     func run(_ inputs: [FloatPtr], _ outputs: [FloatPtr], scratch: FloatPtr, parallel: Parallel) {
         for b in 0..<g.n {
-            let x = inputs[0] + b * g.c * g.h * g.w
             let y = outputs[0] + b * g.m * g.ho * g.wo
-            if useDirect { runDirect(x, y, scratch, parallel) } else { runGemm(x, y, scratch, parallel) }
+            if useDirect { runDirect(planes(inputs, b), y, scratch, parallel) }
+            else { runGemm(inputs[0] + b * g.c * g.h * g.w, y, scratch, parallel) }
         }
     }
 
@@ -134,12 +137,23 @@ final class ConvKernel: Kernel {
 
     // MARK: Direct path
 
-    private func runDirect(_ x: FloatPtr, _ y: FloatPtr, _ xp: FloatPtr, _ parallel: Parallel) {
+    /// Input planes per channel for batch item `b` (segments = inputs of a fused Concat).
+    private func planes(_ inputs: [FloatPtr], _ b: Int) -> [UnsafePointer<Float>] {
+        var out: [UnsafePointer<Float>] = []
+        out.reserveCapacity(g.c)
+        for (k, ch) in segments.enumerated() {
+            let base = inputs[k] + b * ch * g.h * g.w
+            for c in 0..<ch { out.append(UnsafePointer(base + c * g.h * g.w)) }
+        }
+        return out
+    }
+
+    private func runDirect(_ planes: [UnsafePointer<Float>], _ y: FloatPtr, _ xp: FloatPtr, _ parallel: Parallel) {
         // Zero-padded copy of the input so the inner loop has no bounds checks.
         let planeP = hp * wp
         parallel.forEach(g.c) { _, cs in
             for c in cs {
-                let dst = xp + c * planeP, src = x + c * g.h * g.w
+                let dst = xp + c * planeP, src = planes[c]
                 dst.update(repeating: 0, count: g.padTop * wp)
                 for r in 0..<g.h {
                     let d = dst + (r + g.padTop) * wp
@@ -152,12 +166,15 @@ final class ConvKernel: Kernel {
         }
         (xp + g.c * planeP).update(repeating: 0, count: 64)
         let blocks = (g.m + 3) / 4
+        // Small weights: rows outer so input rows stay in L1 across channel blocks.
+        // Large weights (deep layers): blocks outer so one block's weights stay in L1/L2.
+        let blocksOuter = g.m * g.c * g.kh * g.kw * 4 > 192 * 1024
         packed.withUnsafeBufferPointer { pw in
             bias.withUnsafeBufferPointer { bb in
-                // Work item = (output row, channel block); rows outer so a worker's input rows stay in cache.
                 parallel.forEach(g.ho * blocks) { _, items in
                     for item in items {
-                        let oy = item / blocks, blk = item % blocks
+                        let oy = blocksOuter ? item % g.ho : item / blocks
+                        let blk = blocksOuter ? item / g.ho : item % blocks
                         directRow(xp, y, pw.baseAddress!, bb.baseAddress!, oy, blk)
                     }
                 }
@@ -168,70 +185,28 @@ final class ConvKernel: Kernel {
     @inline(__always)
     private func directRow(_ xp: FloatPtr, _ y: FloatPtr, _ pw: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
                            _ oy: Int, _ blk: Int) {
-        let kk = g.kh * g.kw, planeP = hp * wp
+        let kk = g.kh * g.kw
         let wBlock = pw + blk * g.c * kk * 4
         let m0 = blk * 4
+        let is3x3 = g.kh == 3 && g.kw == 3
         var x0 = 0
         while x0 < g.wo {
             let remaining = g.wo - x0
-            let inRow = xp + oy * wp + x0
-            if remaining >= 24 || remaining > 16 {
-                var a00 = SIMD8<Float>(), a01 = SIMD8<Float>(), a02 = SIMD8<Float>()
-                var a10 = SIMD8<Float>(), a11 = SIMD8<Float>(), a12 = SIMD8<Float>()
-                var a20 = SIMD8<Float>(), a21 = SIMD8<Float>(), a22 = SIMD8<Float>()
-                var a30 = SIMD8<Float>(), a31 = SIMD8<Float>(), a32 = SIMD8<Float>()
-                var wptr = wBlock
-                for c in 0..<g.c {
-                    let plane = inRow + c * planeP
-                    for ky in 0..<g.kh {
-                        let r = plane + ky * wp
-                        for kx in 0..<g.kw {
-                            let i0 = load8(r + kx), i1 = load8(r + kx + 8), i2 = load8(r + kx + 16)
-                            let w0 = SIMD8<Float>(repeating: wptr[0]), w1 = SIMD8<Float>(repeating: wptr[1])
-                            let w2 = SIMD8<Float>(repeating: wptr[2]), w3 = SIMD8<Float>(repeating: wptr[3])
-                            a00 = a00.addingProduct(i0, w0); a01 = a01.addingProduct(i1, w0); a02 = a02.addingProduct(i2, w0)
-                            a10 = a10.addingProduct(i0, w1); a11 = a11.addingProduct(i1, w1); a12 = a12.addingProduct(i2, w1)
-                            a20 = a20.addingProduct(i0, w2); a21 = a21.addingProduct(i1, w2); a22 = a22.addingProduct(i2, w2)
-                            a30 = a30.addingProduct(i0, w3); a31 = a31.addingProduct(i1, w3); a32 = a32.addingProduct(i2, w3)
-                            wptr += 4
-                        }
-                    }
-                }
-                let n = min(24, remaining)
-                put(a00, y, m0, oy, x0, n, bias); put(a01, y, m0, oy, x0 + 8, n - 8, bias); put(a02, y, m0, oy, x0 + 16, n - 16, bias)
-                put(a10, y, m0 + 1, oy, x0, n, bias); put(a11, y, m0 + 1, oy, x0 + 8, n - 8, bias); put(a12, y, m0 + 1, oy, x0 + 16, n - 16, bias)
-                put(a20, y, m0 + 2, oy, x0, n, bias); put(a21, y, m0 + 2, oy, x0 + 8, n - 8, bias); put(a22, y, m0 + 2, oy, x0 + 16, n - 16, bias)
-                put(a30, y, m0 + 3, oy, x0, n, bias); put(a31, y, m0 + 3, oy, x0 + 8, n - 8, bias); put(a32, y, m0 + 3, oy, x0 + 16, n - 16, bias)
-                x0 += n
+            let inRow = UnsafePointer(xp + oy * wp + x0)
+            var acc = Acc()
+            if remaining > 16 {
+                if is3x3 { acc.run3x3(inRow, wBlock, g.c, hp * wp, wp, g.dw, wide: true) }
+                else { acc.runGeneric(inRow, wBlock, g.c, hp * wp, wp, g.kh, g.kw, wide: true) }
             } else {
-                var a00 = SIMD8<Float>(), a01 = SIMD8<Float>()
-                var a10 = SIMD8<Float>(), a11 = SIMD8<Float>()
-                var a20 = SIMD8<Float>(), a21 = SIMD8<Float>()
-                var a30 = SIMD8<Float>(), a31 = SIMD8<Float>()
-                var wptr = wBlock
-                for c in 0..<g.c {
-                    let plane = inRow + c * planeP
-                    for ky in 0..<g.kh {
-                        let r = plane + ky * wp
-                        for kx in 0..<g.kw {
-                            let i0 = load8(r + kx), i1 = load8(r + kx + 8)
-                            let w0 = SIMD8<Float>(repeating: wptr[0]), w1 = SIMD8<Float>(repeating: wptr[1])
-                            let w2 = SIMD8<Float>(repeating: wptr[2]), w3 = SIMD8<Float>(repeating: wptr[3])
-                            a00 = a00.addingProduct(i0, w0); a01 = a01.addingProduct(i1, w0)
-                            a10 = a10.addingProduct(i0, w1); a11 = a11.addingProduct(i1, w1)
-                            a20 = a20.addingProduct(i0, w2); a21 = a21.addingProduct(i1, w2)
-                            a30 = a30.addingProduct(i0, w3); a31 = a31.addingProduct(i1, w3)
-                            wptr += 4
-                        }
-                    }
-                }
-                let n = remaining
-                put(a00, y, m0, oy, x0, n, bias); put(a01, y, m0, oy, x0 + 8, n - 8, bias)
-                put(a10, y, m0 + 1, oy, x0, n, bias); put(a11, y, m0 + 1, oy, x0 + 8, n - 8, bias)
-                put(a20, y, m0 + 2, oy, x0, n, bias); put(a21, y, m0 + 2, oy, x0 + 8, n - 8, bias)
-                put(a30, y, m0 + 3, oy, x0, n, bias); put(a31, y, m0 + 3, oy, x0 + 8, n - 8, bias)
-                x0 += n
+                if is3x3 { acc.run3x3(inRow, wBlock, g.c, hp * wp, wp, g.dw, wide: false) }
+                else { acc.runGeneric(inRow, wBlock, g.c, hp * wp, wp, g.kh, g.kw, wide: false) }
             }
+            let n = min(24, remaining)
+            put(acc.a00, y, m0, oy, x0, n, bias); put(acc.a01, y, m0, oy, x0 + 8, n - 8, bias); put(acc.a02, y, m0, oy, x0 + 16, n - 16, bias)
+            put(acc.a10, y, m0 + 1, oy, x0, n, bias); put(acc.a11, y, m0 + 1, oy, x0 + 8, n - 8, bias); put(acc.a12, y, m0 + 1, oy, x0 + 16, n - 16, bias)
+            put(acc.a20, y, m0 + 2, oy, x0, n, bias); put(acc.a21, y, m0 + 2, oy, x0 + 8, n - 8, bias); put(acc.a22, y, m0 + 2, oy, x0 + 16, n - 16, bias)
+            put(acc.a30, y, m0 + 3, oy, x0, n, bias); put(acc.a31, y, m0 + 3, oy, x0 + 8, n - 8, bias); put(acc.a32, y, m0 + 3, oy, x0 + 16, n - 16, bias)
+            x0 += n
         }
     }
 
@@ -241,7 +216,95 @@ final class ConvKernel: Kernel {
                      _ bias: UnsafePointer<Float>) {
         guard m < g.m, lanes > 0 else { return }
         let dst = y + m * g.ho * g.wo + oy * g.wo + x
-        let r = activation.apply(acc + SIMD8<Float>(repeating: bias[m]))
-        if lanes >= 8 { store8(r, dst) } else { for l in 0..<lanes { dst[l] = r[l] } }
+        var r = acc + SIMD8<Float>(repeating: bias[m])
+        switch activation {
+        case .none: break
+        case .relu: r = r.replacing(with: 0, where: r .< 0)
+        default: r = activation.apply(r)
+        }
+        if lanes >= 8 { st8(r, dst) } else { for l in 0..<lanes { dst[l] = r[l] } }
+    }
+}
+
+@inline(__always) private func ld8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+}
+@inline(__always) private func st8(_ v: SIMD8<Float>, _ p: FloatPtr) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+}
+
+/// 4 output channels x 24 pixels of accumulators: 12 ymm registers (AVX2 has 16).
+private struct Acc {
+    var a00 = SIMD8<Float>(), a01 = SIMD8<Float>(), a02 = SIMD8<Float>()
+    var a10 = SIMD8<Float>(), a11 = SIMD8<Float>(), a12 = SIMD8<Float>()
+    var a20 = SIMD8<Float>(), a21 = SIMD8<Float>(), a22 = SIMD8<Float>()
+    var a30 = SIMD8<Float>(), a31 = SIMD8<Float>(), a32 = SIMD8<Float>()
+
+    /// One kernel tap: 3 input vectors times 4 broadcast weights.
+    @inline(__always) mutating func tap3(_ r: UnsafePointer<Float>, _ w: UnsafePointer<Float>) {
+        let i0 = ld8(r), i1 = ld8(r + 8), i2 = ld8(r + 16)
+        var b = SIMD8<Float>(repeating: w[0])
+        a00 = a00.addingProduct(i0, b); a01 = a01.addingProduct(i1, b); a02 = a02.addingProduct(i2, b)
+        b = SIMD8<Float>(repeating: w[1])
+        a10 = a10.addingProduct(i0, b); a11 = a11.addingProduct(i1, b); a12 = a12.addingProduct(i2, b)
+        b = SIMD8<Float>(repeating: w[2])
+        a20 = a20.addingProduct(i0, b); a21 = a21.addingProduct(i1, b); a22 = a22.addingProduct(i2, b)
+        b = SIMD8<Float>(repeating: w[3])
+        a30 = a30.addingProduct(i0, b); a31 = a31.addingProduct(i1, b); a32 = a32.addingProduct(i2, b)
+    }
+
+    /// Same with 2 input vectors (row tails of <= 16 pixels).
+    @inline(__always) mutating func tap2(_ r: UnsafePointer<Float>, _ w: UnsafePointer<Float>) {
+        let i0 = ld8(r), i1 = ld8(r + 8)
+        var b = SIMD8<Float>(repeating: w[0])
+        a00 = a00.addingProduct(i0, b); a01 = a01.addingProduct(i1, b)
+        b = SIMD8<Float>(repeating: w[1])
+        a10 = a10.addingProduct(i0, b); a11 = a11.addingProduct(i1, b)
+        b = SIMD8<Float>(repeating: w[2])
+        a20 = a20.addingProduct(i0, b); a21 = a21.addingProduct(i1, b)
+        b = SIMD8<Float>(repeating: w[3])
+        a30 = a30.addingProduct(i0, b); a31 = a31.addingProduct(i1, b)
+    }
+
+    /// `dx` is the tap step (always 1 here) passed at run time on purpose: with a constant step
+    /// LLVM sees the overlapping loads of neighbouring taps and rebuilds them with shuffles,
+    /// which costs more registers than AVX2 has and spills the accumulators.
+    @inline(__always) mutating func run3x3(_ row: UnsafePointer<Float>, _ w0: UnsafePointer<Float>, _ channels: Int,
+                                           _ plane: Int, _ wp: Int, _ dx: Int, wide: Bool) {
+        var w = w0
+        var p = row
+        if wide {
+            for _ in 0..<channels {
+                var r = p
+                for _ in 0..<3 {
+                    tap3(r, w); tap3(r + dx, w + 4); tap3(r + 2 * dx, w + 8)
+                    w += 12; r += wp
+                }
+                p += plane
+            }
+        } else {
+            for _ in 0..<channels {
+                var r = p
+                for _ in 0..<3 {
+                    tap2(r, w); tap2(r + dx, w + 4); tap2(r + 2 * dx, w + 8)
+                    w += 12; r += wp
+                }
+                p += plane
+            }
+        }
+    }
+
+    @inline(__always) mutating func runGeneric(_ row: UnsafePointer<Float>, _ w0: UnsafePointer<Float>, _ channels: Int,
+                                               _ plane: Int, _ wp: Int, _ kh: Int, _ kw: Int, wide: Bool) {
+        var w = w0
+        for c in 0..<channels {
+            for ky in 0..<kh {
+                let r = row + c * plane + ky * wp
+                for kx in 0..<kw {
+                    if wide { tap3(r + kx, w) } else { tap2(r + kx, w) }
+                    w += 4
+                }
+            }
+        }
     }
 }

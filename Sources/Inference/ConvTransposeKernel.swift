@@ -15,6 +15,32 @@ final class ConvTransposeKernel: Kernel {
 
     var flops: Double { 2 * Double(g.n * g.c * g.h * g.w) * Double(g.mPerGroup * g.kh * g.kw) }
 
+    /// kernel == stride, no padding/dilation (the UNet up-sampling): every output pixel comes
+    /// from exactly one column entry, so col2im is a plain interleaving copy.
+    private var isPatchScatter: Bool {
+        g.kh == g.sh && g.kw == g.sw && g.dh == 1 && g.dw == 1 && g.padTop == 0 && g.padLeft == 0
+            && g.padBottom == 0 && g.padRight == 0 && g.ho == g.h * g.kh && g.wo == g.w * g.kw
+    }
+
+    private func scatterPatches(_ cols: FloatPtr, _ y: FloatPtr, _ grp: Int, _ parallel: Parallel) {
+        let hw = g.h * g.w, outPlane = g.ho * g.wo
+        parallel.forEach(g.mPerGroup * g.h) { _, items in
+            for item in items {
+                let m = item / g.h, iy = item % g.h
+                let om = grp * g.mPerGroup + m, b = bias[om]
+                for ky in 0..<g.kh {
+                    let dst = y + m * outPlane + (iy * g.kh + ky) * g.wo
+                    for kx in 0..<g.kw {
+                        let src = cols + ((m * g.kh + ky) * g.kw + kx) * hw + iy * g.w
+                        var ox = kx
+                        for ix in 0..<g.w { dst[ox] = src[ix] + b; ox += g.kw }
+                    }
+                    activation.apply(dst, g.wo)
+                }
+            }
+        }
+    }
+
     func scratchFloats(threads: Int) -> Int { g.mPerGroup * g.kh * g.kw * g.h * g.w + 64 }
 
     func run(_ inputs: [FloatPtr], _ outputs: [FloatPtr], scratch: FloatPtr, parallel: Parallel) {
@@ -30,6 +56,10 @@ final class ConvTransposeKernel: Kernel {
                         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(rows), Int32(r.count), Int32(g.cPerGroup),
                                     1, wg, Int32(rows), xg + r.lowerBound, Int32(hw), 0, scratch + r.lowerBound, Int32(hw))
                     }
+                }
+                if isPatchScatter {
+                    scatterPatches(scratch, y + grp * g.mPerGroup * outPlane, grp, parallel)
+                    continue
                 }
                 parallel.forEach(g.mPerGroup) { _, ms in
                     for m in ms {

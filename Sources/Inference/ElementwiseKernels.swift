@@ -76,8 +76,26 @@ final class BinaryKernel: Kernel {
                     let i = rem % outShape[ax]; rem /= outShape[ax]
                     oa += i * aStrides[ax]; ob += i * bStrides[ax]
                 }
-                let d = y + row * inner
-                for i in 0..<inner { d[i] = apply(a[oa + i * sa], b[ob + i * sb]) }
+                let d = y + row * inner, pa = a + oa, pb = b + ob
+                // Hoist the op and the common stride patterns so the loops vectorise.
+                if sa == 1 && sb == 1 {
+                    switch op {
+                    case .add: for i in 0..<inner { d[i] = pa[i] + pb[i] }
+                    case .sub: for i in 0..<inner { d[i] = pa[i] - pb[i] }
+                    case .mul: for i in 0..<inner { d[i] = pa[i] * pb[i] }
+                    case .div: for i in 0..<inner { d[i] = pa[i] / pb[i] }
+                    }
+                } else if sa == 1 && sb == 0 {
+                    let v = pb[0]
+                    switch op {
+                    case .add: for i in 0..<inner { d[i] = pa[i] + v }
+                    case .sub: for i in 0..<inner { d[i] = pa[i] - v }
+                    case .mul: for i in 0..<inner { d[i] = pa[i] * v }
+                    case .div: for i in 0..<inner { d[i] = pa[i] / v }
+                    }
+                } else {
+                    for i in 0..<inner { d[i] = apply(pa[i * sa], pb[i * sb]) }
+                }
             }
         }
     }
@@ -86,7 +104,11 @@ final class BinaryKernel: Kernel {
 /// Concat along `axis`: each input contributes a contiguous block per outer index.
 final class ConcatKernel: Kernel {
     let outer: Int, blocks: [Int]          // floats per outer index, per input
-    init(outer: Int, blocks: [Int]) { self.outer = outer; self.blocks = blocks }
+    /// Channels per input when this is an NCHW channel concat (lets a following conv absorb it).
+    let channelSegments: [Int]?
+    init(outer: Int, blocks: [Int], channelSegments: [Int]? = nil) {
+        self.outer = outer; self.blocks = blocks; self.channelSegments = channelSegments
+    }
     func run(_ inputs: [FloatPtr], _ outputs: [FloatPtr], scratch: FloatPtr, parallel: Parallel) {
         let total = blocks.reduce(0, +), y = outputs[0]
         parallel.forEach(outer * blocks.count) { _, items in

@@ -77,6 +77,17 @@ final class ImageDecodingTests: XCTestCase {
         }
     }
 
+    func testDatasetWithoutMetaHeaderIsReadInTheDetectedEncoding() throws {
+        let src = try fx.makeUS("mono", pngOption + ["--rows", "40", "--cols", "50"])
+        for (args, ts) in [(["-F", "+ti"], TransferSyntax.implicitVRLittleEndian),
+                           (["-F", "+te"], TransferSyntax.explicitVRLittleEndian)] {
+            let url = try fx.encode(src.url, "dcmconv", args)
+            let head = try Data(contentsOf: url).prefix(132)
+            XCTAssertFalse(head.count == 132 && head.suffix(4) == Data("DICM".utf8), "dcmconv -F wrote a meta header")
+            try assertExact(url, src.expected, ts: ts)
+        }
+    }
+
     func testMonochrome8LossyEncodingsAreCloseAndFlaggedLossy() throws {
         let src = try fx.makeUS("mono", pngOption + ["--rows", "120", "--cols", "160"])
         let jpeg = try fx.encode(src.url, "dcmcjpeg", ["+eb"])
@@ -186,6 +197,14 @@ final class ImageDecodingTests: XCTestCase {
             try assertExact(src.url, src.expected)
             try assertExact(try fx.encode(src.url, "dcmcrle", []), src.expected)
         }
+    }
+
+    func testPaletteColour16BitLUTWithHighByteEntries() throws {
+        // Entries 256 v: the top is 0xFF00, not 0xFFFF, so scaling to 8 bits may land one below v.
+        let src = try fx.makeUS("pal256", pngOption + ["--photometric", "PALETTE", "--palette-bits", "16",
+                                                       "--palette-scale", "256"])
+        let d = pixelDifference(try DICOMInstance(contentsOf: src.url).grayscaleFrame(0).pixels, src.expected[0])
+        XCTAssertLessThanOrEqual(d.max, 1)
     }
 
     func testMultiFrameEveryFrameDecodesAndFramesDiffer() throws {

@@ -148,6 +148,15 @@ def cases():
     conv_case("convtranspose3x3_s2_pads_outpad", [1, 3, 6, 7], [3, 5, 3, 3], strides=[2, 2], pads=[1, 1, 1, 1], output_padding=[1, 1])
     conv_case("convtranspose_group_dilated", [1, 4, 5, 6], [4, 3, 3, 3], group=2, dilations=[2, 2], pads=[1, 0, 0, 1])
 
+    conv_case("conv3x3_deep_blocks_outer", [1, 64, 10, 20], [96, 64, 3, 3], pads=[1, 1, 1, 1])
+    # Channel Concat absorbed by the following direct conv (batch 2, three segments incl. a constant)
+    c["concat_into_conv_batch2"] = model([
+        helper.make_node("Concat", ["x", "x2", "k"], ["cat"], name="Concat_0", axis=1),
+        helper.make_node("Conv", ["cat", "w", "b"], ["c"], name="Conv_1", pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c"], ["y"], name="Relu_2")],
+        [("x", [2, 3, 10, 12]), ("x2", [2, 5, 10, 12])], ["y"],
+        [T("k", rand(2, 1, 10, 12)), T("w", rand(6, 9, 3, 3, scale=0.3)), T("b", rand(6))])
+
     # Conv + BN + activation (fusion), every activation
     for act, extra in [("Relu", {}), ("LeakyRelu", {"alpha": 0.2}), ("Sigmoid", {}), ("Tanh", {}), ("Clip", None)]:
         C = 8

@@ -196,7 +196,8 @@ def make_image(args):
                 data = entries.astype(np.uint8).tobytes()
             else:
                 setattr(ds, f"{name}PaletteColorLookupTableDescriptor", [256, 0, 16])
-                data = (entries.astype(np.uint16) * 257).astype("<u2").tobytes()
+                # 257 v spans 0..65535 exactly; 256 v (0xFF00 tops, common in the field) does not.
+                data = (entries.astype(np.uint32) * args.palette_scale).astype("<u2").tobytes()
             setattr(ds, f"{name}PaletteColorLookupTableData", data)
         expected = [gray_of_rgb(lut[g]) for g in grays]
         ds.PixelData = np.stack(grays).tobytes()
@@ -260,6 +261,7 @@ def main():
     p.add_argument("--bits", type=int, default=8)
     p.add_argument("--planar", type=int, default=0)
     p.add_argument("--palette-bits", type=int, default=8)
+    p.add_argument("--palette-scale", type=int, default=257, help="16-bit LUT entry = 8-bit value x this")
     p.add_argument("--window", type=float, nargs=2)
     p.add_argument("--voi-lut", action="store_true", help="16-bit values with a VOI LUT Sequence")
     p.add_argument("--regions", help="JSON list of {format,type,flags,x0,y0,x1,y1,ux,uy,dx,dy}")
