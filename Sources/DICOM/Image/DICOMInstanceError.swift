@@ -5,7 +5,8 @@ public enum DICOMInstanceError: Error, Equatable, CustomStringConvertible {
     case unreadable(file: String, reason: String)
     /// The bytes are not a DICOM dataset.
     case notDICOM(file: String, reason: String)
-    /// The file ends before the dataset does (an interrupted copy or transfer).
+    /// A Part 10 file whose dataset does not parse to its end: cut short by an interrupted copy
+    /// or transfer (or otherwise damaged).
     case truncated(file: String, reason: String)
     /// The dataset has no Pixel Data (7FE0,0010) (e.g. an SR or a presentation state).
     case noPixelData(file: String)
@@ -27,7 +28,7 @@ public enum DICOMInstanceError: Error, Equatable, CustomStringConvertible {
         case let .notDICOM(file, reason):
             return "\(file): not a DICOM file (\(reason)); send a DICOM Part 10 file"
         case let .truncated(file, reason):
-            return "\(file): the file is truncated (\(reason)); resend the complete instance"
+            return "\(file): the DICOM file ends early or is damaged (\(reason)); resend the complete instance"
         case let .noPixelData(file):
             return "\(file): the dataset has no Pixel Data (7FE0,0010); only image instances can be analysed"
         case let .missingAttribute(file, attribute):
