@@ -59,7 +59,7 @@ enum ExternalTool {
         process.standardOutput = pipe
         process.standardError = pipe
         try process.run()
-        let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
+        let watchdog = DispatchWorkItem { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
         DispatchQueue.global().asyncAfter(deadline: .now() + limit, execute: watchdog)
         let data = readToEnd(pipe.fileHandleForReading.fileDescriptor)
         process.waitUntilExit()
@@ -111,9 +111,11 @@ enum ExternalTool {
             return Result(status: process.terminationStatus, output: output)
         }
 
+        /// SIGKILL, not SIGTERM: a child spawned from a thread with signals blocked (libdispatch workers
+        /// block them) inherits that mask and would never see SIGTERM.
         func stop() {
             if process.isRunning {
-                process.terminate()
+                kill(process.processIdentifier, SIGKILL)
                 process.waitUntilExit()
             }
         }
