@@ -59,6 +59,7 @@ let package = Package(
             "Gateway", "Reporting", "Inference", "Analysis", "DICOM",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         .testTarget(name: "DICOMTests", dependencies: ["DICOM"], exclude: ["ImageSupport", "WriterSupport"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference"], resources: [.copy("Fixtures")]),

@@ -37,8 +37,15 @@ extension Reporter {
     /// The producer version that enters every derived UID.
     public var producerVersion: String { "\(model.card.name) \(model.card.version)" }
 
-    /// Analyses a DICOM or PNG file and builds every output.
+    /// Analyses a DICOM or PNG file and builds every output (DICOM objects for DICOM input).
     public func outputs(forFile url: URL) throws -> AnalysisOutputs {
+        let (report, instance) = try analyzeFile(url)
+        let derived = try instance.map { try DerivedObjectsBuilder.build(report, instance: $0, producerVersion: producerVersion) }
+        return try outputs(report, derived: derived)
+    }
+
+    /// Analyses a DICOM or PNG file, told apart by content; the instance comes back for DICOM input.
+    public func analyzeFile(_ url: URL) throws -> (ImageReport, DICOMInstance?) {
         let head: Data
         do {
             let h = try FileHandle(forReadingFrom: url)
@@ -47,23 +54,19 @@ extension Reporter {
         } catch { throw ReportingError.unreadableInput("\(url.lastPathComponent): \(error.localizedDescription)") }
         switch InputKind.sniff(head) {
         case .png:
-            let data = try Data(contentsOf: url)
-            let report = try analyzePNG(data, sourceName: url.lastPathComponent)
-            return try outputs(report, derived: nil)
+            return (try analyzePNG(Data(contentsOf: url), sourceName: url.lastPathComponent), nil)
         case .dicom:
             let instance: DICOMInstance
             do { instance = try DICOMInstance(contentsOf: url) } catch {
                 throw ReportingError.unreadableInput("\(url.lastPathComponent): \(error)")
             }
-            let report = try analyze(instance, sourceName: url.lastPathComponent)
-            let derived = try DerivedObjectsBuilder.build(report, instance: instance, producerVersion: producerVersion)
-            return try outputs(report, derived: derived)
+            return (try analyze(instance, sourceName: url.lastPathComponent), instance)
         case nil:
             throw ReportingError.unsupportedInput("\(url.lastPathComponent) is neither a DICOM Part 10 file nor a PNG")
         }
     }
 
-    func outputs(_ report: ImageReport, derived: DerivedObjects?) throws -> AnalysisOutputs {
+    public func outputs(_ report: ImageReport, derived: DerivedObjects?) throws -> AnalysisOutputs {
         AnalysisOutputs(report: report, resultJSON: try report.resultDocument().encoded(),
                         maskPNG: try report.maskPNG(), svg: report.svg(), derived: derived)
     }

@@ -30,7 +30,7 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data((error.description + "\nnot starting: fix the configuration (see wecare check-config)\n").utf8))
             throw ExitCode(2)
         }
-        var processor: InstanceProcessor?
+        var processor: ReportingProcessor?
         if configuration.analysis.enabled {
             do {
                 processor = try makeInstanceProcessor(configuration.analysis)
@@ -44,7 +44,8 @@ struct ServeCommand: AsyncParsableCommand {
         signal(SIGINT, SIG_IGN)
         let stopSignal = SignalWaiter(signals: [SIGTERM, SIGINT])
 
-        let service = try GatewayService(configuration: configuration, processor: processor, logger: logger)
+        let routes = processor.map { [AnalysisRoutes.installer($0.reporter)] } ?? []
+        let service = try GatewayService(configuration: configuration, processor: processor, routes: routes, logger: logger)
         do {
             try await service.start()
         } catch {
