@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Throughput benchmark (not a test): images per second through the whole gateway (C-STORE in,
+SEG/SR/PR stored at a DCMTK storescp PACS) over the inference-only rate of the same model, same
+threads, same machine, measured in the same run by `wecare bench`; and the median time from each
+image's C-STORE response to its last result stored at the PACS.
+
+  python3 Tests/GatewayTests/Benchmarks/pipeline_bench.py [--wecare .build/release/wecare] [-n 24]
+Needs: dcmtk (storescu, storescp, echoscu), pydicom, pillow; BUSI images at ../shared/data/busi.
+"""
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import pydicom
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+MAKER = os.path.join(ROOT, "Tests", "ReportingTests", "Support", "make_us_dicom.py")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def wait_for(pred, timeout):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--wecare", default=os.path.join(ROOT, ".build", "release", "wecare"))
+    ap.add_argument("-n", type=int, default=24)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--busi", default=os.path.join(ROOT, "..", "shared", "data", "busi", "images"))
+    a = ap.parse_args()
+    if not os.access(a.wecare, os.X_OK):
+        sys.exit("build first: swift build -c release --product wecare")
+    work = tempfile.mkdtemp(prefix="wecare-pipeline-")
+    procs = []
+    try:
+        pngs = sorted(p for p in os.listdir(a.busi) if p.startswith(("benign", "malignant")))[: a.n]
+        inputs = []
+        for i, p in enumerate(pngs):
+            out = os.path.join(work, f"in{i:03d}.dcm")
+            subprocess.run([sys.executable, MAKER, os.path.join(a.busi, p), out, "--region", "0", "0", "2000", "2000", "0.01"], check=True)
+            inputs.append(out)
+        study_of = {pydicom.dcmread(f, stop_before_pixels=True).StudyInstanceUID: f for f in inputs}
+
+        # Inference-only rate, same model and threads.
+        bench = subprocess.run([a.wecare, "bench", "--model", os.path.join(ROOT, "weights", "busi_unet.onnx"),
+                                "--threads", str(a.threads), "--runs", "20"], capture_output=True, text=True, check=True)
+        b = json.loads(bench.stdout.strip().splitlines()[-1])
+        inference_rate = 1000.0 / b["median_ms"]
+
+        pacs_dir = os.path.join(work, "pacs")
+        os.makedirs(pacs_dir)
+        pacs_port = free_port()
+        procs.append(subprocess.Popen(["storescp", "-aet", "PACS", "-od", pacs_dir, str(pacs_port)],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        conf = os.path.join(work, "gateway.toml")
+        with open(conf, "w") as f:
+            f.write(f"""[gateway]
+ae_title = "WECARE"
+port = 0
+data_dir = "data"
+min_free_disk_mb = 1
+[[modality]]
+ae_title = "US_ROOM1"
+[[destination]]
+name = "pacs"
+type = "dicom"
+ae_title = "PACS"
+host = "127.0.0.1"
+port = {pacs_port}
+outputs = ["seg", "sr", "pr"]
+[http]
+enabled = false
+[analysis]
+model = "{ROOT}/weights/busi_unet.onnx"
+workers = 1
+threads = {a.threads}
+""")
+        gw = subprocess.Popen([a.wecare, "serve", "--config", conf, "--log-level", "warning"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        procs.append(gw)
+        line = gw.stdout.readline()
+        port = int(line.split()[2].split("=")[1])
+
+        acked = {}
+        t0 = time.time()
+        for f in inputs:  # one association per image, as a modality sends after each acquisition
+            subprocess.run(["storescu", "-aet", "US_ROOM1", "-aec", "WECARE", "127.0.0.1", str(port), f],
+                           check=True, capture_output=True)
+            acked[f] = time.time()
+
+        def stored():
+            out = {}
+            for name in os.listdir(pacs_dir):
+                path = os.path.join(pacs_dir, name)
+                try:
+                    ds = pydicom.dcmread(path, stop_before_pixels=True)
+                except Exception:
+                    continue
+                out.setdefault(ds.StudyInstanceUID, []).append((ds.SOPClassUID, os.path.getmtime(path)))
+            return out
+
+        def sr_count():
+            return sum(1 for objs in stored().values() for c, _ in objs if c.endswith(".88.34"))
+
+        if not wait_for(lambda: sr_count() == len(inputs), 1800):
+            sys.exit(f"only {sr_count()} of {len(inputs)} reports reached the PACS")
+        time.sleep(1.0)  # let the last SEG/PR of the last job land
+        result = stored()
+        last = max(m for objs in result.values() for _, m in objs)
+        latencies = [max(m for _, m in objs) - acked[study_of[s]] for s, objs in result.items()]
+        gateway_rate = len(inputs) / (last - t0)
+        print(json.dumps({
+            "images": len(inputs), "threads": a.threads, "objects_at_pacs": sum(len(o) for o in result.values()),
+            "inference_ms_median": b["median_ms"], "inference_only_images_per_s": round(inference_rate, 3),
+            "gateway_images_per_s": round(gateway_rate, 3),
+            "ratio_gateway_over_inference": round(gateway_rate / inference_rate, 3),
+            "median_cstore_response_to_last_result_s": round(statistics.median(latencies), 3),
+        }))
+    finally:
+        for p in procs:
+            p.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
