@@ -166,16 +166,23 @@ final class ConvKernel: Kernel {
         }
         (xp + g.c * planeP).update(repeating: 0, count: 64)
         let blocks = (g.m + 3) / 4
-        // Small weights: rows outer so input rows stay in L1 across channel blocks.
-        // Large weights (deep layers): blocks outer so one block's weights stay in L1/L2.
+        // Small weights: one item = one output row, x-tiles outer and channel blocks inner, so
+        // a tile's input patch (C x 3 rows x 26 floats) stays in L1 across the blocks.
+        // Large weights (deep layers): one item = (block, row), blocks outer so one block's
+        // weights stay in L1/L2 while the rows stream by.
         let blocksOuter = g.m * g.c * g.kh * g.kw * 4 > 192 * 1024
         packed.withUnsafeBufferPointer { pw in
             bias.withUnsafeBufferPointer { bb in
-                parallel.forEach(g.ho * blocks) { _, items in
-                    for item in items {
-                        let oy = blocksOuter ? item % g.ho : item / blocks
-                        let blk = blocksOuter ? item / g.ho : item % blocks
-                        directRow(xp, y, pw.baseAddress!, bb.baseAddress!, oy, blk)
+                if blocksOuter {
+                    parallel.forEach(g.ho * blocks) { _, items in
+                        for item in items {
+                            let blk = item / g.ho
+                            directRow(xp, y, pw.baseAddress!, bb.baseAddress!, item % g.ho, blk..<(blk + 1))
+                        }
+                    }
+                } else {
+                    parallel.forEach(g.ho) { _, rows in
+                        for oy in rows { directRow(xp, y, pw.baseAddress!, bb.baseAddress!, oy, 0..<blocks) }
                     }
                 }
             }
@@ -184,28 +191,30 @@ final class ConvKernel: Kernel {
 
     @inline(__always)
     private func directRow(_ xp: FloatPtr, _ y: FloatPtr, _ pw: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
-                           _ oy: Int, _ blk: Int) {
+                           _ oy: Int, _ blks: Range<Int>) {
         let kk = g.kh * g.kw
-        let wBlock = pw + blk * g.c * kk * 4
-        let m0 = blk * 4
         let is3x3 = g.kh == 3 && g.kw == 3
         var x0 = 0
         while x0 < g.wo {
             let remaining = g.wo - x0
             let inRow = UnsafePointer(xp + oy * wp + x0)
-            var acc = Acc()
-            if remaining > 16 {
-                if is3x3 { acc.run3x3(inRow, wBlock, g.c, hp * wp, wp, g.dw, wide: true) }
-                else { acc.runGeneric(inRow, wBlock, g.c, hp * wp, wp, g.kh, g.kw, wide: true) }
-            } else {
-                if is3x3 { acc.run3x3(inRow, wBlock, g.c, hp * wp, wp, g.dw, wide: false) }
-                else { acc.runGeneric(inRow, wBlock, g.c, hp * wp, wp, g.kh, g.kw, wide: false) }
-            }
             let n = min(24, remaining)
-            put(acc.a00, y, m0, oy, x0, n, bias); put(acc.a01, y, m0, oy, x0 + 8, n - 8, bias); put(acc.a02, y, m0, oy, x0 + 16, n - 16, bias)
-            put(acc.a10, y, m0 + 1, oy, x0, n, bias); put(acc.a11, y, m0 + 1, oy, x0 + 8, n - 8, bias); put(acc.a12, y, m0 + 1, oy, x0 + 16, n - 16, bias)
-            put(acc.a20, y, m0 + 2, oy, x0, n, bias); put(acc.a21, y, m0 + 2, oy, x0 + 8, n - 8, bias); put(acc.a22, y, m0 + 2, oy, x0 + 16, n - 16, bias)
-            put(acc.a30, y, m0 + 3, oy, x0, n, bias); put(acc.a31, y, m0 + 3, oy, x0 + 8, n - 8, bias); put(acc.a32, y, m0 + 3, oy, x0 + 16, n - 16, bias)
+            for blk in blks {
+                let wBlock = pw + blk * g.c * kk * 4
+                let m0 = blk * 4
+                var acc = Acc()
+                if remaining > 16 {
+                    if is3x3 { acc.run3x3(inRow, wBlock, g.c, hp * wp, wp, g.dw, wide: true) }
+                    else { acc.runGeneric(inRow, wBlock, g.c, hp * wp, wp, g.kh, g.kw, wide: true) }
+                } else {
+                    if is3x3 { acc.run3x3(inRow, wBlock, g.c, hp * wp, wp, g.dw, wide: false) }
+                    else { acc.runGeneric(inRow, wBlock, g.c, hp * wp, wp, g.kh, g.kw, wide: false) }
+                }
+                put(acc.a00, y, m0, oy, x0, n, bias); put(acc.a01, y, m0, oy, x0 + 8, n - 8, bias); put(acc.a02, y, m0, oy, x0 + 16, n - 16, bias)
+                put(acc.a10, y, m0 + 1, oy, x0, n, bias); put(acc.a11, y, m0 + 1, oy, x0 + 8, n - 8, bias); put(acc.a12, y, m0 + 1, oy, x0 + 16, n - 16, bias)
+                put(acc.a20, y, m0 + 2, oy, x0, n, bias); put(acc.a21, y, m0 + 2, oy, x0 + 8, n - 8, bias); put(acc.a22, y, m0 + 2, oy, x0 + 16, n - 16, bias)
+                put(acc.a30, y, m0 + 3, oy, x0, n, bias); put(acc.a31, y, m0 + 3, oy, x0 + 8, n - 8, bias); put(acc.a32, y, m0 + 3, oy, x0 + 16, n - 16, bias)
+            }
             x0 += n
         }
     }

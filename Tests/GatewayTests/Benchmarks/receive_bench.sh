@@ -2,7 +2,9 @@
 # Receive benchmark (not a test): N US instances over P parallel storescu associations into
 # WeCare (durable spool + ledger, analysis off) and into DCMTK's storescp (plain files, no
 # fsync), alternating rounds on the same files. Prints instances/s for each, the ratio
-# WeCare/storescp, and WeCare's peak RSS (VmHWM).
+# WeCare/storescp, and WeCare's peak RSS (VmHWM). storescp runs with --fork (one process per
+# association, its fastest mode for parallel senders); STORESCP_FORK=0 compares with the
+# plain one-association-at-a-time storescp.
 #
 #   Tests/GatewayTests/Benchmarks/receive_bench.sh [WECARE_BINARY] [N=500] [P=4] [ROUNDS=2]
 # Needs: dcmtk (img2dcm, dcmodify, storescu, storescp, echoscu), python3 + pillow.
@@ -48,12 +50,13 @@ burst() {
 
 run_storescp() {
   local port out; port=$(free_port); out="$WORK/storescp-out"; rm -rf "$out"; mkdir -p "$out"
-  storescp -aet WECARE -od "$out" "$port" >/dev/null 2>&1 &
+  local fork=(); [ "${STORESCP_FORK:-1}" = 1 ] && fork=(--fork)
+  storescp "${fork[@]}" -aet WECARE -od "$out" "$port" >/dev/null 2>&1 &
   local pid=$!
   wait_listening "$port" WECARE
   local t; t=$(burst "$port" WECARE)
   local got; got=$(find "$out" -type f | wc -l)
-  kill "$pid"; wait "$pid" 2>/dev/null || true
+  kill -9 "$pid"; wait "$pid" 2>/dev/null || true
   [ "$got" -eq "$N" ] || echo "storescp stored $got of $N" >&2
   echo "$t"
 }
