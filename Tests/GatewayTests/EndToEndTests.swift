@@ -93,7 +93,11 @@ final class EndToEndTests: XCTestCase {
             (FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)?.allObjects as? [URL] ?? [])
                 .filter { $0.lastPathComponent == "result.json" }
         }
-        XCTAssertTrue(Tools.eventually(timeout: 600) { results().count == sends.count },
+        // Objects of one job are delivered one after another: wait for the SVG beside each result too.
+        func svgs() -> Int {
+            results().filter { FileManager.default.fileExists(atPath: $0.deletingLastPathComponent().appendingPathComponent("lesion.svg").path) }.count
+        }
+        XCTAssertTrue(Tools.eventually(timeout: 600) { results().count == sends.count && svgs() == sends.count },
                       "\(results().count) of \(sends.count) analysed: \(gateway.output())")
         var expectedAtPACS = 0
         for r in results() {
