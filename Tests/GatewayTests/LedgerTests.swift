@@ -1,5 +1,6 @@
 import XCTest
 @testable import Gateway
+import DICOM
 
 final class LedgerTests: XCTestCase {
     var dir: URL!

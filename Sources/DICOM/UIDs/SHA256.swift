@@ -1,6 +1,6 @@
 /// SHA-256 (FIPS 180-4), hand-written so deterministic UIDs need no crypto package.
 /// Not for secrets: it only has to be stable and collision-resistant.
-struct SHA256 {
+public enum SHA256 {
     private static let k: [UInt32] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
         0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -13,7 +13,7 @@ struct SHA256 {
     ]
 
     /// The 32-byte digest of `message`.
-    static func hash<Bytes: Sequence>(_ message: Bytes) -> [UInt8] where Bytes.Element == UInt8 {
+    public static func hash<Bytes: Sequence>(_ message: Bytes) -> [UInt8] where Bytes.Element == UInt8 {
         var data = Array(message)
         let bitLength = UInt64(data.count) &* 8
         data.append(0x80)
@@ -46,6 +46,11 @@ struct SHA256 {
             h[4] = h[4] &+ e; h[5] = h[5] &+ f; h[6] = h[6] &+ g; h[7] = h[7] &+ hh
         }
         return h.flatMap { v in [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: v >> UInt32($0)) } }
+    }
+
+    /// Lower-case hex digest of a string's UTF-8 bytes.
+    public static func hex(_ string: String) -> String {
+        hash(Array(string.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
     private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }

@@ -1,5 +1,6 @@
 import Foundation
 @testable import Gateway
+import DICOM
 
 /// A processor for tests: writes a small JSON result, an SVG, and (optionally) a DICOM object
 /// derived with dcmodify under a deterministic UID, and counts calls per instance.
@@ -35,7 +36,7 @@ final class TestProcessor: InstanceProcessor, @unchecked Sendable {
     }
 
     static func derivedUID(_ source: String, _ kind: String) -> String {
-        let bytes = SHA256.digest(Array("\(source)/\(kind)".utf8))
+        let bytes = SHA256.hash(Array("\(source)/\(kind)".utf8))
         let n = bytes.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         return "2.25.\(n)"
     }
