@@ -4,7 +4,7 @@ import XCTest
 
 final class WriterPresentationStateTests: XCTestCase {
     static func request(_ source: WriterFixture.Source) throws -> PresentationStateWriter.Request {
-        let text = PresentationStateWriter.label(className: "malignant", probability: 0.87, longAxisMM: 16.2, shortAxisMM: 11.4)
+        let text = "WeCare AI: malignant 87%, 16.2 x 11.4 mm"  // composed by Reporting; the writer draws it as given
         return PresentationStateWriter.Request(
             source: source.url, sourceFrameNumber: source.frames > 1 ? 3 : nil,
             identity: try WriterFixture.identity(.presentationState, source), equipment: WriterFixture.equipment,
@@ -76,12 +76,5 @@ final class WriterPresentationStateTests: XCTestCase {
         XCTAssertEqual(graphics.count, 2)
         XCTAssertEqual(graphics.last?["data"] as? [Double], (moved + [moved[0]]).flatMap { [$0.x, $0.y] })
         XCTAssertEqual((r["texts"] as? [String])?.last, "WeCare AI: benign 61%")
-    }
-
-    func testLabelText() {
-        XCTAssertEqual(PresentationStateWriter.label(className: "benign", probability: 0.734, longAxisMM: 9.96, shortAxisMM: 5.04),
-                       "WeCare AI: benign 73%, 10.0 x 5.0 mm")
-        XCTAssertEqual(PresentationStateWriter.label(className: "benign", probability: 0.5, longAxisMM: nil, shortAxisMM: nil),
-                       "WeCare AI: benign 50%")
     }
 }

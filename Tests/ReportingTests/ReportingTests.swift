@@ -1,4 +1,4 @@
-import Analysis
+@testable import Analysis
 import DICOM
 import Foundation
 import XCTest
@@ -163,6 +163,15 @@ final class ReportingTests: XCTestCase {
             XCTAssertEqual(check["seg_source_frames"] as? [Int], report.framesWithLesion.map { $0.frameIndex + 1 })
             XCTAssertEqual(check["seg_equals_mask"] as? Bool, true)
         }
+    }
+
+    /// Sizes in the caption: mm with one decimal when calibrated, whole pixels otherwise.
+    func testCaptionSizeText() {
+        let axis = { (mm: Double?, px: Double) in LesionAxis(start: Point2(0, 0), end: Point2(px, 0), lengthMM: mm, lengthPixels: px) }
+        let mm = LesionMeasurement(areaPixels: 100, areaMM2: 1, longAxis: axis(9.96, 99.6), shortAxis: axis(5.04, 50.4))
+        XCTAssertEqual(ImageReport.sizeText(mm), "10.0 x 5.0 mm")
+        let px = LesionMeasurement(areaPixels: 100, areaMM2: nil, longAxis: axis(nil, 61.6), shortAxis: axis(nil, 44.2))
+        XCTAssertEqual(ImageReport.sizeText(px), "62 x 44 px")
     }
 
     func testRefusesWhatIsNeitherDICOMNorPNG() throws {

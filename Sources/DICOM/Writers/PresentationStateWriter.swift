@@ -50,15 +50,6 @@ public enum PresentationStateWriter {
         }
     }
 
-    /// The annotation text, e.g. "WeCare AI: malignant 87%, 16.2 x 11.4 mm" (sizes omitted when unknown).
-    public static func label(className: String, probability: Double, longAxisMM: Double?, shortAxisMM: Double?) -> String {
-        var text = "WeCare AI: \(className) \(Int((probability * 100).rounded()))%"
-        if let l = longAxisMM, let s = shortAxisMM {
-            text += String(format: ", %.1f x %.1f mm", l, s)
-        }
-        return text
-    }
-
     public static func write(_ request: Request) throws -> Data {
         try writeToData { try write(request, to: $0) }
     }
