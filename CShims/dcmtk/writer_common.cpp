@@ -85,6 +85,20 @@ DcmDataset *loadSource(DcmFileFormat &ff, const char *path, char *err, size_t er
     return ff.getDataset();
 }
 
+DcmDataset *loadSourceWithUIDs(DcmFileFormat &ff, const char *path, SourceUIDs &uids, const char *what,
+                               char *err, size_t errlen) {
+    DcmDataset *src = loadSource(ff, path, err, errlen);
+    if (!src) return NULL;
+    src->findAndGetOFString(DCM_SOPClassUID, uids.sopClass);
+    src->findAndGetOFString(DCM_SOPInstanceUID, uids.sopInstance);
+    src->findAndGetOFString(DCM_SeriesInstanceUID, uids.series);
+    if (uids.sopClass.empty() || uids.sopInstance.empty() || uids.series.empty()) {
+        fail(err, errlen, "%s: source instance lacks SOP Class/Instance or Series UID", what);
+        return NULL;
+    }
+    return src;
+}
+
 OFCondition saveFile(DcmFileFormat &ff, const char *path) {
     return ff.saveFile(path, EXS_LittleEndianExplicit, EET_ExplicitLength, EGL_recalcGL, EPD_noChange,
                        0, 0, EWM_fileformat);

@@ -28,6 +28,14 @@ OFCondition putIfGiven(DcmItem &dst, const DcmTagKey &tag, const char *value);
 // Loads a file; returns the dataset or NULL with err filled.
 DcmDataset *loadSource(DcmFileFormat &ff, const char *path, char *err, size_t errlen);
 
+// The source UIDs every derived object references.
+struct SourceUIDs { OFString sopClass, sopInstance, series; };
+
+// loadSource, then reads the source's SOP Class/Instance and Series UIDs; NULL with err filled
+// (prefixed by `what`, e.g. "SEG") when the file cannot be read or any of them is missing.
+DcmDataset *loadSourceWithUIDs(DcmFileFormat &ff, const char *path, SourceUIDs &uids, const char *what,
+                               char *err, size_t errlen);
+
 OFCondition saveFile(DcmFileFormat &ff, const char *path);
 
 }  // namespace wcw

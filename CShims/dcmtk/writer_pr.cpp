@@ -30,14 +30,10 @@ static OFCondition putReferencedImage(DcmItem &parent, const OFString &cls, cons
 extern "C" int wc_write_pr(const wc_pr_request *req, const char *out_path, char *err, size_t errlen) {
     if (!req || !has(out_path)) return fail(err, errlen, "PR: no request or no output path");
     DcmFileFormat srcFile;
-    DcmDataset *src = loadSource(srcFile, req->source_path, err, errlen);
+    SourceUIDs uids;
+    DcmDataset *src = loadSourceWithUIDs(srcFile, req->source_path, uids, "PR", err, errlen);
     if (!src) return 1;
-    OFString srcClass, srcInstance, srcSeries;
-    src->findAndGetOFString(DCM_SOPClassUID, srcClass);
-    src->findAndGetOFString(DCM_SOPInstanceUID, srcInstance);
-    src->findAndGetOFString(DCM_SeriesInstanceUID, srcSeries);
-    if (srcClass.empty() || srcInstance.empty() || srcSeries.empty())
-        return fail(err, errlen, "PR: source instance lacks SOP Class/Instance or Series UID");
+    const OFString &srcClass = uids.sopClass, &srcInstance = uids.sopInstance, &srcSeries = uids.series;
 
     DcmFileFormat out;
     DcmDataset *ds = out.getDataset();

@@ -43,14 +43,10 @@ extern "C" int wc_write_seg(const wc_seg_request *req, const char *out_path, cha
     if (req->frame_count == 0 || !req->masks)
         return fail(err, errlen, "SEG: no frames given; write no SEG for an image without lesion");
     DcmFileFormat srcFile;
-    DcmDataset *src = loadSource(srcFile, req->source_path, err, errlen);
+    SourceUIDs uids;
+    DcmDataset *src = loadSourceWithUIDs(srcFile, req->source_path, uids, "SEG", err, errlen);
     if (!src) return 1;
-    OFString srcClass, srcInstance, srcSeries;
-    src->findAndGetOFString(DCM_SOPClassUID, srcClass);
-    src->findAndGetOFString(DCM_SOPInstanceUID, srcInstance);
-    src->findAndGetOFString(DCM_SeriesInstanceUID, srcSeries);
-    if (srcClass.empty() || srcInstance.empty() || srcSeries.empty())
-        return fail(err, errlen, "SEG: source instance lacks SOP Class/Instance or Series UID");
+    const OFString &srcClass = uids.sopClass, &srcInstance = uids.sopInstance, &srcSeries = uids.series;
 
     IODGeneralEquipmentModule::EquipmentInfo eq(s(req->ids.manufacturer), s(req->ids.model_name),
                                                 s(req->ids.device_serial_number), s(req->ids.software_versions));
