@@ -87,6 +87,9 @@ final class NetworkSCUTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("cannot connect"), "\(error)")
         }
         XCTAssertThrowsError(try StorageSCU.echo(peer))
+        // Every network entry point turns Nagle's algorithm off for DCMTK's sockets (it reads
+        // TCP_NODELAY), unless whoever started us chose otherwise.
+        XCTAssertNotNil(getenv("TCP_NODELAY"), "set before the first DCMTK socket")
     }
 
     func testRejectionCarriesTheReason() throws {

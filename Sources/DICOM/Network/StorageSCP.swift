@@ -19,6 +19,7 @@ public final class StorageSCP: @unchecked Sendable {
     private let lock = NSLock()
 
     public init(configuration: StorageSCPConfiguration, delegate: StorageSCPDelegate) throws {
+        TCPNoDelay.ensure()
         self.configuration = configuration
         bridge = SCPBridge(delegate: delegate)
         let arena = CStringArena()

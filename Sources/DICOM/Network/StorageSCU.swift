@@ -46,6 +46,7 @@ public enum StorageSCU {
 
     private static func withPeer<R>(_ peer: DICOMPeer, arena: CStringArena, tls: wc_tls_config?,
                                     _ body: (UnsafePointer<wc_peer>) -> R) -> R {
+        TCPNoDelay.ensure()
         func call(_ tlsPointer: UnsafePointer<wc_tls_config>?) -> R {
             var cPeer = wc_peer(called_ae: arena.make(peer.aeTitle), host: arena.make(peer.host), port: peer.port,
                                 calling_ae: arena.make(peer.callingAETitle), tls: tlsPointer,

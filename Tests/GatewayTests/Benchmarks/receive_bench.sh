@@ -4,7 +4,9 @@
 # fsync), alternating rounds on the same files. Prints instances/s for each, the ratio
 # WeCare/storescp, and WeCare's peak RSS (VmHWM). storescp runs with --fork (one process per
 # association, its fastest mode for parallel senders); STORESCP_FORK=0 compares with the
-# plain one-association-at-a-time storescp.
+# plain one-association-at-a-time storescp. WeCare turns Nagle's algorithm off on its DICOM
+# sockets; DCMTK's tools leave it on unless TCP_NODELAY=1 is in their environment:
+# STORESCP_NODELAY=1 gives storescp the same socket option (both figures are worth reporting).
 #
 #   Tests/GatewayTests/Benchmarks/receive_bench.sh [WECARE_BINARY] [N=500] [P=4] [ROUNDS=2]
 # Needs: dcmtk (img2dcm, dcmodify, storescu, storescp, echoscu), python3 + pillow.
@@ -51,7 +53,8 @@ burst() {
 run_storescp() {
   local port out; port=$(free_port); out="$WORK/storescp-out"; rm -rf "$out"; mkdir -p "$out"
   local fork=(); [ "${STORESCP_FORK:-1}" = 1 ] && fork=(--fork)
-  storescp "${fork[@]}" -aet WECARE -od "$out" "$port" >/dev/null 2>&1 &
+  local nodelay=(); [ "${STORESCP_NODELAY:-0}" = 1 ] && nodelay=(env TCP_NODELAY=1)
+  "${nodelay[@]}" storescp "${fork[@]}" -aet WECARE -od "$out" "$port" >/dev/null 2>&1 &
   local pid=$!
   wait_listening "$port" WECARE
   local t; t=$(burst "$port" WECARE)
