@@ -48,4 +48,48 @@ final class PostprocessTests: XCTestCase {
         XCTAssertEqual(MaskPostprocessor.scaledMinimumArea(100, width: 512, height: 512), 400)
         XCTAssertEqual(MaskPostprocessor.scaledMinimumArea(100, width: 128, height: 256), 50)
     }
+
+    /// The run-based labelling must give exactly what a plain flood fill gives: same labels in
+    /// scan order, same sizes, for both connectivities and both values, on noisy masks.
+    func testRunLabellingMatchesFloodFill() {
+        var rng = SystemRandomNumberGenerator()
+        for trial in 0..<40 {
+            let w = Int.random(in: 1...37, using: &rng), h = Int.random(in: 1...29, using: &rng)
+            let density = Double(trial % 5 + 1) / 6
+            let bits = (0..<(w * h)).map { _ in Double.random(in: 0..<1, using: &rng) < density ? UInt8(1) : 0 }
+            for connectivity in [Connectivity.four, .eight] {
+                for value in [UInt8(0), 1] {
+                    let got = labelComponents(bits, width: w, height: h, value: value, connectivity: connectivity)
+                    let want = floodFillLabels(bits, width: w, height: h, value: value, eight: connectivity == .eight)
+                    XCTAssertEqual(got.labels, want.labels, "\(w)x\(h) \(connectivity) value \(value)")
+                    XCTAssertEqual(got.sizes, want.sizes)
+                }
+            }
+        }
+    }
+
+    private func floodFillLabels(_ bits: [UInt8], width: Int, height: Int, value: UInt8,
+                                 eight: Bool) -> (labels: [Int32], sizes: [Int]) {
+        var labels = [Int32](repeating: 0, count: bits.count)
+        var sizes: [Int] = []
+        for start in bits.indices where bits[start] == value && labels[start] == 0 {
+            let label = Int32(sizes.count + 1)
+            labels[start] = label
+            var stack = [start], count = 0
+            while let p = stack.popLast() {
+                count += 1
+                let x = p % width, y = p / width
+                for dy in -1...1 {
+                    for dx in -1...1 where (dx != 0 || dy != 0) && (eight || dx == 0 || dy == 0) {
+                        let nx = x + dx, ny = y + dy
+                        guard nx >= 0, nx < width, ny >= 0, ny < height else { continue }
+                        let q = ny * width + nx
+                        if bits[q] == value && labels[q] == 0 { labels[q] = label; stack.append(q) }
+                    }
+                }
+            }
+            sizes.append(count)
+        }
+        return (labels, sizes)
+    }
 }
