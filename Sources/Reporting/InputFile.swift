@@ -17,13 +17,15 @@ public enum InputKind: Sendable, Equatable {
 public struct AnalysisOutputs: Sendable {
     public var report: ImageReport
     public var resultJSON: Data
-    public var maskPNG: Data
     public var svg: String
     public var derived: DerivedObjects?
 
+    /// The lesion mask as an 8-bit PNG; encoded on demand (the gateway does not deliver it).
+    public func maskPNG() throws -> Data { try report.maskPNG() }
+
     /// File name -> bytes, as written into an output folder.
-    public var files: [(name: String, data: Data)] {
-        var out: [(String, Data)] = [("result.json", resultJSON), ("mask.png", maskPNG), ("lesion.svg", Data(svg.utf8))]
+    public func files() throws -> [(name: String, data: Data)] {
+        var out: [(String, Data)] = [("result.json", resultJSON), ("mask.png", try maskPNG()), ("lesion.svg", Data(svg.utf8))]
         if let d = derived {
             if let seg = d.segmentation { out.append(("seg.dcm", seg)) }
             out.append(("sr.dcm", d.report))
@@ -68,6 +70,6 @@ extension Reporter {
 
     public func outputs(_ report: ImageReport, derived: DerivedObjects?) throws -> AnalysisOutputs {
         AnalysisOutputs(report: report, resultJSON: try report.resultDocument().encoded(),
-                        maskPNG: try report.maskPNG(), svg: report.svg(), derived: derived)
+                        svg: report.svg(), derived: derived)
     }
 }

@@ -41,7 +41,7 @@ struct AnalyzeCommand: AsyncParsableCommand {
                 let outputs = try reporter.outputs(forFile: url)
                 let dir = outDir.appendingPathComponent(url.deletingPathExtension().lastPathComponent)
                 try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-                for file in outputs.files { try file.data.write(to: dir.appendingPathComponent(file.name), options: .atomic) }
+                for file in try outputs.files() { try file.data.write(to: dir.appendingPathComponent(file.name), options: .atomic) }
                 let r = outputs.report.resultDocument()
                 print("\(input): \(r.label) \(String(format: "%.2f", r.probabilities[r.label] ?? 0)), \(r.lesions.count) lesion(s) -> \(dir.path)")
             } catch {

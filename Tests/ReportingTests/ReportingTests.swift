@@ -80,7 +80,7 @@ final class ReportingTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(lesion.longAxisMM), lesion.longAxisPx * 0.1, accuracy: 0.02)
         let out = dir.appendingPathComponent("out")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        for f in outputs.files { try f.data.write(to: out.appendingPathComponent(f.name)) }
+        for f in try outputs.files() { try f.data.write(to: out.appendingPathComponent(f.name)) }
         for name in ["seg.dcm", "sr.dcm", "pr.dcm"] {
             let r = try TestSupport.run("dciodvfy", [out.appendingPathComponent(name).path], allowFailure: true)
             XCTAssertEqual(r.status, 0, "\(name): \(r.err)")
@@ -113,7 +113,7 @@ final class ReportingTests: XCTestCase {
         XCTAssertNotEqual(a.reportUID, a.presentationStateUID)
         let out = dir.appendingPathComponent("out")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        for f in try reporter.outputs(forFile: source).files { try f.data.write(to: out.appendingPathComponent(f.name)) }
+        for f in try reporter.outputs(forFile: source).files() { try f.data.write(to: out.appendingPathComponent(f.name)) }
         let check = try TestSupport.python("check_outputs.py", [source.path, out.path])
         XCTAssertEqual(check["pr_sop_class"] as? String, "1.2.840.10008.5.1.4.1.1.11.2", "RGB source -> Color Softcopy PS")
     }
@@ -133,7 +133,7 @@ final class ReportingTests: XCTestCase {
         XCTAssertFalse(outputs.svg.contains("<path"))
         let out = dir.appendingPathComponent("out")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        for f in outputs.files { try f.data.write(to: out.appendingPathComponent(f.name)) }
+        for f in try outputs.files() { try f.data.write(to: out.appendingPathComponent(f.name)) }
         let r = try TestSupport.run("dciodvfy", [out.appendingPathComponent("sr.dcm").path], allowFailure: true)
         XCTAssertEqual(r.status, 0, r.err)
     }
@@ -153,7 +153,7 @@ final class ReportingTests: XCTestCase {
         XCTAssertEqual(report.resultDocument().frame, report.reported.frameIndex + 1)
         let out = dir.appendingPathComponent("out")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        for f in outputs.files { try f.data.write(to: out.appendingPathComponent(f.name)) }
+        for f in try outputs.files() { try f.data.write(to: out.appendingPathComponent(f.name)) }
         for name in ["seg.dcm", "sr.dcm", "pr.dcm"] where FileManager.default.fileExists(atPath: out.appendingPathComponent(name).path) {
             let r = try TestSupport.run("dciodvfy", [out.appendingPathComponent(name).path], allowFailure: true)
             XCTAssertEqual(r.status, 0, "\(name): \(r.err)")
