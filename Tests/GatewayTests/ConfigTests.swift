@@ -127,6 +127,22 @@ final class ConfigTests: XCTestCase {
         XCTAssertTrue(type.message.contains("did you mean \"dicom\""), type.message)
     }
 
+    func testPACSAssociationsDefaultToTwoAndAreChecked() throws {
+        let file = dir.appendingPathComponent("gateway.toml")
+        try Self.valid.write(to: file, atomically: true, encoding: .utf8)
+        let c = try ConfigurationLoader.load(file)
+        guard case .dicom(let peer) = try XCTUnwrap(c.destinations.last).kind else { return XCTFail("pacs is dicom") }
+        XCTAssertEqual(peer.maxAssociations, 2)
+        XCTAssertEqual(c.analysis.workers, ProcessInfo.processInfo.activeProcessorCount, "one worker per core by default")
+
+        let tooMany = try problems(Self.valid + "\nmax_associations = 40\n")
+        XCTAssertEqual(tooMany.first?.line, 22)
+        XCTAssertTrue(tooMany.first?.message.contains("max_associations") == true, "\(tooMany)")
+        let onFolder = try problems(Self.valid.replacingOccurrences(of: "type = \"folder\"", with: "type = \"folder\"\nmax_associations = 2"))
+        XCTAssertEqual(onFolder.first?.line, 13)
+        XCTAssertTrue(onFolder.first?.message.contains("only applies to type = \"dicom\"") == true, "\(onFolder)")
+    }
+
     func testSVGCannotGoToAPACS() throws {
         let p = try problems(Self.valid.replacingOccurrences(of: "outputs = [\"seg\", \"sr\", \"pr\"]", with: "outputs = [\"seg\", \"svg\"]"))
         XCTAssertEqual(p.first?.line, 21)

@@ -116,6 +116,39 @@ final class PipelineTests: XCTestCase {
         XCTAssertTrue(deliveries.filter { $0.destination == "pacs" }.allSatisfy { $0.attempts >= 2 && $0.state == "delivered" })
     }
 
+    /// Several senders share one destination's queue: every object reaches the PACS once.
+    func testParallelSendersDeliverEachObjectExactlyOnce() async throws {
+        try Tools.require("storescp")
+        let files = try TestImages.make(12, in: dir)
+        let pacsPort = Tools.freePort()
+        let received = dir.appendingPathComponent("pacs")
+        try FileManager.default.createDirectory(at: received, withIntermediateDirectories: true)
+        pacs = try Tools.start("storescp", ["--fork", "-aet", "PACS", "-od", received.path, "\(pacsPort)"])
+        let s = try await start({
+            $0.destinations += """
+
+                [[destination]]
+                name = "pacs"
+                type = "dicom"
+                ae_title = "PACS"
+                host = "127.0.0.1"
+                port = \(pacsPort)
+                max_associations = 3
+                outputs = ["seg"]
+                """
+        }, processor: TestProcessor(makeDICOM: true))
+        let r = try Peers.store(files, port: s.dicomPort)
+        XCTAssertEqual(Peers.acknowledged(in: r.output).count, 12, r.output)
+        let done = try await Tools.eventually(timeout: 60) { try s.ledger.counts().deliveries[.delivered] == 48 }
+        XCTAssertTrue(done, "\(String(describing: try? s.ledger.counts()))")
+        let pacsDeliveries = try s.ledger.recentJobs(limit: 20).flatMap(\.deliveries).filter { $0.destination == "pacs" }
+        XCTAssertEqual(pacsDeliveries.count, 12)
+        XCTAssertTrue(pacsDeliveries.allSatisfy { $0.attempts == 1 && $0.state == "delivered" }, "no object sent twice: \(pacsDeliveries)")
+        let expected = Set(try files.map { TestProcessor.derivedUID(try TestImages.sopInstanceUID($0), "seg") })
+        let got = try FileManager.default.contentsOfDirectory(atPath: received.path)
+        XCTAssertEqual(Set(try got.map { try TestImages.sopInstanceUID(received.appendingPathComponent($0)) }), expected)
+    }
+
     func testSendCommandPushesFilesThroughTheDeliveryPath() throws {
         try Tools.require("storescp")
         let wecare = try WeCareBinary.url()

@@ -144,7 +144,7 @@ public enum ConfigurationLoader {
                 if model.isEmpty { a.problem("model", "empty path; give the ONNX model file, e.g. \"../weights/busi_unet.onnx\"") }
                 else { analysis.model = resolve(model, base: base) }
             }
-            analysis.workers = a.int("workers", in: 1...64) ?? 1
+            analysis.workers = a.int("workers", in: 1...64) ?? AnalysisSettings.defaultWorkers
             analysis.threads = a.int("threads", in: 1...256) ?? 1
             if a.has("threshold") {
                 if let th = a.double("threshold", in: 0...1) {
@@ -180,7 +180,7 @@ public enum ConfigurationLoader {
 
     private static func destination(_ t: TOMLTable, path: String, reader: ConfigReader, base: URL, dataDir: URL, gatewayAE: String) -> DestinationSettings? {
         let d = reader.section(t, path: path, known: ["name", "type", "outputs", "path", "ae_title", "host", "port",
-                                                      "calling_ae_title", "timeout_seconds", "tls"])
+                                                      "calling_ae_title", "timeout_seconds", "max_associations", "tls"])
         let name = d.string("name", required: "\"archive\"")
         if let name, name.isEmpty || name.contains("/") { d.problem("name", "'\(name)' is not a usable name; use letters, digits, - or _") }
         let type = d.string("type", required: "\"folder\" or \"dicom\"")
@@ -198,7 +198,7 @@ public enum ConfigurationLoader {
         guard let name, let type else { return nil }
         switch type {
         case "folder":
-            for key in ["ae_title", "host", "port", "calling_ae_title", "tls"] where d.has(key) {
+            for key in ["ae_title", "host", "port", "calling_ae_title", "max_associations", "tls"] where d.has(key) {
                 d.problem(key, "'\(key)' only applies to type = \"dicom\"; remove it or change the type")
             }
             let folder = resolve(d.string("path") ?? "outbox/\(name)", base: dataDir)
@@ -212,6 +212,7 @@ public enum ConfigurationLoader {
             let port = d.int("port", in: 1...65535, required: "104")
             let calling = d.string("calling_ae_title").flatMap { validAETitle($0, d, "calling_ae_title") } ?? gatewayAE
             let timeout = d.int("timeout_seconds", in: 1...3600) ?? 30
+            let associations = d.int("max_associations", in: 1...16) ?? 2
             var tls: TLSSettings?
             if let tt = d.table("tls") {
                 let s = reader.section(tt, path: "\(path).tls", known: ["enabled", "certificate", "private_key", "trusted_certificates", "verify_peer"])
@@ -219,7 +220,8 @@ public enum ConfigurationLoader {
             }
             guard let ae, let host, !host.isEmpty, let port else { return nil }
             return DestinationSettings(name: name, kind: .dicom(DICOMDestinationSettings(
-                aeTitle: ae, host: host, port: UInt16(port), callingAETitle: calling, timeoutSeconds: timeout, tls: tls)), outputs: outputs)
+                aeTitle: ae, host: host, port: UInt16(port), callingAETitle: calling, timeoutSeconds: timeout, tls: tls,
+                maxAssociations: associations)), outputs: outputs)
         default:
             var message = "unknown destination type '\(type)'; use \"folder\" or \"dicom\""
             if let guess = closestKey(to: type, among: ["folder", "dicom"]) { message += " (did you mean \"\(guess)\"?)" }

@@ -115,14 +115,19 @@ public struct DICOMDestinationSettings: Sendable {
     public var callingAETitle: String
     public var timeoutSeconds: Int
     public var tls: TLSSettings?
+    /// Associations opened to this peer at once: each C-STORE waits for its response, so a
+    /// PACS that answers slowly (latency, delayed ACKs) is fed by several in parallel.
+    public var maxAssociations: Int
 
-    public init(aeTitle: String, host: String, port: UInt16, callingAETitle: String, timeoutSeconds: Int = 30, tls: TLSSettings? = nil) {
+    public init(aeTitle: String, host: String, port: UInt16, callingAETitle: String, timeoutSeconds: Int = 30,
+                tls: TLSSettings? = nil, maxAssociations: Int = 2) {
         self.aeTitle = aeTitle
         self.host = host
         self.port = port
         self.callingAETitle = callingAETitle
         self.timeoutSeconds = timeoutSeconds
         self.tls = tls
+        self.maxAssociations = maxAssociations
     }
 }
 
@@ -148,12 +153,16 @@ public struct AnalysisSettings: Sendable {
     public var model: URL
     /// Images analysed at once.
     public var workers: Int
+    /// One single-threaded worker per CPU core: the most images per second (the serial parts of
+    /// one image, decoding, tracing, writing, overlap another image's inference).
+    public static var defaultWorkers: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
     /// Threads per worker (matrix kernels).
     public var threads: Int
     /// Mask threshold override; nil keeps the model's default.
     public var threshold: Double?
 
-    public init(enabled: Bool = true, model: URL, workers: Int = 1, threads: Int = 1, threshold: Double? = nil) {
+    public init(enabled: Bool = true, model: URL, workers: Int = AnalysisSettings.defaultWorkers, threads: Int = 1,
+                threshold: Double? = nil) {
         self.enabled = enabled
         self.model = model
         self.workers = workers

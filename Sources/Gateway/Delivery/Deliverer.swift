@@ -63,16 +63,34 @@ public struct FolderDeliverer: Deliverer {
             .appendingPathComponent(item.sourceSOPInstanceUID.map(UIDHash.short) ?? "unknown-instance")
     }
 
+    /// The files of one source instance share a folder and one directory sync.
     public func deliver(_ items: [DeliveryItem]) -> [DeliveryResult] {
-        items.map { item in
+        var errors = [String?](repeating: nil, count: items.count)
+        var groups: [URL: [Int]] = [:]
+        var order: [URL] = []
+        for (index, item) in items.enumerated() {
+            let folder = directory(for: item)
+            if groups[folder] == nil { order.append(folder) }
+            groups[folder, default: []].append(index)
+        }
+        for folder in order {
+            var files: [(name: String, data: Data)] = []
+            var readable: [Int] = []
+            for index in groups[folder] ?? [] {
+                do {
+                    files.append((items[index].fileName, try Data(contentsOf: items[index].file)))
+                    readable.append(index)
+                } catch {
+                    errors[index] = "\(error)"
+                }
+            }
             do {
-                let data = try Data(contentsOf: item.file)
-                try DurableFile.write(data, to: directory(for: item).appendingPathComponent(item.fileName))
-                return DeliveryResult(item: item, error: nil)
+                try DurableFile.write(files, into: folder)
             } catch {
-                return DeliveryResult(item: item, error: "\(error)")
+                for index in readable { errors[index] = "\(error)" }
             }
         }
+        return zip(items, errors).map { DeliveryResult(item: $0, error: $1) }
     }
 }
 

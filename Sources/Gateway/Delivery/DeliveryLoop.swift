@@ -2,10 +2,13 @@ import Foundation
 import Logging
 
 /// One loop per destination (a slow PACS never holds up a folder): sends what is due, records
-/// each object's outcome, and schedules retries of only what failed. Each loop runs on its own
-/// thread: sending blocks (network, fsync) and must not occupy Swift's small cooperative pool.
+/// each object's outcome, and schedules retries of only what failed. A DICOM destination gets
+/// `max_associations` senders, each on its own thread (sending blocks on the network and must
+/// not occupy Swift's small cooperative pool); they share the queue through `inFlight`, so no
+/// object is sent twice at once.
 final class DeliveryLoop: @unchecked Sendable {
-    // Immutable after init; the thread is started once and signals `finished` when it ends.
+    // Immutable after init except `inFlight`, which `lock` guards; threads are started once and
+    // each signals `finished` when it ends.
     private let destination: DestinationSettings
     private let deliverer: Deliverer
     private let ledger: Ledger
@@ -14,9 +17,12 @@ final class DeliveryLoop: @unchecked Sendable {
     private let maxAttempts: Int
     private let metrics: GatewayMetrics
     private let logger: Logger
+    private let senders: Int
     let doorbell = Doorbell()
     private let stopFlag = StopFlag()
     private let finished = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+    private var inFlight: Set<Int64> = []
 
     init(destination: DestinationSettings, deliverer: Deliverer, ledger: Ledger, dataDirectory: URL,
          settings: DeliverySettings, metrics: GatewayMetrics, logger: Logger) {
@@ -27,38 +33,65 @@ final class DeliveryLoop: @unchecked Sendable {
         self.retry = RetryPolicy(settings)
         self.maxAttempts = settings.maxAttempts
         self.metrics = metrics
+        if case .dicom(let peer) = destination.kind { senders = max(1, peer.maxAssociations) } else { senders = 1 }
         var log = logger
         log[metadataKey: "destination"] = "\(destination.name)"
         self.logger = log
     }
 
     func start() {
-        let thread = Thread { [self] in
-            loop()
-            finished.signal()
+        for index in 0..<senders {
+            let thread = Thread { [self] in
+                loop()
+                finished.signal()
+            }
+            thread.name = "wecare-delivery-\(destination.name)-\(index)"
+            thread.start()
         }
-        thread.name = "wecare-delivery-\(destination.name)"
-        thread.start()
     }
 
-    /// Finishes the batch in flight, then returns; pending deliveries stay in the ledger.
+    /// Finishes the batches in flight, then returns; pending deliveries stay in the ledger.
     func stop() async {
         stopFlag.set()
         doorbell.ring()
         let finished = self.finished
+        let senders = self.senders
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             DispatchQueue.global().async {
-                finished.wait()
+                for _ in 0..<senders { finished.wait() }
                 c.resume()
             }
         }
     }
 
+    /// With several senders, a batch is a few images' objects, so the others find work too.
+    private var batchLimit: Int { senders == 1 ? 32 : 6 }
+
+    /// Due deliveries no other sender holds, now held by the caller.
+    private func claim() throws -> [DeliveryTask] {
+        lock.lock()
+        let busy = inFlight
+        lock.unlock()
+        let due = try ledger.dueDeliveries(destination: destination.name, now: Date(), limit: batchLimit + busy.count)
+        lock.lock()
+        defer { lock.unlock() }
+        let mine = Array(due.filter { !inFlight.contains($0.id) }.prefix(batchLimit))
+        inFlight.formUnion(mine.map(\.id))
+        return mine
+    }
+
+    private func release(_ tasks: [DeliveryTask]) {
+        lock.lock()
+        inFlight.subtract(tasks.map(\.id))
+        lock.unlock()
+    }
+
     private func loop() {
         while !stopFlag.isSet {
             do {
-                let due = try ledger.dueDeliveries(destination: destination.name, now: Date(), limit: 32)
+                let due = try claim()
                 if !due.isEmpty {
+                    defer { release(due) }
                     try deliver(due)
                     continue
                 }

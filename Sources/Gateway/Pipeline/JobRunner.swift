@@ -76,13 +76,13 @@ final class JobRunner: @unchecked Sendable {
             let produced = try await processor.process(instance)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
             metrics.analysisDuration.recordSeconds(seconds)
-            var objects: [NewObject] = []
-            for object in produced {
-                let relative = "outbox/\(claim.jobID)/\(object.fileName)"
-                try DurableFile.write(object.data, to: dataDirectory.appendingPathComponent(relative))
-                let names = destinations.filter { $0.wants(object.kind) }.map(\.name)
-                objects.append(NewObject(kind: object.kind, fileName: object.fileName, path: relative,
-                                         sopInstanceUID: object.sopInstanceUID, destinations: names))
+            // All of a job's objects land in its outbox folder with one directory sync.
+            let folder = "outbox/\(claim.jobID)"
+            try DurableFile.write(produced.map { ($0.fileName, $0.data) }, into: dataDirectory.appendingPathComponent(folder))
+            let objects = produced.map { object in
+                NewObject(kind: object.kind, fileName: object.fileName, path: "\(folder)/\(object.fileName)",
+                          sopInstanceUID: object.sopInstanceUID,
+                          destinations: destinations.filter { $0.wants(object.kind) }.map(\.name))
             }
             try ledger.completeJob(claim.jobID, objects: objects, analysisSeconds: seconds, now: Date())
             log.info("job analysed", metadata: ["objects": "\(objects.count)", "seconds": "\(String(format: "%.3f", seconds))"])

@@ -66,6 +66,30 @@ enum DurableFile {
         }
     }
 
+    /// Writes several files into one directory with the same guarantee as `write` per file, but
+    /// one directory fsync for all of them: each file's data is fsynced under a temporary name,
+    /// then all are renamed, then the directory is synced once.
+    static func write(_ files: [(name: String, data: Data)], into directory: URL) throws {
+        try makeDirectory(directory)
+        var staged: [(temporary: URL, final: URL)] = []
+        do {
+            for file in files {
+                let final = directory.appendingPathComponent(file.name)
+                let temporary = directory.appendingPathComponent(".\(file.name).\(UUID().uuidString).tmp")
+                guard FileManager.default.createFile(atPath: temporary.path, contents: file.data) else {
+                    throw DurableFileError(operation: "create", path: temporary.path, errno: errno)
+                }
+                staged.append((temporary, final))
+                try fsync(path: temporary.path)
+            }
+            for s in staged { try rename(s.temporary.path, to: s.final.path) }
+            try fsync(path: directory.path)
+        } catch {
+            for s in staged { try? FileManager.default.removeItem(at: s.temporary) }
+            throw error
+        }
+    }
+
     /// Free bytes available to this (unprivileged) process on the file system holding `url`.
     static func freeBytes(at url: URL) -> UInt64? {
         var s = statvfs()

@@ -1,0 +1,35 @@
+import XCTest
+@testable import Gateway
+
+final class DurableFileTests: XCTestCase {
+    /// A job's objects are written together: all land whole under their names, nothing temporary
+    /// is left, and a rewrite replaces them.
+    func testBatchWriteLeavesOnlyFinishedFiles() throws {
+        let dir = try Tools.temporaryDirectory("durable")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = dir.appendingPathComponent("outbox/7")
+        let files: [(name: String, data: Data)] = [("seg.dcm", Data(repeating: 1, count: 70_000)), ("sr.dcm", Data("sr".utf8)),
+                                                   ("result.json", Data("{}".utf8))]
+        try DurableFile.write(files, into: folder)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted(), ["result.json", "seg.dcm", "sr.dcm"])
+        XCTAssertEqual(try Data(contentsOf: folder.appendingPathComponent("seg.dcm")), files[0].data)
+
+        try DurableFile.write([("sr.dcm", Data("second".utf8))], into: folder)
+        XCTAssertEqual(try String(contentsOf: folder.appendingPathComponent("sr.dcm"), encoding: .utf8), "second")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path).count, 3)
+    }
+
+    /// A batch that cannot be written fails as a whole with the path, and leaves no temporaries.
+    func testBatchWriteFailureNamesThePathAndCleansUp() throws {
+        let dir = try Tools.temporaryDirectory("durable-fail")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = dir.appendingPathComponent("outbox")
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("sr.dcm"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("sr.dcm/occupied"), withIntermediateDirectories: true)
+        XCTAssertThrowsError(try DurableFile.write([("seg.dcm", Data("a".utf8)), ("sr.dcm", Data("b".utf8))], into: folder)) { error in
+            XCTAssertTrue("\(error)".contains("sr.dcm"), "\(error)")
+        }
+        let left = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+        XCTAssertFalse(left.contains { $0.hasSuffix(".tmp") }, "\(left)")
+    }
+}
