@@ -1,6 +1,10 @@
 // Process-wide DCMTK networking set-up: logging and TLS layers.
 #include "net_internal.hpp"
 #include "dcmtk/dcmnet/dul.h"
+#include "dcmtk/dcmnet/dcmtrans.h"
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include "dcmtk/oflog/oflog.h"
 #include "dcmtk/oflog/logger.h"
 #include "dcmtk/oflog/appender.h"
@@ -127,4 +131,24 @@ extern "C" void wc_net_set_log_sink(wc_net_log_sink sink) {
     g_sink.store(sink);
     wecare_net::ensureInitialized();
     configureLogging();
+}
+
+namespace {
+// DcmTransportConnection keeps getSocket() protected; a member pointer taken through a
+// derived class reads it without changing DCMTK.
+struct SocketOf : DcmTransportConnection {
+    static DcmNativeSocketType get(DcmTransportConnection *connection) {
+        DcmNativeSocketType (DcmTransportConnection::*getter)() = &SocketOf::getSocket;
+        return (connection->*getter)();
+    }
+};
+} // namespace
+
+void wecare_net::acknowledgePromptly(T_ASC_Association *association) {
+    if (association == nullptr || association->DULassociation == nullptr) return;
+    DcmTransportConnection *connection = DUL_getTransportConnection(association->DULassociation);
+    if (connection == nullptr) return;
+    const DcmNativeSocketType fd = SocketOf::get(connection);
+    const int on = 1;
+    if (fd >= 0) (void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on);
 }

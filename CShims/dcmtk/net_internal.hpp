@@ -20,6 +20,12 @@ void setError(wc_net_error *error, int kind, const std::string &message);
 std::unique_ptr<DcmTLSTransportLayer> makeTLSLayer(const wc_tls_config &tls, T_ASC_NetworkRole role,
                                                    wc_net_error *error);
 
+// Asks the kernel to acknowledge what arrives next on the association at once. A peer that
+// writes a message in two parts with Nagle's algorithm on (DCMTK tools by default) otherwise
+// waits out our delayed ACK, about 40 ms per message. The kernel returns to delayed ACKs on
+// its own, so callers set it again before each message they wait for.
+void acknowledgePromptly(T_ASC_Association *association);
+
 // Copies a C string into a fixed buffer, always NUL-terminated.
 void copyString(char *dest, size_t capacity, const char *src);
 

@@ -128,6 +128,7 @@ private:
                 context_->callbacks.context, &command, nullptr, nullptr, nullptr, "cannot create the output file");
             return drainAndAnswer(request, presID, status);
         }
+        acknowledgePromptly(association_); // the dataset follows the command at once
         OFCondition cond = receiveSTORERequest(request, presID, OFString(path.data()));
         if (cond.bad()) {
             std::remove(path.data());
@@ -142,12 +143,15 @@ private:
         const uint16_t status = context_->callbacks.store_received(
             context_->callbacks.context, &command, path.data(), parsed ? sopClass.c_str() : nullptr,
             parsed ? sopInstance.c_str() : nullptr, nullptr);
-        return sendSTOREResponse(presID, request, status);
+        OFCondition sent = sendSTOREResponse(presID, request, status);
+        acknowledgePromptly(association_); // the modality's next command
+        return sent;
     }
 
     // Receives the dataset into memory and drops it: nothing reaches the disk.
     OFCondition drainAndAnswer(T_DIMSE_C_StoreRQ &request, T_ASC_PresentationContextID presID, uint16_t status) {
         DcmDataset *dataset = nullptr;
+        acknowledgePromptly(association_);
         OFCondition cond = receiveSTORERequest(request, presID, dataset);
         delete dataset;
         if (cond.bad()) return cond;

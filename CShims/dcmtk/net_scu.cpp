@@ -156,6 +156,12 @@ FileInfo inspect(const char *path) {
     return info;
 }
 
+// Called by DIMSE_storeUser as the dataset goes out; once it is sent, only the response is awaited.
+void acknowledgeResponsePromptly(void *callbackData, T_DIMSE_StoreProgress *progress, T_DIMSE_C_StoreRQ *) {
+    if (progress != nullptr && progress->state == DIMSE_StoreEnd)
+        acknowledgePromptly(static_cast<T_ASC_Association *>(callbackData));
+}
+
 bool isUncompressedLE(const std::string &ts) {
     return ts == UID_LittleEndianExplicitTransferSyntax || ts == UID_LittleEndianImplicitTransferSyntax;
 }
@@ -265,7 +271,7 @@ extern "C" int wc_store_files(const wc_peer *peer, const char *const *files, siz
         request.DataSetType = DIMSE_DATASET_PRESENT;
         request.Priority = DIMSE_PRIORITY_MEDIUM;
         DcmDataset *detail = nullptr;
-        OFCondition cond = DIMSE_storeUser(assoc, presID, &request, nullptr, dataset, nullptr, nullptr,
+        OFCondition cond = DIMSE_storeUser(assoc, presID, &request, nullptr, dataset, acknowledgeResponsePromptly, assoc,
                                            DIMSE_NONBLOCKING, session.timeout(), &response, &detail);
         delete detail;
         if (cond.bad()) {

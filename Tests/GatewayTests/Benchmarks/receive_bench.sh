@@ -20,14 +20,16 @@ WORK=$(mktemp -d /tmp/wecare-bench.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# Inputs: one 640x480 RGB US image (a BUSI scan when present), N copies with their own UIDs.
+# Inputs: one RGB US image of IMAGE_SIZE (default 640x480, a BUSI scan when present), N copies
+# with their own UIDs. Small images (IMAGE_SIZE=64x48) show per-message latency rather than bytes.
 BUSI=${WECARE_BUSI_DIR:-/work/shared/data/busi}/images
-python3 - "$WORK/us.bmp" "$BUSI" <<'PY'
+python3 - "$WORK/us.bmp" "$BUSI" "${IMAGE_SIZE:-640x480}" <<'PY'
 import sys, os
 from PIL import Image
 out, busi = sys.argv[1], sys.argv[2]
+w, h = (int(v) for v in sys.argv[3].split("x"))
 pngs = sorted(p for p in os.listdir(busi) if p.endswith(".png")) if os.path.isdir(busi) else []
-im = Image.open(os.path.join(busi, pngs[0])).convert("RGB").resize((640, 480)) if pngs else Image.new("RGB", (640, 480), (90, 90, 90))
+im = Image.open(os.path.join(busi, pngs[0])).convert("RGB").resize((w, h)) if pngs else Image.new("RGB", (w, h), (90, 90, 90))
 im.save(out, "BMP")
 PY
 img2dcm -i BMP "$WORK/us.bmp" "$WORK/us.dcm" -k SOPClassUID=1.2.840.10008.5.1.4.1.1.6.1 -k Modality=US
