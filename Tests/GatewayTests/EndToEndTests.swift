@@ -7,7 +7,7 @@ import XCTest
 /// by dciodvfy; the folder destination gets SVG and result.json; HTTP serves the same analysis.
 final class EndToEndTests: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let busi = root.deletingLastPathComponent().appendingPathComponent("shared/data/busi/images")
+    static let busi = TestImages.busiImages
 
     func testModalityToPACSWithRealEncodings() throws {
         try Tools.require("storescu", "storescp", "dcmcjpeg", "dcmcrle", "dcmcjpls", "dciodvfy", "dcmdump")

@@ -18,9 +18,15 @@ enum TestImages {
         ("rle", "1.2.840.10008.1.2.5", "dcmcrle", [], "-xr"),
     ]
 
+    /// `WECARE_BUSI_DIR`, else `../shared/data/busi` beside the repository, else this machine's shared copy.
     static var busiImages: URL {
-        let env = ProcessInfo.processInfo.environment["WECARE_BUSI_DIR"] ?? "/work/shared/data/busi"
-        return URL(fileURLWithPath: env).appendingPathComponent("images")
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        let candidates = [ProcessInfo.processInfo.environment["WECARE_BUSI_DIR"],
+                          repo.deletingLastPathComponent().appendingPathComponent("shared/data/busi").path,
+                          "/work/shared/data/busi"].compactMap { $0 }
+        let found = candidates.first { FileManager.default.fileExists(atPath: "\($0)/images") } ?? candidates[0]
+        return URL(fileURLWithPath: found).appendingPathComponent("images")
     }
 
     /// A US Image Storage file (Explicit VR LE, RGB) from a BUSI PNG or, without the data set, a synthetic image.

@@ -7,7 +7,15 @@ enum TestSupport {
         .deletingLastPathComponent().deletingLastPathComponent()
     static let model = root.appendingPathComponent("weights/busi_unet.onnx")
     static let support = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    static let busi = root.deletingLastPathComponent().appendingPathComponent("shared/data/busi")
+    /// `WECARE_BUSI_DIR`, else `../shared/data/busi` beside the repository, else the shared copy on
+    /// this machine (a clone elsewhere, e.g. under /tmp, still finds it).
+    static let busi: URL = {
+        let candidates = [ProcessInfo.processInfo.environment["WECARE_BUSI_DIR"],
+                          root.deletingLastPathComponent().appendingPathComponent("shared/data/busi").path,
+                          "/work/shared/data/busi"].compactMap { $0 }
+        let found = candidates.first { FileManager.default.fileExists(atPath: "\($0)/images") } ?? candidates[0]
+        return URL(fileURLWithPath: found)
+    }()
 
     static func busiImage(_ id: String) throws -> URL {
         let url = busi.appendingPathComponent("images/\(id).png")
