@@ -18,14 +18,29 @@ struct AnalyzeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Take the model and threads from this configuration's [analysis].")
     var config: String?
 
-    @Option(name: .long, help: "The ONNX model (its .json model card beside it).")
-    var model: String = "weights/busi_unet.onnx"
+    @Option(name: .long, help: "The ONNX model, its .json model card beside it (default: weights/busi_unet.onnx here, else the one shipped with this build).")
+    var model: String?
 
     @Option(name: .long, help: "Inference threads.")
     var threads: Int = 1
 
+    /// `weights/busi_unet.onnx` from the current folder, else from the checkout this binary was
+    /// built in (a few folders above `.build/.../wecare`), so `analyze` works from any folder.
+    static func shippedModel() -> URL {
+        let relative = "weights/busi_unet.onnx"
+        let here = URL(fileURLWithPath: relative)
+        if FileManager.default.fileExists(atPath: here.path) { return here }
+        var folder = (Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])).deletingLastPathComponent()
+        for _ in 0..<5 {
+            folder = folder.deletingLastPathComponent()
+            let candidate = folder.appendingPathComponent(relative)
+            if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
+        }
+        return here
+    }
+
     func run() async throws {
-        var modelURL = URL(fileURLWithPath: model)
+        var modelURL = model.map { URL(fileURLWithPath: $0) } ?? Self.shippedModel()
         var threadCount = threads
         if let config {
             let configuration = try ConfigurationLoader.load(URL(fileURLWithPath: config))
