@@ -73,13 +73,24 @@ func longestStraight(_ path: LatticePath) -> [Int] {
             let cx = px[k] - px[i], cy = py[k] - py[i]
             if cross(loX, loY, cx, cy) < 0 || cross(hiX, hiY, cx, cy) > 0 { break }
             if abs(cx) > 1 || abs(cy) > 1 {
-                // Extreme corners of the square cur +- (1, 1) as seen from point i.
-                var aX = cx + 1, aY = cy + 1, bX = aX, bY = aY
-                @inline(__always) func consider(_ qx: Int, _ qy: Int) {
-                    if cross(aX, aY, qx, qy) < 0 { aX = qx; aY = qy }
-                    if cross(bX, bY, qx, qy) > 0 { bX = qx; bY = qy }
+                // Extreme corners of the square cur + (sx, sy), sx, sy = +-1, as seen from
+                // point i: a, the most clockwise, has the other corners counterclockwise of
+                // it; b, the most counterclockwise, the reverse. Checking a corner against
+                // its two neighbours gives sx * (cy + sy) >= 0 and sy * (cx + sx) <= 0 for
+                // a (signs flipped for b); these pick the signs below. Where two corners
+                // qualify they lie on one ray from i, and either gives the same bound.
+                let aX: Int, aY: Int, bX: Int, bY: Int
+                if cy > 0 {
+                    aX = cx + 1; aY = cy + (cx + 1 > 0 ? -1 : 1)
+                    bX = cx - 1; bY = cy + (cx - 1 > 0 ? 1 : -1)
+                } else if cy < 0 {
+                    aX = cx - 1; aY = cy + (cx - 1 > 0 ? -1 : 1)
+                    bX = cx + 1; bY = cy + (cx + 1 > 0 ? 1 : -1)
+                } else {
+                    let s = cx > 0 ? 1 : -1
+                    aX = cx - s; aY = -s
+                    bX = cx - s; bY = s
                 }
-                consider(cx + 1, cy - 1); consider(cx - 1, cy + 1); consider(cx - 1, cy - 1)
                 if cross(loX, loY, aX, aY) >= 0 { loX = aX; loY = aY }
                 if cross(hiX, hiY, bX, bY) <= 0 { hiX = bX; hiY = bY }
             }
