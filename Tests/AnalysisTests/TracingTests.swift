@@ -124,4 +124,74 @@ final class TracingTests: XCTestCase {
         let c = try tracer.trace(Shapes.mask(30, 30, Shapes.disc(cx: 15, cy: 15, r: 10)))[0]
         XCTAssertEqual(c.outer.reversed().signedArea(), -c.outer.signedArea(), accuracy: 1e-6)
     }
+
+    /// Lesion-like shapes at the benchmark's scale: a disc, a rotated ellipse, a lobulated
+    /// and a spiculated blob (radius modulated by harmonics), one with a hole.
+    private func lesions() -> [(String, Mask)] {
+        func blob(_ cx: Double, _ cy: Double, _ base: Double, _ harmonics: [(k: Double, amp: Double, phase: Double)],
+                  hole: Bool = false) -> (Double, Double) -> Bool {
+            { x, y in
+                let dx = x - cx, dy = y - cy, theta = atan2(dy, dx)
+                var r = base
+                for h in harmonics { r *= 1 + h.amp * cos(h.k * theta + h.phase) }
+                let inHole = hole && (dx - base * 0.2) * (dx - base * 0.2) + dy * dy <= base * base * 0.0625
+                return dx * dx + dy * dy <= r * r && !inHole
+            }
+        }
+        let lobes = [(2.0, 0.1, 0.3), (3, 0.08, 1.1), (5, 0.06, 2.0)].map { (k: $0.0, amp: $0.1, phase: $0.2) }
+        let spikes = (2...23).map { (k: Double($0), amp: 0.04, phase: Double($0) * 0.7) }
+        return [("disc", Shapes.mask(240, 240, Shapes.disc(cx: 120, cy: 120, r: 100))),
+                ("ellipse", Shapes.mask(300, 200, Shapes.ellipse(cx: 150, cy: 100, rx: 130, ry: 60, angle: 0.4))),
+                ("lobulated", Shapes.mask(300, 300, blob(150, 150, 110, lobes))),
+                ("spiculated", Shapes.mask(260, 260, blob(130, 130, 100, spikes))),
+                ("with hole", Shapes.mask(260, 260, blob(130, 130, 100, lobes, hole: true)))]
+    }
+
+    func testJoiningCurvesNeverAddsSegmentsAndKeepsIoU() throws {
+        var ours = 0, potrace = 0
+        for (name, m) in lesions() {
+            let traced = try tracer.trace(m)
+            // Without refinement nothing is joined either: plain Potrace's segment count.
+            let plain = try PotraceTracer(refinesCurves: false).trace(m)
+            let q = try TracingQuality.evaluate(traced, against: m), p = try TracingQuality.evaluate(plain, against: m)
+            XCTAssertLessThanOrEqual(q.segmentCount, p.segmentCount, "\(name): never more segments")
+            ours += q.segmentCount; potrace += p.segmentCount
+            XCTAssertGreaterThanOrEqual(q.iou, 0.995, name)
+            XCTAssertGreaterThanOrEqual(q.iou, p.iou, "\(name): no worse than plain Potrace")
+            XCTAssertLessThanOrEqual(q.meanBoundaryError, 0.25, name)
+            XCTAssertEqual([q.outerCount, q.holeCount], [p.outerCount, p.holeCount], name)
+        }
+        XCTAssertLessThan(ours, potrace, "some curves are joined")
+    }
+
+    func testJoinedCurvesStayNearTheBoundary() throws {
+        // On the spiculated blob some refined curves are joined; the joined path is no
+        // further from the boundary samples than the merger's bounds allow.
+        let m = lesions()[3].1
+        let path = tracer.decompose(m, region: PixelRect(x: 0, y: 0, width: m.width, height: m.height))[0]
+        let sums = PathSums(path)
+        let polygon = optimalPolygon(path, sums: sums)
+        let origin = Point2(Double(path.xs[0]), Double(path.ys[0]))
+        let smoothed = smooth(adjustVertices(path, sums: sums, polygon: polygon).map { $0 + origin }, alphaMax: 1)
+        let refiner = BoundaryRefiner(path: path, polygon: polygon)
+        let refined = refiner.refine(CurveOptimizer(smoothed, tolerance: 0.2).run())
+        let merger = PieceMerger(refiner: refiner)
+        let joined = merger.merge(refined)
+        XCTAssertLessThan(joined.count, refined.count)
+        func stats(_ pieces: [CurvePiece]) -> (worst: Double, mean: Double) {
+            var worst = 0.0, squares = 0.0, count = 0
+            for (k, piece) in pieces.enumerated() {
+                guard piece.segments.count == 1, case let .cubic(c1, c2, end) = piece.segments[0] else { continue }
+                let start = pieces[(k - 1 + pieces.count) % pieces.count].segments.last!.end
+                let to = piece.to + (piece.to <= piece.from ? refiner.boundaryCount : 0)
+                let data = refiner.samples(from: refiner.position(piece.from), to: refiner.position(to))
+                let d = distances(start, c1, c2, end, data)
+                worst = max(worst, d.worst); squares += d.sumOfSquares; count += data.count
+            }
+            return (worst, squares / Double(count))
+        }
+        let before = stats(refined.map(\.piece)), after = stats(joined)
+        XCTAssertLessThanOrEqual(after.worst, max(merger.limit, before.worst) + merger.slack)
+        XCTAssertLessThanOrEqual(after.mean, before.mean * merger.meanGrowth + 1e-3)
+    }
 }

@@ -13,6 +13,18 @@
 /// stay continuous; three rounds. Guards undo any junction shift or refit that makes a
 /// curve's worst sample clearly worse (least squares can trade one far outlier for many
 /// small gains).
+/// A piece after refinement, with what `PieceMerger` needs to judge joining it.
+struct RefinedPiece {
+    var piece: CurvePiece
+    var start: Point2
+    /// The boundary samples a single cubic stands for (empty for corners and lines).
+    var samples: [Point2]
+    /// Curve parameter of each sample where it is nearest (empty if unknown).
+    var params: [Double]
+    /// Largest distance from those samples to the cubic, and sum of squared distances.
+    var worst: Double, sumOfSquares: Double
+}
+
 struct BoundaryRefiner {
     let path: LatticePath
     /// Path index (fractional) of each boundary b = midpoint of polygon edge b, b = 0...m.
@@ -25,9 +37,17 @@ struct BoundaryRefiner {
         boundaryIndex = (0...m).map { Double(ext[$0] + ext[$0 + 1]) / 2 }
     }
 
-    func refine(_ pieces: [CurvePiece]) -> [CurvePiece] {
+    /// Number of polygon edges m (boundaries 0...m, m being 0 again).
+    var boundaryCount: Int { boundaryIndex.count - 1 }
+
+    /// Path index of boundary b; b > m counts on round the path (b - m, one lap later).
+    func position(_ b: Int) -> Double {
+        b < boundaryIndex.count ? boundaryIndex[b] : boundaryIndex[b - boundaryCount] + Double(path.count)
+    }
+
+    func refine(_ pieces: [CurvePiece]) -> [RefinedPiece] {
         let n = pieces.count
-        guard n > 0 else { return pieces }
+        guard n > 0 else { return [] }
         var ends = pieces.map { $0.segments.last!.end }
         var c1 = [Point2](repeating: Point2(0, 0), count: n), c2 = c1
         var isCubic = [Bool](repeating: false, count: n)
@@ -73,22 +93,31 @@ struct BoundaryRefiner {
         // Guard: least squares may trade one far outlier for many small gains. A curve
         // whose worst sample got clearly worse keeps Potrace's control points, moved
         // with its (possibly shifted) ends.
-        var before = [Double](repeating: 0, count: n)
-        for i in 0..<n where isCubic[i] {
-            guard case let .cubic(o1, o2, oEnd) = pieces[i].segments[0] else { continue }
-            before[i] = worstDistance(pieces[(i - 1 + n) % n].segments.last!.end, o1, o2, oEnd, data[i])
+        // Potrace's worst is needed only as far as deciding that comparison, so it is
+        // searched with an early stop and kept as a lower bound until known exactly.
+        var before = [Double](repeating: 0, count: n), beforeExact = [Bool](repeating: false, count: n)
+        var worst = [Double](repeating: 0, count: n), squares = worst
+        func update(_ i: Int) -> Bool {
+            guard isCubic[i] else { return false }
+            (worst[i], squares[i]) = distances(ends[(i - 1 + n) % n], c1[i], c2[i], ends[i], data[i], near: params[i])
+            let needed = worst[i] - 0.05  // not worse iff Potrace's worst >= this
+            if before[i] >= needed { return false }
+            if beforeExact[i] { return true }
+            guard case let .cubic(o1, o2, oEnd) = pieces[i].segments[0] else { return false }
+            let oStart = pieces[(i - 1 + n) % n].segments.last!.end
+            before[i] = worstDistance(oStart, o1, o2, oEnd, data[i], near: chordLengthParameters(oStart, oEnd, data[i]),
+                                      stopAt: needed)
+            beforeExact[i] = before[i] < needed
+            return beforeExact[i]
         }
-        func worse(_ i: Int) -> Bool {
-            isCubic[i] && worstDistance(ends[(i - 1 + n) % n], c1[i], c2[i], ends[i], data[i]) > before[i] + 0.05
-        }
-        var isWorse = (0..<n).map(worse)
+        var isWorse = (0..<n).map(update)
         // A junction whose neighbours got clearly worse goes back where Potrace put it.
         for j in 0..<n where moved[j] != Point2(0, 0) {
             let k = (j + 1) % n
             if isWorse[j] || isWorse[k] {
                 let back = -1 * moved[j]
                 ends[j] = ends[j] + back; c2[j] = c2[j] + back; c1[k] = c1[k] + back
-                isWorse[j] = worse(j); isWorse[k] = worse(k)
+                isWorse[j] = update(j); isWorse[k] = update(k)
             }
         }
         for i in 0..<n where isWorse[i] {
@@ -96,22 +125,27 @@ struct BoundaryRefiner {
             let oStart = pieces[(i - 1 + n) % n].segments.last!.end
             let start = ends[(i - 1 + n) % n]
             c1[i] = start + (o1 - oStart); c2[i] = ends[i] + (o2 - oEnd)
+            (worst[i], squares[i]) = distances(start, c1[i], c2[i], ends[i], data[i], near: params[i])
         }
-        var out = pieces
+        var out: [RefinedPiece] = []
+        out.reserveCapacity(n)
         for i in 0..<n {
+            var piece = pieces[i]
             if isCubic[i] {
-                out[i].segments = [.cubic(c1: c1[i], c2: c2[i], to: ends[i])]
+                piece.segments = [.cubic(c1: c1[i], c2: c2[i], to: ends[i])]
             } else if case let .line(v) = pieces[i].segments[0], pieces[i].segments.count == 2 {
-                out[i].segments = [.line(to: v), .line(to: ends[i])]
+                piece.segments = [.line(to: v), .line(to: ends[i])]
             } else {
-                out[i].segments = [.line(to: ends[i])]
+                piece.segments = [.line(to: ends[i])]
             }
+            out.append(RefinedPiece(piece: piece, start: ends[(i - 1 + n) % n], samples: isCubic[i] ? data[i] : [],
+                                    params: isWorse[i] ? [] : params[i], worst: worst[i], sumOfSquares: squares[i]))
         }
         return out
     }
 
     /// Midpoints of the path's unit steps whose index lies strictly between a and b.
-    private func samples(from a: Double, to b: Double) -> [Point2] {
+    func samples(from a: Double, to b: Double) -> [Point2] {
         let n = path.count
         var out: [Point2] = []
         var k = Int((a - 0.5).rounded(.down)) + 1
@@ -132,94 +166,11 @@ struct BoundaryRefiner {
         let l0 = (c1 - p0).length, l3 = (c2 - p3).length
         guard l0 > 1e-9, l3 > 1e-9 else { return nil }
         let u0 = (1 / l0) * (c1 - p0), u3 = (1 / l3) * (c2 - p3)
-        let chord = (p3 - p0).length
-        // Parameters from the previous round, else by chord length; one Newton step each.
-        var t = start
-        if t.count != data.count {
-            t = [Double](repeating: 0, count: data.count)
-            var acc = (data[0] - p0).length
-            t[0] = acc
-            for i in 1..<data.count { acc += (data[i] - data[i - 1]).length; t[i] = acc }
-            acc += (p3 - data[data.count - 1]).length
-            for i in t.indices { t[i] /= acc }
-        }
-        var bestA = l0, bestB = l3
-        var bestError = error(p0, c1, c2, p3, data, &t)
-        var bestT = t
-        var improved = false
-        for _ in 0..<3 {
-            var m00 = 0.0, m01 = 0.0, m11 = 0.0, r0 = 0.0, r1 = 0.0
-            for (i, d) in data.enumerated() {
-                let s = 1 - t[i], ti = t[i]
-                let b0 = s * s * s, b1 = 3 * s * s * ti, b2 = 3 * s * ti * ti, b3 = ti * ti * ti
-                let fixed = Point2((b0 + b1) * p0.x + (b2 + b3) * p3.x, (b0 + b1) * p0.y + (b2 + b3) * p3.y)
-                let a0 = b1 * u0, a1 = b2 * u3, r = d - fixed
-                m00 += a0.dot(a0); m01 += a0.dot(a1); m11 += a1.dot(a1)
-                r0 += a0.dot(r); r1 += a1.dot(r)
-            }
-            let det = m00 * m11 - m01 * m01
-            guard abs(det) > 1e-12 else { break }
-            let a = (r0 * m11 - r1 * m01) / det, b = (m00 * r1 - m01 * r0) / det
-            guard a > 0, b > 0, a < 2 * chord, b < 2 * chord else { break }
-            let e = error(p0, p0 + a * u0, p3 + b * u3, p3, data, &t)
-            if e < bestError { bestError = e; bestA = a; bestB = b; bestT = t; improved = true } else { break }
-        }
-        return improved ? (p0 + bestA * u0, p3 + bestB * u3, bestT) : nil
-    }
-
-    /// Largest distance from a sample to the curve (nearest of 24 evenly spaced points,
-    /// polished by two Newton steps).
-    private func worstDistance(_ p0: Point2, _ p1: Point2, _ p2: Point2, _ p3: Point2, _ data: [Point2]) -> Double {
-        let steps = 16
-        var grid = [Point2]()
-        grid.reserveCapacity(steps + 1)
-        for k in 0...steps { grid.append(bezierPoint(Double(k) / Double(steps), p0, p1, p2, p3)) }
-        var worst = 0.0
-        for d in data {
-            var bestK = 0, best = Double.infinity
-            for k in 0...steps {
-                let e = grid[k] - d
-                let dd = e.dot(e)
-                if dd < best { best = dd; bestK = k }
-            }
-            var u = Double(bestK) / Double(steps)
-            for _ in 0..<2 { u = newtonStep(u, d, p0, p1, p2, p3) }
-            let e = bezierPoint(u, p0, p1, p2, p3) - d
-            worst = max(worst, min(best, e.dot(e)).squareRoot())
-        }
-        return worst
-    }
-
-    @inline(__always)
-    private func newtonStep(_ u: Double, _ d: Point2, _ p0: Point2, _ p1: Point2, _ p2: Point2, _ p3: Point2) -> Double {
-        let s = 1 - u
-        let q = bezierPoint(u, p0, p1, p2, p3)
-        let q1 = 3 * s * s * (p1 - p0) + 6 * s * u * (p2 - p1) + 3 * u * u * (p3 - p2)
-        let q2 = 6 * s * (p2 - 2 * p1 + p0) + 6 * u * (p3 - 2 * p2 + p1)
-        let diff = q - d
-        let den = q1.dot(q1) + diff.dot(q2)
-        return den > 1e-12 ? min(1, max(0, u - diff.dot(q1) / den)) : u
-    }
-
-    /// Sum of squared distances at parameters `t`, after one Newton step on each.
-    private func error(_ p0: Point2, _ p1: Point2, _ p2: Point2, _ p3: Point2, _ data: [Point2],
-                       _ t: inout [Double]) -> Double {
-        var sum = 0.0
-        for (i, d) in data.enumerated() {
-            var u = t[i]
-            do {
-                let s = 1 - u
-                let q = bezierPoint(u, p0, p1, p2, p3)
-                let q1 = 3 * s * s * (p1 - p0) + 6 * s * u * (p2 - p1) + 3 * u * u * (p3 - p2)
-                let q2 = 6 * s * (p2 - 2 * p1 + p0) + 6 * u * (p3 - 2 * p2 + p1)
-                let diff = q - d
-                let den = q1.dot(q1) + diff.dot(q2)
-                if den > 1e-12 { u = min(1, max(0, u - diff.dot(q1) / den)) }
-                t[i] = u
-            }
-            let e = bezierPoint(u, p0, p1, p2, p3) - d
-            sum += e.dot(e)
-        }
-        return sum
+        // Parameters from the previous round, else by chord length.
+        var t = start.count == data.count ? start : chordLengthParameters(p0, p3, data)
+        let cubic = TangentCubic(p0: p0, u0: u0, p3: p3, u3: u3)
+        guard let (a, b, _) = cubic.fit(data, &t, start: (l0, l3), rounds: 3) else { return nil }
+        let (n1, n2) = cubic.controls(a, b)
+        return (n1, n2, t)
     }
 }

@@ -76,7 +76,8 @@ public struct PotraceTracer: Sendable {
         let smoothed = smooth(vertices, alphaMax: alphaMax)
         var pieces = optTolerance.map { CurveOptimizer(smoothed, tolerance: $0).run() } ?? unoptimizedPieces(smoothed)
         if refinesCurves {
-            pieces = BoundaryRefiner(path: path, polygon: polygon).refine(pieces)
+            let refiner = BoundaryRefiner(path: path, polygon: polygon)
+            pieces = PieceMerger(refiner: refiner).merge(refiner.refine(pieces))
         }
         let start = pieces.last?.segments.last?.end ?? smoothed[0].end
         let merged = mergingCollinearLines(pieces.flatMap(\.segments), start: start)
