@@ -67,14 +67,13 @@ final class DeliveryLoop: @unchecked Sendable {
     /// With several senders, a batch is a few images' objects, so the others find work too.
     private var batchLimit: Int { senders == 1 ? 32 : 6 }
 
-    /// Due deliveries no other sender holds, now held by the caller.
+    /// Due deliveries no other sender holds, now held by the caller. The ledger is read under
+    /// the lock: a sender records its outcome before it releases, so a read that still sees an
+    /// object pending also still sees it in flight, and a finished object is never claimed again.
     private func claim() throws -> [DeliveryTask] {
         lock.lock()
-        let busy = inFlight
-        lock.unlock()
-        let due = try ledger.dueDeliveries(destination: destination.name, now: Date(), limit: batchLimit + busy.count)
-        lock.lock()
         defer { lock.unlock() }
+        let due = try ledger.dueDeliveries(destination: destination.name, now: Date(), limit: batchLimit + inFlight.count)
         let mine = Array(due.filter { !inFlight.contains($0.id) }.prefix(batchLimit))
         inFlight.formUnion(mine.map(\.id))
         return mine
