@@ -3,16 +3,43 @@
 /// free, so each least-squares solve is a 2x2 system. Shared by `BoundaryRefiner` (refit
 /// Potrace's curves) and `PieceMerger` (one curve in place of two).
 
-/// One Newton step towards the curve parameter nearest to `d`, clamped to [0, 1].
-@inline(__always)
-func newtonStep(_ u: Double, _ d: Point2, _ p0: Point2, _ p1: Point2, _ p2: Point2, _ p3: Point2) -> Double {
-    let s = 1 - u
-    let q = bezierPoint(u, p0, p1, p2, p3)
-    let q1 = 3 * s * s * (p1 - p0) + 6 * s * u * (p2 - p1) + 3 * u * u * (p3 - p2)
-    let q2 = 6 * s * (p2 - 2 * p1 + p0) + 6 * u * (p3 - 2 * p2 + p1)
-    let diff = q - d
-    let den = q1.dot(q1) + diff.dot(q2)
-    return den > 1e-12 ? min(1, max(0, u - diff.dot(q1) / den)) : u
+/// A cubic Bezier in power form, a u^3 + b u^2 + c u + d: point and derivatives by Horner's
+/// rule in a few multiply-adds each (the fitting loops below evaluate them per sample).
+struct CubicPolynomial {
+    let a: Point2, b: Point2, c: Point2, d: Point2
+
+    @inline(__always) init(_ p0: Point2, _ p1: Point2, _ p2: Point2, _ p3: Point2) {
+        d = p0
+        c = 3 * (p1 - p0)
+        b = 3 * (p2 - 2 * p1 + p0)
+        a = p3 - 3 * p2 + 3 * p1 - p0
+    }
+
+    @inline(__always) func point(_ u: Double) -> Point2 {
+        Point2(((a.x * u + b.x) * u + c.x) * u + d.x, ((a.y * u + b.y) * u + c.y) * u + d.y)
+    }
+
+    /// `newtonStep` on four parameters and points at once.
+    @inline(__always) func newtonStep(_ u: SIMD4<Double>, _ px: SIMD4<Double>, _ py: SIMD4<Double>) -> SIMD4<Double> {
+        let qx = ((a.x * u + b.x) * u + c.x) * u + d.x - px
+        let qy = ((a.y * u + b.y) * u + c.y) * u + d.y - py
+        let d1x = (3 * a.x * u + 2 * b.x) * u + c.x, d1y = (3 * a.y * u + 2 * b.y) * u + c.y
+        let d2x = 6 * a.x * u + 2 * b.x, d2y = 6 * a.y * u + 2 * b.y
+        let den = d1x * d1x + d1y * d1y + qx * d2x + qy * d2y
+        // Clamped to [0, 1]. (Masked replace() and per-lane min/max measured slower here.)
+        let stepped = pointwiseMin(SIMD4(repeating: 1), pointwiseMax(SIMD4(repeating: 0), u - (qx * d1x + qy * d1y) / den))
+        return stepped.replacing(with: u, where: den .<= 1e-12)
+    }
+
+    /// One Newton step from `u` towards the parameter nearest to `p`, clamped to [0, 1].
+    @inline(__always) func newtonStep(_ u: Double, towards p: Point2) -> Double {
+        let qx = ((a.x * u + b.x) * u + c.x) * u + d.x - p.x
+        let qy = ((a.y * u + b.y) * u + c.y) * u + d.y - p.y
+        let d1x = (3 * a.x * u + 2 * b.x) * u + c.x, d1y = (3 * a.y * u + 2 * b.y) * u + c.y
+        let d2x = 6 * a.x * u + 2 * b.x, d2y = 6 * a.y * u + 2 * b.y
+        let den = d1x * d1x + d1y * d1y + qx * d2x + qy * d2y
+        return den > 1e-12 ? min(1, max(0, u - (qx * d1x + qy * d1y) / den)) : u
+    }
 }
 
 /// Parameters of the samples by chord length along p0, data..., p3.
@@ -38,8 +65,10 @@ struct TangentCubic {
     /// parameters `t` (updated) and, if given, a starting curve `start` that a fit must
     /// beat. Returns the best distances and their squared error (with `t` for them), or
     /// nil if nothing beat `start`. Each round is one pass over the samples: it moves
-    /// every parameter one Newton step on the current curve, sums the squared error
-    /// there, and accumulates the normal equations for the next solve at the same time.
+    /// every parameter two Newton steps on the current curve (with one, the alternation
+    /// converges so slowly that the refined BUSI tracings lost 0.0002 IoU at the same
+    /// cost), sums the squared error there, and accumulates the normal equations for the
+    /// next solve at the same time.
     func fit(_ data: [Point2], _ t: inout [Double], start: (a: Double, b: Double)?, rounds: Int,
              giveUpAbove: Double = .infinity) -> (a: Double, b: Double, error: Double)? {
         var system: NormalEquations
@@ -81,28 +110,46 @@ struct TangentCubic {
     /// With a curve: Newton step on each parameter and squared error there. Always: the
     /// normal equations at the (new) parameters.
     private func pass(_ a: Double?, _ b: Double?, _ data: [Point2], _ t: inout [Double]) -> (Double, NormalEquations) {
-        var q = NormalEquations()
-        var sum = 0.0
-        let curve = a.flatMap { a in b.map { controls(a, $0) } }
-        for i in data.indices {
-            var ti = t[i]
-            if let (p1, p2) = curve {
-                ti = newtonStep(ti, data[i], p0, p1, p2, p3)
-                t[i] = ti
-            }
-            let s = 1 - ti
-            let b0 = s * s * s, b1 = 3 * s * s * ti, b2 = 3 * s * ti * ti, b3 = ti * ti * ti
-            let fixed = Point2((b0 + b1) * p0.x + (b2 + b3) * p3.x, (b0 + b1) * p0.y + (b2 + b3) * p3.y)
-            let a0 = b1 * u0, a1 = b2 * u3, r = data[i] - fixed
-            q.m00 += a0.dot(a0); q.m01 += a0.dot(a1); q.m11 += a1.dot(a1)
-            q.r0 += a0.dot(r); q.r1 += a1.dot(r)
-            if let a, let b {
-                // The curve's point is fixed + a * a0 + b * a1 (same basis): residual r minus that.
-                let ex = r.x - a * a0.x - b * a1.x, ey = r.y - a * a0.y - b * a1.y
-                sum += ex * ex + ey * ey
+        let curve = a.flatMap { a in b.map { b in controls(a, b) } }.map { CubicPolynomial(p0, $0.0, $0.1, p3) }
+        let ka = a ?? 0, kb = b ?? 0
+        // Four samples at a time in SIMD lanes: each sample's Newton steps are one long
+        // dependency chain (two divisions), and four chains side by side keep the FPU busy.
+        typealias V = SIMD4<Double>
+        var m00 = V(), m01 = V(), m11 = V(), r0 = V(), r1 = V(), err = V()
+        let count = data.count, whole = count & ~3
+        data.withUnsafeBufferPointer { d in
+            t.withUnsafeMutableBufferPointer { tp in
+                @inline(__always) func lanes(_ i: Int, _ n: Int) {
+                    var px = V(), py = V(), u = V()
+                    for l in 0..<n { px[l] = d[i + l].x; py[l] = d[i + l].y; u[l] = tp[i + l] }
+                    if let curve {
+                        u = curve.newtonStep(curve.newtonStep(u, px, py), px, py)
+                        for l in 0..<n { tp[i + l] = u[l] }
+                    }
+                    let s = 1 - u
+                    let b1 = 3 * s * s * u, b2 = 3 * s * u * u
+                    let head = s * s * s + b1, tail = b2 + u * u * u
+                    let rx = px - (head * p0.x + tail * p3.x), ry = py - (head * p0.y + tail * p3.y)
+                    let a0x = b1 * u0.x, a0y = b1 * u0.y, a1x = b2 * u3.x, a1y = b2 * u3.y
+                    // Lanes past the end (n < 4) hold zero basis weights and contribute nothing.
+                    var keep = V(repeating: 1)
+                    for l in n..<4 { keep[l] = 0 }
+                    m00 += keep * (a0x * a0x + a0y * a0y); m01 += keep * (a0x * a1x + a0y * a1y)
+                    m11 += keep * (a1x * a1x + a1y * a1y)
+                    r0 += keep * (a0x * rx + a0y * ry); r1 += keep * (a1x * rx + a1y * ry)
+                    if curve != nil {
+                        // The curve's point is fixed + a * a0 + b * a1 (same basis): residual r minus that.
+                        let ex = rx - ka * a0x - kb * a1x, ey = ry - ka * a0y - kb * a1y
+                        err += keep * (ex * ex + ey * ey)
+                    }
+                }
+                var i = 0
+                while i < whole { lanes(i, 4); i += 4 }
+                if whole < count { lanes(whole, count - whole) }
             }
         }
-        return (sum, q)
+        let q = NormalEquations(m00: m00.sum(), m01: m01.sum(), m11: m11.sum(), r0: r0.sum(), r1: r1.sum())
+        return (err.sum(), q)
     }
 }
 
@@ -125,12 +172,13 @@ func distances(_ p0: Point2, _ p1: Point2, _ p2: Point2, _ p3: Point2, _ data: [
     let steps = 16
     var worst = 0.0, sum = 0.0  // squared
     let hints = near.flatMap { $0.count == data.count ? $0 : nil }
+    let curve = CubicPolynomial(p0, p1, p2, p3)
     withUnsafeTemporaryAllocation(of: Point2.self, capacity: steps + 1) { grid in
-        for k in 0...steps { grid[k] = bezierPoint(Double(k) / Double(steps), p0, p1, p2, p3) }
+        for k in 0...steps { grid[k] = curve.point(Double(k) / Double(steps)) }
         for (i, d) in data.enumerated() {
             var upper = Double.infinity
             if let hints {
-                let e = bezierPoint(newtonStep(hints[i], d, p0, p1, p2, p3), p0, p1, p2, p3) - d
+                let e = curve.point(curve.newtonStep(hints[i], towards: d)) - d
                 upper = e.dot(e)
                 if upper <= worst { sum += upper; continue }
             }
@@ -141,8 +189,8 @@ func distances(_ p0: Point2, _ p1: Point2, _ p2: Point2, _ p3: Point2, _ data: [
                 if dd < best { best = dd; k = j }
             }
             var u = Double(k) / Double(steps)
-            for _ in 0..<2 { u = newtonStep(u, d, p0, p1, p2, p3) }
-            let e = bezierPoint(u, p0, p1, p2, p3) - d
+            for _ in 0..<2 { u = curve.newtonStep(u, towards: d) }
+            let e = curve.point(u) - d
             let d2 = min(upper, best, e.dot(e))
             worst = max(worst, d2); sum += d2
             if worst >= stopAt * stopAt && stopAt > 0 { break }

@@ -8,11 +8,12 @@
 /// through them re-rasterizes to the mask exactly. Endpoints and tangent directions stay
 /// as Potrace chose them at first (continuity and segment count are unchanged): the two
 /// distances along the tangents are solved for by linear least squares alternating with
-/// Newton reparameterization; then each junction between two curves slides along its
-/// normal by the mean residual next to it, its control points moving with it so tangents
-/// stay continuous; three rounds. Guards undo any junction shift or refit that makes a
+/// Newton reparameterization (two Newton steps per pass, up to five passes); then each
+/// junction between two curves slides along its normal by the mean residual next to it,
+/// its control points moving with it so tangents stay continuous; then one more fit. Guards undo any junction shift or refit that makes a
 /// curve's worst sample clearly worse (least squares can trade one far outlier for many
 /// small gains).
+
 /// A piece after refinement, with what `PieceMerger` needs to judge joining it.
 struct RefinedPiece {
     var piece: CurvePiece
@@ -59,14 +60,14 @@ struct BoundaryRefiner {
         }
         var params = [[Double]](repeating: [], count: n)
         var moved = [Point2](repeating: Point2(0, 0), count: n)
-        for round in 0..<3 {
+        for round in 0..<2 {
             for i in 0..<n where isCubic[i] {
                 let p0 = ends[(i - 1 + n) % n]
                 if let (a, b, t) = fit(p0, c1[i], c2[i], ends[i], data[i], start: params[i]) {
                     c1[i] = a; c2[i] = b; params[i] = t
                 }
             }
-            if round == 2 { break }
+            if round == 1 { break }
             // Slide each junction between two fitted curves along its normal by the mean
             // residual of the samples next to it (control points move with it: G1 kept).
             for j in 0..<n {
@@ -169,7 +170,7 @@ struct BoundaryRefiner {
         // Parameters from the previous round, else by chord length.
         var t = start.count == data.count ? start : chordLengthParameters(p0, p3, data)
         let cubic = TangentCubic(p0: p0, u0: u0, p3: p3, u3: u3)
-        guard let (a, b, _) = cubic.fit(data, &t, start: (l0, l3), rounds: 3) else { return nil }
+        guard let (a, b, _) = cubic.fit(data, &t, start: (l0, l3), rounds: 4) else { return nil }
         let (n1, n2) = cubic.controls(a, b)
         return (n1, n2, t)
     }
