@@ -120,7 +120,9 @@ struct TangentCubic {
         data.withUnsafeBufferPointer { d in
             t.withUnsafeMutableBufferPointer { tp in
                 @inline(__always) func lanes(_ i: Int, _ n: Int) {
-                    var px = V(), py = V(), u = V()
+                    // Lanes past the end (n < 4) sample p0 at u = 0: the curve passes
+                    // through it there, so they add exact zeros to every sum.
+                    var px = V(repeating: p0.x), py = V(repeating: p0.y), u = V()
                     for l in 0..<n { px[l] = d[i + l].x; py[l] = d[i + l].y; u[l] = tp[i + l] }
                     if let curve {
                         u = curve.newtonStep(curve.newtonStep(u, px, py), px, py)
@@ -131,16 +133,12 @@ struct TangentCubic {
                     let head = s * s * s + b1, tail = b2 + u * u * u
                     let rx = px - (head * p0.x + tail * p3.x), ry = py - (head * p0.y + tail * p3.y)
                     let a0x = b1 * u0.x, a0y = b1 * u0.y, a1x = b2 * u3.x, a1y = b2 * u3.y
-                    // Lanes past the end (n < 4) hold zero basis weights and contribute nothing.
-                    var keep = V(repeating: 1)
-                    for l in n..<4 { keep[l] = 0 }
-                    m00 += keep * (a0x * a0x + a0y * a0y); m01 += keep * (a0x * a1x + a0y * a1y)
-                    m11 += keep * (a1x * a1x + a1y * a1y)
-                    r0 += keep * (a0x * rx + a0y * ry); r1 += keep * (a1x * rx + a1y * ry)
+                    m00 += a0x * a0x + a0y * a0y; m01 += a0x * a1x + a0y * a1y; m11 += a1x * a1x + a1y * a1y
+                    r0 += a0x * rx + a0y * ry; r1 += a1x * rx + a1y * ry
                     if curve != nil {
                         // The curve's point is fixed + a * a0 + b * a1 (same basis): residual r minus that.
                         let ex = rx - ka * a0x - kb * a1x, ey = ry - ka * a0y - kb * a1y
-                        err += keep * (ex * ex + ey * ey)
+                        err += ex * ex + ey * ey
                     }
                 }
                 var i = 0

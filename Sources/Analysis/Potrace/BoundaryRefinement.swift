@@ -1,19 +1,3 @@
-/// An addition to the paper's method (optional, on by default): refit each Bezier's two
-/// control-point distances to the pixel boundary it stands for.
-///
-/// Plain Potrace places control points by the alpha heuristic, which leaves smooth
-/// curves a little inside convex boundaries (a disc of radius 40 re-rasterizes at IoU
-/// ~0.988). The targets here are the midpoints of the boundary's unit edges: each lies
-/// halfway between a lesion pixel centre and a background pixel centre, so a curve
-/// through them re-rasterizes to the mask exactly. Endpoints and tangent directions stay
-/// as Potrace chose them at first (continuity and segment count are unchanged): the two
-/// distances along the tangents are solved for by linear least squares alternating with
-/// Newton reparameterization (two Newton steps per pass, up to five passes); then each
-/// junction between two curves slides along its normal by the mean residual next to it,
-/// its control points moving with it so tangents stay continuous; then one more fit. Guards undo any junction shift or refit that makes a
-/// curve's worst sample clearly worse (least squares can trade one far outlier for many
-/// small gains).
-
 /// A piece after refinement, with what `PieceMerger` needs to judge joining it.
 struct RefinedPiece {
     var piece: CurvePiece
@@ -26,6 +10,21 @@ struct RefinedPiece {
     var worst: Double, sumOfSquares: Double
 }
 
+/// An addition to the paper's method (optional, on by default): refit each Bezier's two
+/// control-point distances to the pixel boundary it stands for.
+///
+/// Plain Potrace places control points by the alpha heuristic, which leaves smooth
+/// curves a little inside convex boundaries (a disc of radius 40 re-rasterizes at IoU
+/// ~0.988). The targets here are the midpoints of the boundary's unit edges: each lies
+/// halfway between a lesion pixel centre and a background pixel centre, so a curve
+/// through them re-rasterizes to the mask exactly. Endpoints and tangent directions stay
+/// as Potrace chose them at first (continuity and segment count are unchanged): the two
+/// distances along the tangents are solved for by linear least squares alternating with
+/// Newton reparameterization (two Newton steps per pass, up to five passes); then each
+/// junction between two curves slides along its normal by the mean residual next to it,
+/// its control points moving with it so tangents stay continuous; then one more fit.
+/// Guards undo any junction shift or refit that makes a curve's worst sample clearly
+/// worse (least squares can trade one far outlier for many small gains).
 struct BoundaryRefiner {
     let path: LatticePath
     /// Path index (fractional) of each boundary b = midpoint of polygon edge b, b = 0...m.

@@ -86,7 +86,7 @@ struct PieceMerger {
         // Parameters for all samples: the trial's, and midway between them for the others.
         for (k, u) in halfT.enumerated() { t[2 * k] = u }
         for k in Swift.stride(from: 1, to: data.count, by: 2) {
-            t[k] = ((t[k - 1]) + (k + 1 < data.count ? t[k + 1] : 1)) / 2
+            t[k] = (t[k - 1] + (k + 1 < data.count ? t[k + 1] : 1)) / 2
         }
         let full = cubic.fit(data, &t, start: (trial.a, trial.b), rounds: 2)
         return full.map { ($0.a, $0.b) } ?? (trial.a, trial.b)
