@@ -26,8 +26,12 @@ final class ConvKernel: Kernel {
     let useDirect: Bool
     /// Channels per input buffer: one entry, or several when a Concat feeding this conv was fused.
     let segments: [Int]
-    /// Direct path: weights repacked [ceil(M/4)][C][kh][kw][4] so 4 broadcasts are adjacent.
+    /// Direct path: register tile, and weights repacked [blocks][C][kh][kw][channels of the
+    /// tile] so one tap's broadcasts are adjacent.
+    let shape: DirectShape
     private var packed: [Float] = []
+    /// Direct path: padded input [row][channel][column] (many channels) or planar.
+    private let interleaved: Bool
     private let hp: Int, wp: Int     // padded input size (direct path)
     /// GEMM path: output pixels per im2col chunk.
     private let chunk: Int
@@ -39,6 +43,8 @@ final class ConvKernel: Kernel {
         self.bias = bias ?? [Float](repeating: 0, count: g.m)
         self.activation = activation
         useDirect = ConvKernel.prefersDirect(g)
+        shape = ConvKernel.directShape(g)
+        interleaved = g.c >= 64
         hp = g.h + g.padTop + g.padBottom
         wp = g.w + g.padLeft + g.padRight
         chunk = min(g.ho * g.wo, max(256, 32768 / max(1, g.cPerGroup * g.kh * g.kw) * 8))
@@ -53,11 +59,11 @@ final class ConvKernel: Kernel {
     }
 
     private func packWeights() {
-        let blocks = (g.m + 3) / 4, kk = g.kh * g.kw
-        packed = [Float](repeating: 0, count: blocks * g.c * kk * 4)
+        let p = shape.channels, blocks = (g.m + p - 1) / p, kk = g.kh * g.kw
+        packed = [Float](repeating: 0, count: blocks * g.c * kk * p)
         for m in 0..<g.m {
             for c in 0..<g.c { for k in 0..<kk {
-                packed[(((m / 4) * g.c + c) * kk + k) * 4 + m % 4] = weights[(m * g.c + c) * kk + k]
+                packed[(((m / p) * g.c + c) * kk + k) * p + m % p] = weights[(m * g.c + c) * kk + k]
             } }
         }
     }
@@ -137,6 +143,29 @@ final class ConvKernel: Kernel {
 
     // MARK: Direct path
 
+    /// Register tile of the direct path (DirectConvTiles.swift), chosen per layer.
+    enum DirectShape {
+        case c4x24, c3x32, c6x16
+        var channels: Int { switch self { case .c4x24: 4; case .c3x32: 3; case .c6x16: 6 } }
+    }
+
+    /// The shape that computes the fewest wasted lanes: output channels padded to the tile,
+    /// pixels rounded up to whole tiles. The 16-pixel tail of 4x24 keeps only 8 accumulators
+    /// busy, which FMA latency makes cost about 1.2x; 3x32 and 6x16 run about 1.1x slower per
+    /// useful lane than 4x24 (measured: 4x24 wins at 64 and 128 wide, 3x32 at 32, 6x16 at 16).
+    static func directShape(_ g: ConvGeometry) -> DirectShape {
+        func up(_ n: Int, _ k: Int) -> Double { Double((n + k - 1) / k * k) }
+        let m = Double(g.m), w = Double(g.wo)
+        let rest = g.wo % 24
+        let tail = rest == 0 ? 0 : (rest <= 16 ? 16 * 1.2 : 24)
+        let costs: [(DirectShape, Double)] = [
+            (.c4x24, up(g.m, 4) / m * (Double(g.wo - rest) + tail) / w),
+            (.c3x32, 1.1 * up(g.m, 3) / m * up(g.wo, 32) / w),
+            (.c6x16, 1.1 * up(g.m, 6) / m * up(g.wo, 16) / w),
+        ]
+        return costs.min { $0.1 < $1.1 }!.0
+    }
+
     /// Input planes per channel for batch item `b` (segments = inputs of a fused Concat).
     private func planes(_ inputs: [FloatPtr], _ b: Int) -> [UnsafePointer<Float>] {
         var out: [UnsafePointer<Float>] = []
@@ -149,66 +178,82 @@ final class ConvKernel: Kernel {
     }
 
     private func runDirect(_ planes: [UnsafePointer<Float>], _ y: FloatPtr, _ xp: FloatPtr, _ parallel: Parallel) {
-        // Zero-padded copy of the input so the inner loop has no bounds checks.
-        let planeP = hp * wp
+        // Zero-padded copy of the input so the inner loop has no bounds checks. Planar
+        // [channel][row][column] for few channels; [row][channel][column] for many, so the
+        // rows one output row reads lie together instead of in 3 x C streams a plane apart,
+        // more than the hardware prefetchers follow.
+        let channelStride = interleaved ? wp : hp * wp, rowStride = interleaved ? g.c * wp : wp
         parallel.forEach(g.c) { _, cs in
             for c in cs {
-                let dst = xp + c * planeP, src = planes[c]
-                dst.update(repeating: 0, count: g.padTop * wp)
+                let src = planes[c], dst = xp + c * channelStride
+                for r in 0..<g.padTop { (dst + r * rowStride).update(repeating: 0, count: wp) }
                 for r in 0..<g.h {
-                    let d = dst + (r + g.padTop) * wp
+                    let d = dst + (r + g.padTop) * rowStride
                     d.update(repeating: 0, count: g.padLeft)
                     d.advanced(by: g.padLeft).update(from: src + r * g.w, count: g.w)
                     d.advanced(by: g.padLeft + g.w).update(repeating: 0, count: g.padRight)
                 }
-                (dst + (g.padTop + g.h) * wp).update(repeating: 0, count: g.padBottom * wp)
+                for r in (g.padTop + g.h)..<hp { (dst + r * rowStride).update(repeating: 0, count: wp) }
             }
         }
-        (xp + g.c * planeP).update(repeating: 0, count: 64)
-        let blocks = (g.m + 3) / 4
+        // Tiles past the row end read (and discard) up to 31 floats beyond the last row.
+        (xp + g.c * hp * wp).update(repeating: 0, count: 64)
+        let blocks = (g.m + shape.channels - 1) / shape.channels
         // Small weights: one item = one output row, x-tiles outer and channel blocks inner, so
         // a tile's input patch (C x 3 rows x 26 floats) stays in L1 across the blocks.
         // Large weights (deep layers): one item = (block, row), blocks outer so one block's
         // weights stay in L1/L2 while the rows stream by.
         let blocksOuter = g.m * g.c * g.kh * g.kw * 4 > 192 * 1024
+        let layout = (channelStride, rowStride)
         packed.withUnsafeBufferPointer { pw in
             bias.withUnsafeBufferPointer { bb in
+                let w = pw.baseAddress!, b = bb.baseAddress!
                 if blocksOuter {
                     parallel.forEach(g.ho * blocks) { _, items in
                         for item in items {
                             let blk = item / g.ho
-                            directRow(xp, y, pw.baseAddress!, bb.baseAddress!, item % g.ho, blk..<(blk + 1))
+                            directRow(xp, layout, y, w, b, item % g.ho, blk..<(blk + 1))
                         }
                     }
                 } else {
                     parallel.forEach(g.ho) { _, rows in
-                        for oy in rows { directRow(xp, y, pw.baseAddress!, bb.baseAddress!, oy, 0..<blocks) }
+                        for oy in rows { directRow(xp, layout, y, w, b, oy, 0..<blocks) }
                     }
                 }
             }
         }
     }
 
+    private func directRow(_ xp: FloatPtr, _ layout: (Int, Int), _ y: FloatPtr, _ pw: UnsafePointer<Float>,
+                           _ bias: UnsafePointer<Float>, _ oy: Int, _ blks: Range<Int>) {
+        switch shape {
+        case .c4x24: tiles4x24(xp, layout, y, pw, bias, oy, blks)
+        case .c3x32: tiles(Tile3x32.self, xp, layout, y, pw, bias, oy, blks)
+        case .c6x16: tiles(Tile6x16.self, xp, layout, y, pw, bias, oy, blks)
+        }
+    }
+
     @inline(__always)
-    private func directRow(_ xp: FloatPtr, _ y: FloatPtr, _ pw: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
-                           _ oy: Int, _ blks: Range<Int>) {
+    private func tiles4x24(_ xp: FloatPtr, _ layout: (Int, Int), _ y: FloatPtr, _ pw: UnsafePointer<Float>,
+                           _ bias: UnsafePointer<Float>, _ oy: Int, _ blks: Range<Int>) {
         let kk = g.kh * g.kw
         let is3x3 = g.kh == 3 && g.kw == 3
+        let (cs, rs) = layout
         var x0 = 0
         while x0 < g.wo {
             let remaining = g.wo - x0
-            let inRow = UnsafePointer(xp + oy * wp + x0)
+            let inRow = UnsafePointer(xp + oy * rs + x0)
             let n = min(24, remaining)
             for blk in blks {
                 let wBlock = pw + blk * g.c * kk * 4
                 let m0 = blk * 4
-                var acc = Acc()
+                var acc = Tile4x24()
                 if remaining > 16 {
-                    if is3x3 { acc.run3x3(inRow, wBlock, g.c, hp * wp, wp, g.dw, wide: true) }
-                    else { acc.runGeneric(inRow, wBlock, g.c, hp * wp, wp, g.kh, g.kw, wide: true) }
+                    if is3x3 { acc.run3x3(inRow, wBlock, g.c, cs, rs, g.dw, wide: true) }
+                    else { acc.runGeneric(inRow, wBlock, g.c, cs, rs, g.kh, g.kw, wide: true) }
                 } else {
-                    if is3x3 { acc.run3x3(inRow, wBlock, g.c, hp * wp, wp, g.dw, wide: false) }
-                    else { acc.runGeneric(inRow, wBlock, g.c, hp * wp, wp, g.kh, g.kw, wide: false) }
+                    if is3x3 { acc.run3x3(inRow, wBlock, g.c, cs, rs, g.dw, wide: false) }
+                    else { acc.runGeneric(inRow, wBlock, g.c, cs, rs, g.kh, g.kw, wide: false) }
                 }
                 put(acc.a00, y, m0, oy, x0, n, bias); put(acc.a01, y, m0, oy, x0 + 8, n - 8, bias); put(acc.a02, y, m0, oy, x0 + 16, n - 16, bias)
                 put(acc.a10, y, m0 + 1, oy, x0, n, bias); put(acc.a11, y, m0 + 1, oy, x0 + 8, n - 8, bias); put(acc.a12, y, m0 + 1, oy, x0 + 16, n - 16, bias)
@@ -216,6 +261,39 @@ final class ConvKernel: Kernel {
                 put(acc.a30, y, m0 + 3, oy, x0, n, bias); put(acc.a31, y, m0 + 3, oy, x0 + 8, n - 8, bias); put(acc.a32, y, m0 + 3, oy, x0 + 16, n - 16, bias)
             }
             x0 += n
+        }
+    }
+
+    /// One output row in tiles of `T`; a partial last tile computes all lanes, stores its own.
+    @inline(__always)
+    private func tiles<T: DirectTile>(_: T.Type, _ xp: FloatPtr, _ layout: (Int, Int), _ y: FloatPtr,
+                                      _ pw: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
+                                      _ oy: Int, _ blks: Range<Int>) {
+        let row = UnsafePointer(xp + oy * layout.1)
+        var x0 = 0
+        while x0 < g.wo {
+            let n = min(T.pixels, g.wo - x0)
+            for blk in blks { block(T.self, row + x0, layout, y, pw, bias, oy, x0, n, blk) }
+            x0 += n
+        }
+    }
+
+    /// One tile: accumulate every input channel and tap, then bias, activation and store.
+    @inline(__always)
+    private func block<T: DirectTile>(_: T.Type, _ inRow: UnsafePointer<Float>, _ layout: (Int, Int), _ y: FloatPtr,
+                                      _ pw: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
+                                      _ oy: Int, _ x0: Int, _ n: Int, _ blk: Int) {
+        let kk = g.kh * g.kw
+        let wBlock = pw + blk * g.c * kk * T.channels
+        var acc = T()
+        if g.kh == 3 && g.kw == 3 { acc.run3x3(inRow, wBlock, g.c, layout.0, layout.1, g.dw) }
+        else { acc.runGeneric(inRow, wBlock, g.c, layout.0, layout.1, g.kh, g.kw) }
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 12) { out in
+            acc.spill(out.baseAddress!)
+            for p in 0..<T.channels {
+                let m = blk * T.channels + p
+                for v in 0..<T.vectors { put(out[p * T.vectors + v], y, m, oy, x0 + 8 * v, n - 8 * v, bias) }
+            }
         }
     }
 
@@ -232,88 +310,5 @@ final class ConvKernel: Kernel {
         default: r = activation.apply(r)
         }
         if lanes >= 8 { st8(r, dst) } else { for l in 0..<lanes { dst[l] = r[l] } }
-    }
-}
-
-@inline(__always) private func ld8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-}
-@inline(__always) private func st8(_ v: SIMD8<Float>, _ p: FloatPtr) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
-}
-
-/// 4 output channels x 24 pixels of accumulators: 12 ymm registers (AVX2 has 16).
-private struct Acc {
-    var a00 = SIMD8<Float>(), a01 = SIMD8<Float>(), a02 = SIMD8<Float>()
-    var a10 = SIMD8<Float>(), a11 = SIMD8<Float>(), a12 = SIMD8<Float>()
-    var a20 = SIMD8<Float>(), a21 = SIMD8<Float>(), a22 = SIMD8<Float>()
-    var a30 = SIMD8<Float>(), a31 = SIMD8<Float>(), a32 = SIMD8<Float>()
-
-    /// One kernel tap: 3 input vectors times 4 broadcast weights.
-    @inline(__always) mutating func tap3(_ r: UnsafePointer<Float>, _ w: UnsafePointer<Float>) {
-        let i0 = ld8(r), i1 = ld8(r + 8), i2 = ld8(r + 16)
-        var b = SIMD8<Float>(repeating: w[0])
-        a00 = a00.addingProduct(i0, b); a01 = a01.addingProduct(i1, b); a02 = a02.addingProduct(i2, b)
-        b = SIMD8<Float>(repeating: w[1])
-        a10 = a10.addingProduct(i0, b); a11 = a11.addingProduct(i1, b); a12 = a12.addingProduct(i2, b)
-        b = SIMD8<Float>(repeating: w[2])
-        a20 = a20.addingProduct(i0, b); a21 = a21.addingProduct(i1, b); a22 = a22.addingProduct(i2, b)
-        b = SIMD8<Float>(repeating: w[3])
-        a30 = a30.addingProduct(i0, b); a31 = a31.addingProduct(i1, b); a32 = a32.addingProduct(i2, b)
-    }
-
-    /// Same with 2 input vectors (row tails of <= 16 pixels).
-    @inline(__always) mutating func tap2(_ r: UnsafePointer<Float>, _ w: UnsafePointer<Float>) {
-        let i0 = ld8(r), i1 = ld8(r + 8)
-        var b = SIMD8<Float>(repeating: w[0])
-        a00 = a00.addingProduct(i0, b); a01 = a01.addingProduct(i1, b)
-        b = SIMD8<Float>(repeating: w[1])
-        a10 = a10.addingProduct(i0, b); a11 = a11.addingProduct(i1, b)
-        b = SIMD8<Float>(repeating: w[2])
-        a20 = a20.addingProduct(i0, b); a21 = a21.addingProduct(i1, b)
-        b = SIMD8<Float>(repeating: w[3])
-        a30 = a30.addingProduct(i0, b); a31 = a31.addingProduct(i1, b)
-    }
-
-    /// `dx` is the tap step (always 1 here) passed at run time on purpose: with a constant step
-    /// LLVM sees the overlapping loads of neighbouring taps and rebuilds them with shuffles,
-    /// which costs more registers than AVX2 has and spills the accumulators.
-    @inline(__always) mutating func run3x3(_ row: UnsafePointer<Float>, _ w0: UnsafePointer<Float>, _ channels: Int,
-                                           _ plane: Int, _ wp: Int, _ dx: Int, wide: Bool) {
-        var w = w0
-        var p = row
-        if wide {
-            for _ in 0..<channels {
-                var r = p
-                for _ in 0..<3 {
-                    tap3(r, w); tap3(r + dx, w + 4); tap3(r + 2 * dx, w + 8)
-                    w += 12; r += wp
-                }
-                p += plane
-            }
-        } else {
-            for _ in 0..<channels {
-                var r = p
-                for _ in 0..<3 {
-                    tap2(r, w); tap2(r + dx, w + 4); tap2(r + 2 * dx, w + 8)
-                    w += 12; r += wp
-                }
-                p += plane
-            }
-        }
-    }
-
-    @inline(__always) mutating func runGeneric(_ row: UnsafePointer<Float>, _ w0: UnsafePointer<Float>, _ channels: Int,
-                                               _ plane: Int, _ wp: Int, _ kh: Int, _ kw: Int, wide: Bool) {
-        var w = w0
-        for c in 0..<channels {
-            for ky in 0..<kh {
-                let r = row + c * plane + ky * wp
-                for kx in 0..<kw {
-                    if wide { tap3(r + kx, w) } else { tap2(r + kx, w) }
-                    w += 4
-                }
-            }
-        }
     }
 }

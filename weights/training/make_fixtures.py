@@ -149,6 +149,10 @@ def cases():
     conv_case("convtranspose_group_dilated", [1, 4, 5, 6], [4, 3, 3, 3], group=2, dilations=[2, 2], pads=[1, 0, 0, 1])
 
     conv_case("conv3x3_deep_blocks_outer", [1, 64, 10, 20], [96, 64, 3, 3], pads=[1, 1, 1, 1])
+    # Direct conv register tiles other than 4x24, each with a partial last tile and a partial
+    # channel block: 3x32 (weights-outer, [row][channel][column] input) and 6x16 (narrow rows).
+    conv_case("conv3x3_tile3x32_deep", [1, 64, 6, 30], [100, 64, 3, 3], pads=[1, 1, 1, 1])
+    conv_case("conv3x3_tile6x16_narrow", [1, 24, 9, 13], [11, 24, 3, 3], pads=[1, 1, 1, 1])
     # Channel Concat absorbed by the following direct conv (batch 2, three segments incl. a constant)
     c["concat_into_conv_batch2"] = model([
         helper.make_node("Concat", ["x", "x2", "k"], ["cat"], name="Concat_0", axis=1),
