@@ -69,7 +69,7 @@ final class ConvKernel: Kernel {
     }
 
     func scratchFloats(threads: Int) -> Int {
-        if useDirect { return g.c * hp * wp + 64 }
+        if useDirect { return blocksOuter ? g.c * hp * wp + 64 : threads * windowFloats }
         if isPointwise { return 0 }
         return threads * g.cPerGroup * g.kh * g.kw * chunk + 64
     }
@@ -177,64 +177,99 @@ final class ConvKernel: Kernel {
         return out
     }
 
+    /// Large weights (deep layers): one work item = (channel block, output row), blocks outer,
+    /// so one block's weights stay in L1/L2 while the rows stream by. Small weights: rows outer.
+    private var blocksOuter: Bool { g.m * g.c * g.kh * g.kw * 4 > 192 * 1024 }
+
+    /// Floats of one worker's row window (rows-outer path): 2 x kh padded rows per channel.
+    private var windowFloats: Int { g.c * 2 * g.kh * wp + 64 }
+
     private func runDirect(_ planes: [UnsafePointer<Float>], _ y: FloatPtr, _ xp: FloatPtr, _ parallel: Parallel) {
-        // Zero-padded copy of the input so the inner loop has no bounds checks. Planar
-        // [channel][row][column] for few channels; [row][channel][column] for many, so the
-        // rows one output row reads lie together instead of in 3 x C streams a plane apart,
-        // more than the hardware prefetchers follow.
-        let channelStride = interleaved ? wp : hp * wp, rowStride = interleaved ? g.c * wp : wp
-        parallel.forEach(g.c) { _, cs in
-            for c in cs {
-                let src = planes[c], dst = xp + c * channelStride
-                for r in 0..<g.padTop { (dst + r * rowStride).update(repeating: 0, count: wp) }
-                for r in 0..<g.h {
-                    let d = dst + (r + g.padTop) * rowStride
-                    d.update(repeating: 0, count: g.padLeft)
-                    d.advanced(by: g.padLeft).update(from: src + r * g.w, count: g.w)
-                    d.advanced(by: g.padLeft + g.w).update(repeating: 0, count: g.padRight)
-                }
-                for r in (g.padTop + g.h)..<hp { (dst + r * rowStride).update(repeating: 0, count: wp) }
-            }
-        }
-        // Tiles past the row end read (and discard) up to 31 floats beyond the last row.
-        (xp + g.c * hp * wp).update(repeating: 0, count: 64)
         let blocks = (g.m + shape.channels - 1) / shape.channels
-        // Small weights: one item = one output row, x-tiles outer and channel blocks inner, so
-        // a tile's input patch (C x 3 rows x 26 floats) stays in L1 across the blocks.
-        // Large weights (deep layers): one item = (block, row), blocks outer so one block's
-        // weights stay in L1/L2 while the rows stream by.
-        let blocksOuter = g.m * g.c * g.kh * g.kw * 4 > 192 * 1024
-        let layout = (channelStride, rowStride)
         packed.withUnsafeBufferPointer { pw in
             bias.withUnsafeBufferPointer { bb in
                 let w = pw.baseAddress!, b = bb.baseAddress!
                 if blocksOuter {
+                    let layout = padAll(planes, xp, parallel)
                     parallel.forEach(g.ho * blocks) { _, items in
                         for item in items {
-                            let blk = item / g.ho
-                            directRow(xp, layout, y, w, b, item % g.ho, blk..<(blk + 1))
+                            let blk = item / g.ho, oy = item % g.ho
+                            directRow(UnsafePointer(xp + oy * layout.1), layout, y, w, b, oy, blk..<(blk + 1))
                         }
                     }
                 } else {
-                    parallel.forEach(g.ho) { _, rows in
-                        for oy in rows { directRow(xp, layout, y, w, b, oy, 0..<blocks) }
+                    parallel.forEach(g.ho) { worker, rows in
+                        streamRows(planes, rows, xp + worker * windowFloats) { row, layout, oy in
+                            directRow(row, layout, y, w, b, oy, 0..<blocks)
+                        }
                     }
                 }
             }
         }
     }
 
-    private func directRow(_ xp: FloatPtr, _ layout: (Int, Int), _ y: FloatPtr, _ pw: UnsafePointer<Float>,
+    /// Zero-padded copy of the whole input, so the inner loop has no bounds checks. Planar
+    /// [channel][row][column] for few channels; [row][channel][column] for many, so the rows
+    /// one output row reads lie together instead of in 3 x C streams a plane apart, more than
+    /// the hardware prefetchers follow. Returns (channel stride, row stride).
+    private func padAll(_ planes: [UnsafePointer<Float>], _ xp: FloatPtr, _ parallel: Parallel) -> (Int, Int) {
+        let channelStride = interleaved ? wp : hp * wp, rowStride = interleaved ? g.c * wp : wp
+        parallel.forEach(g.c) { _, cs in
+            for c in cs {
+                for r in 0..<hp { padRow(planes[c], r, xp + c * channelStride + r * rowStride) }
+            }
+        }
+        // Tiles past the row end read (and discard) up to 31 floats beyond the last row.
+        (xp + g.c * hp * wp).update(repeating: 0, count: 64)
+        return (channelStride, rowStride)
+    }
+
+    /// Rows-outer path: instead of a padded copy of the whole input (at full resolution a
+    /// round trip to memory as large as the input, and these layers are memory bound), each
+    /// worker pads only the kh rows its current output row reads, into a small window that
+    /// stays in cache. Padded row r sits in slots r % kh and r % kh + kh, so the kh rows of any
+    /// output row are adjacent slots: [channel][2 kh slots][column].
+    private func streamRows(_ planes: [UnsafePointer<Float>], _ rows: Range<Int>, _ win: FloatPtr,
+                            _ body: (UnsafePointer<Float>, (Int, Int), Int) -> Void) {
+        let kh = g.kh, channelStride = 2 * kh * wp
+        func fill(_ r: Int) {
+            for c in 0..<g.c {
+                let plane = win + c * channelStride
+                padRow(planes[c], r, plane + (r % kh) * wp)
+                (plane + (r % kh + kh) * wp).update(from: plane + (r % kh) * wp, count: wp)
+            }
+        }
+        (win + g.c * channelStride).update(repeating: 0, count: 64)
+        guard let first = rows.first else { return }
+        for r in first..<(first + kh - 1) { fill(r) }
+        for oy in rows {
+            fill(oy + kh - 1)
+            body(UnsafePointer(win + (oy % kh) * wp), (channelStride, wp), oy)
+        }
+    }
+
+    /// Padded row `r` (padded coordinates) of one input plane into `dst` (wp floats).
+    @inline(__always)
+    private func padRow(_ src: UnsafePointer<Float>, _ r: Int, _ dst: FloatPtr) {
+        let y = r - g.padTop
+        guard y >= 0 && y < g.h else { dst.update(repeating: 0, count: wp); return }
+        dst.update(repeating: 0, count: g.padLeft)
+        (dst + g.padLeft).update(from: src + y * g.w, count: g.w)
+        (dst + g.padLeft + g.w).update(repeating: 0, count: g.padRight)
+    }
+
+    /// One output row; `row` is its first input row (padded, column 0).
+    private func directRow(_ row: UnsafePointer<Float>, _ layout: (Int, Int), _ y: FloatPtr, _ pw: UnsafePointer<Float>,
                            _ bias: UnsafePointer<Float>, _ oy: Int, _ blks: Range<Int>) {
         switch shape {
-        case .c4x24: tiles4x24(xp, layout, y, pw, bias, oy, blks)
-        case .c3x32: tiles(Tile3x32.self, xp, layout, y, pw, bias, oy, blks)
-        case .c6x16: tiles(Tile6x16.self, xp, layout, y, pw, bias, oy, blks)
+        case .c4x24: tiles4x24(row, layout, y, pw, bias, oy, blks)
+        case .c3x32: tiles(Tile3x32.self, row, layout, y, pw, bias, oy, blks)
+        case .c6x16: tiles(Tile6x16.self, row, layout, y, pw, bias, oy, blks)
         }
     }
 
     @inline(__always)
-    private func tiles4x24(_ xp: FloatPtr, _ layout: (Int, Int), _ y: FloatPtr, _ pw: UnsafePointer<Float>,
+    private func tiles4x24(_ row: UnsafePointer<Float>, _ layout: (Int, Int), _ y: FloatPtr, _ pw: UnsafePointer<Float>,
                            _ bias: UnsafePointer<Float>, _ oy: Int, _ blks: Range<Int>) {
         let kk = g.kh * g.kw
         let is3x3 = g.kh == 3 && g.kw == 3
@@ -242,19 +277,13 @@ final class ConvKernel: Kernel {
         var x0 = 0
         while x0 < g.wo {
             let remaining = g.wo - x0
-            let inRow = UnsafePointer(xp + oy * rs + x0)
+            let inRow = row + x0
             let n = min(24, remaining)
             for blk in blks {
                 let wBlock = pw + blk * g.c * kk * 4
                 let m0 = blk * 4
-                var acc = Tile4x24()
-                if remaining > 16 {
-                    if is3x3 { acc.run3x3(inRow, wBlock, g.c, cs, rs, g.dw, wide: true) }
-                    else { acc.runGeneric(inRow, wBlock, g.c, cs, rs, g.kh, g.kw, wide: true) }
-                } else {
-                    if is3x3 { acc.run3x3(inRow, wBlock, g.c, cs, rs, g.dw, wide: false) }
-                    else { acc.runGeneric(inRow, wBlock, g.c, cs, rs, g.kh, g.kw, wide: false) }
-                }
+                let acc = is3x3 ? Tile4x24.sum3x3(inRow, wBlock, g.c, cs, rs, g.dw, wide: remaining > 16)
+                    : Tile4x24.sum(inRow, wBlock, g.c, cs, rs, g.kh, g.kw, wide: remaining > 16)
                 put(acc.a00, y, m0, oy, x0, n, bias); put(acc.a01, y, m0, oy, x0 + 8, n - 8, bias); put(acc.a02, y, m0, oy, x0 + 16, n - 16, bias)
                 put(acc.a10, y, m0 + 1, oy, x0, n, bias); put(acc.a11, y, m0 + 1, oy, x0 + 8, n - 8, bias); put(acc.a12, y, m0 + 1, oy, x0 + 16, n - 16, bias)
                 put(acc.a20, y, m0 + 2, oy, x0, n, bias); put(acc.a21, y, m0 + 2, oy, x0 + 8, n - 8, bias); put(acc.a22, y, m0 + 2, oy, x0 + 16, n - 16, bias)
@@ -266,10 +295,9 @@ final class ConvKernel: Kernel {
 
     /// One output row in tiles of `T`; a partial last tile computes all lanes, stores its own.
     @inline(__always)
-    private func tiles<T: DirectTile>(_: T.Type, _ xp: FloatPtr, _ layout: (Int, Int), _ y: FloatPtr,
+    private func tiles<T: DirectTile>(_: T.Type, _ row: UnsafePointer<Float>, _ layout: (Int, Int), _ y: FloatPtr,
                                       _ pw: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
                                       _ oy: Int, _ blks: Range<Int>) {
-        let row = UnsafePointer(xp + oy * layout.1)
         var x0 = 0
         while x0 < g.wo {
             let n = min(T.pixels, g.wo - x0)
@@ -285,9 +313,8 @@ final class ConvKernel: Kernel {
                                       _ oy: Int, _ x0: Int, _ n: Int, _ blk: Int) {
         let kk = g.kh * g.kw
         let wBlock = pw + blk * g.c * kk * T.channels
-        var acc = T()
-        if g.kh == 3 && g.kw == 3 { acc.run3x3(inRow, wBlock, g.c, layout.0, layout.1, g.dw) }
-        else { acc.runGeneric(inRow, wBlock, g.c, layout.0, layout.1, g.kh, g.kw) }
+        let acc = g.kh == 3 && g.kw == 3 ? T.sum3x3(inRow, wBlock, g.c, layout.0, layout.1, g.dw)
+            : T.sum(inRow, wBlock, g.c, layout.0, layout.1, g.kh, g.kw)
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 12) { out in
             acc.spill(out.baseAddress!)
             for p in 0..<T.channels {

@@ -20,6 +20,23 @@ protocol DirectTile {
 extension DirectTile {
     static var pixels: Int { vectors * 8 }
 
+    /// The tile's sums over every input channel and tap, each loop in a function of its own:
+    /// inlined into the row loops, LLVM's register allocation varied with the code around it
+    /// and kept some accumulators on the stack (up to 2x slower).
+    @inline(never) static func sum3x3(_ row: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ inputs: Int,
+                                      _ channelStride: Int, _ rowStride: Int, _ dx: Int) -> Self {
+        var acc = Self()
+        acc.run3x3(row, w, inputs, channelStride, rowStride, dx)
+        return acc
+    }
+
+    @inline(never) static func sum(_ row: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ inputs: Int,
+                                   _ channelStride: Int, _ rowStride: Int, _ kh: Int, _ kw: Int) -> Self {
+        var acc = Self()
+        acc.runGeneric(row, w, inputs, channelStride, rowStride, kh, kw)
+        return acc
+    }
+
     /// `dx` is the tap step (always 1 here) passed at run time on purpose: with a constant step
     /// LLVM sees the overlapping loads of neighbouring taps and rebuilds them with shuffles,
     /// which costs more registers than AVX2 has and spills the accumulators.
@@ -151,6 +168,21 @@ struct Tile4x24 {
         a20 = a20.addingProduct(i0, b); a21 = a21.addingProduct(i1, b)
         b = SIMD8<Float>(repeating: w[3])
         a30 = a30.addingProduct(i0, b); a31 = a31.addingProduct(i1, b)
+    }
+
+    /// See `DirectTile.sum3x3`.
+    @inline(never) static func sum3x3(_ row: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ inputs: Int,
+                                      _ channelStride: Int, _ rowStride: Int, _ dx: Int, wide: Bool) -> Tile4x24 {
+        var acc = Tile4x24()
+        acc.run3x3(row, w, inputs, channelStride, rowStride, dx, wide: wide)
+        return acc
+    }
+
+    @inline(never) static func sum(_ row: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ inputs: Int,
+                                   _ channelStride: Int, _ rowStride: Int, _ kh: Int, _ kw: Int, wide: Bool) -> Tile4x24 {
+        var acc = Tile4x24()
+        acc.runGeneric(row, w, inputs, channelStride, rowStride, kh, kw, wide: wide)
+        return acc
     }
 
     /// `dx`: see `DirectTile.run3x3`.
