@@ -16,8 +16,9 @@ struct ConvGeometry {
 }
 
 /// Conv with bias and fused activation. Two strategies chosen per layer shape:
-/// `direct` (SIMD register-tiled, stride 1, group 1: wins at few channels/high resolution,
-/// where im2col traffic dominates) and `gemm` (im2col + cblas_sgemm: everything else).
+/// `direct` (stride 1, group 1: SIMD register tiles of output channels x pixels, the tile
+/// shape chosen per layer; wins at few channels/high resolution, where im2col traffic
+/// dominates) and `gemm` (im2col + cblas_sgemm: everything else).
 final class ConvKernel: Kernel {
     let g: ConvGeometry
     let weights: [Float]             // [M, C/g, kh, kw]
@@ -30,7 +31,8 @@ final class ConvKernel: Kernel {
     /// tile] so one tap's broadcasts are adjacent.
     let shape: DirectShape
     private var packed: [Float] = []
-    /// Direct path: padded input [row][channel][column] (many channels) or planar.
+    /// Direct path, weights-outer layers: the whole padded input [row][channel][column] (many
+    /// channels) or planar. Rows-outer layers pad row by row (`streamRows`).
     private let interleaved: Bool
     private let hp: Int, wp: Int     // padded input size (direct path)
     /// GEMM path: output pixels per im2col chunk.
