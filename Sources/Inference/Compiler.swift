@@ -547,16 +547,22 @@ final class GraphCompiler {
                            outputShapes: [[s[0], m, ho, wo]], outputNames: [outName])
         }
         // A channel Concat read only by this conv is absorbed: the conv reads its inputs directly.
-        var inputs = [xv], segments: [Int]? = nil
+        // A direct conv read only by this one is fused: its rows are computed as this conv needs them.
+        var inputs = [xv], segments: [Int]? = nil, producer: ConvKernel? = nil
         if ConvKernel.prefersDirect(g), case .dyn(let id) = xv, uses[node.inputs[0]]?.count == 1,
            !graphOutputs.contains(node.inputs[0]),
-           let k = steps.firstIndex(where: { $0.outputs == [id] }),
-           let concat = steps[k].kernel as? ConcatKernel, let segs = concat.channelSegments {
-            inputs = steps[k].inputs.map { .dyn($0) }
-            segments = segs
-            steps.remove(at: k)
+           let k = steps.firstIndex(where: { $0.outputs == [id] }) {
+            if let concat = steps[k].kernel as? ConcatKernel, let segs = concat.channelSegments {
+                inputs = steps[k].inputs.map { .dyn($0) }
+                segments = segs
+                steps.remove(at: k)
+            } else if let previous = steps[k].kernel as? ConvKernel, previous.canFeed(g) {
+                inputs = steps[k].inputs.map { .dyn($0) }
+                producer = previous
+                steps.remove(at: k)
+            }
         }
-        return Lowered(kernel: ConvKernel(g, weights: weights, bias: biasV, activation: act, segments: segments),
+        return Lowered(kernel: ConvKernel(g, weights: weights, bias: biasV, activation: act, segments: segments, producer: producer),
                        inputs: inputs, outputShapes: [[s[0], m, ho, wo]], outputNames: [outName])
     }
 

@@ -27,6 +27,9 @@ final class ConvKernel: Kernel {
     let useDirect: Bool
     /// Channels per input buffer: one entry, or several when a Concat feeding this conv was fused.
     let segments: [Int]
+    /// A conv whose output only this one reads, fused: its rows are computed inside this
+    /// conv's row window (`streamRows`), and this kernel's inputs are the producer's.
+    let producer: ConvKernel?
     /// Direct path: register tile, and weights repacked [blocks][C][kh][kw][channels of the
     /// tile] so one tap's broadcasts are adjacent.
     let shape: DirectShape
@@ -38,8 +41,10 @@ final class ConvKernel: Kernel {
     /// GEMM path: output pixels per im2col chunk.
     private let chunk: Int
 
-    init(_ g: ConvGeometry, weights: [Float], bias: [Float]?, activation: Activation, segments: [Int]? = nil) {
+    init(_ g: ConvGeometry, weights: [Float], bias: [Float]?, activation: Activation, segments: [Int]? = nil,
+         producer: ConvKernel? = nil) {
         self.g = g
+        self.producer = producer
         self.segments = segments ?? [g.c]
         self.weights = weights
         self.bias = bias ?? [Float](repeating: 0, count: g.m)
@@ -53,7 +58,7 @@ final class ConvKernel: Kernel {
         if useDirect { packWeights() }
     }
 
-    var flops: Double { g.flops }
+    var flops: Double { g.flops + (producer?.flops ?? 0) }
 
     static func prefersDirect(_ g: ConvGeometry) -> Bool {
         g.group == 1 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1
@@ -71,7 +76,7 @@ final class ConvKernel: Kernel {
     }
 
     func scratchFloats(threads: Int) -> Int {
-        if useDirect { return blocksOuter ? g.c * hp * wp + 64 : threads * windowFloats }
+        if useDirect { return blocksOuter ? g.c * hp * wp + 64 : threads * (windowFloats + (producer?.windowFloats ?? 0)) }
         if isPointwise { return 0 }
         return threads * g.cPerGroup * g.kh * g.kw * chunk + 64
     }
@@ -84,7 +89,7 @@ final class ConvKernel: Kernel {
     func run(_ inputs: [FloatPtr], _ outputs: [FloatPtr], scratch: FloatPtr, parallel: Parallel) {
         for b in 0..<g.n {
             let y = outputs[0] + b * g.m * g.ho * g.wo
-            if useDirect { runDirect(planes(inputs, b), y, scratch, parallel) }
+            if useDirect { runDirect((producer ?? self).planes(inputs, b), y, scratch, parallel) }
             else { runGemm(inputs[0] + b * g.c * g.h * g.w, y, scratch, parallel) }
         }
     }
@@ -181,7 +186,8 @@ final class ConvKernel: Kernel {
 
     /// Large weights (deep layers): one work item = (channel block, output row), blocks outer,
     /// so one block's weights stay in L1/L2 while the rows stream by. Small weights: rows outer.
-    private var blocksOuter: Bool { g.m * g.c * g.kh * g.kw * 4 > 192 * 1024 }
+    private var blocksOuter: Bool { ConvKernel.weightsOuter(g) }
+    static func weightsOuter(_ g: ConvGeometry) -> Bool { g.m * g.c * g.kh * g.kw * 4 > 192 * 1024 }
 
     /// Floats of one worker's row window (rows-outer path): 2 x kh padded rows per channel.
     private var windowFloats: Int { g.c * 2 * g.kh * wp + 64 }
@@ -196,13 +202,14 @@ final class ConvKernel: Kernel {
                     parallel.forEach(g.ho * blocks) { _, items in
                         for item in items {
                             let blk = item / g.ho, oy = item % g.ho
-                            directRow(UnsafePointer(xp + oy * layout.1), layout, y, w, b, oy, blk..<(blk + 1))
+                            directRow(UnsafePointer(xp + oy * layout.1), layout, y + oy * g.wo, w, b, g.ho * g.wo, blk..<(blk + 1))
                         }
                     }
                 } else {
+                    let perWorker = windowFloats + (producer?.windowFloats ?? 0)
                     parallel.forEach(g.ho) { worker, rows in
-                        streamRows(planes, rows, xp + worker * windowFloats) { row, layout, oy in
-                            directRow(row, layout, y, w, b, oy, 0..<blocks)
+                        streamRows(planes, rows, xp + worker * perWorker) { row, layout, oy in
+                            directRow(row, layout, y + oy * g.wo, w, b, g.ho * g.wo, 0..<blocks)
                         }
                     }
                 }
@@ -231,23 +238,73 @@ final class ConvKernel: Kernel {
     /// worker pads only the kh rows its current output row reads, into a small window that
     /// stays in cache. Padded row r sits in slots r % kh and r % kh + kh, so the kh rows of any
     /// output row are adjacent slots: [channel][2 kh slots][column].
+    ///
+    /// With a fused `producer`, the window's rows are the producer's output rows, computed as
+    /// they are needed from the producer's own window (`producerWindow`): the intermediate
+    /// tensor never goes to memory.
     private func streamRows(_ planes: [UnsafePointer<Float>], _ rows: Range<Int>, _ win: FloatPtr,
                             _ body: (UnsafePointer<Float>, (Int, Int), Int) -> Void) {
         let kh = g.kh, channelStride = 2 * kh * wp
+        let producerWindow = win + windowFloats
+        var produced = Int.min
         func fill(_ r: Int) {
+            let slot = r % kh
+            if let producer {
+                let y = r - g.padTop
+                if y >= 0 && y < g.h {
+                    producer.produceRow(planes, y, producerWindow, &produced, win + slot * wp + g.padLeft, channelStride)
+                } else {
+                    for c in 0..<g.c { (win + c * channelStride + slot * wp).update(repeating: 0, count: wp) }
+                }
+            } else {
+                for c in 0..<g.c { padRow(planes[c], r, win + c * channelStride + slot * wp) }
+            }
             for c in 0..<g.c {
                 let plane = win + c * channelStride
-                padRow(planes[c], r, plane + (r % kh) * wp)
-                (plane + (r % kh + kh) * wp).update(from: plane + (r % kh) * wp, count: wp)
+                (plane + (slot + kh) * wp).update(from: plane + slot * wp, count: wp)
             }
         }
-        (win + g.c * channelStride).update(repeating: 0, count: 64)
+        // Zero padding columns (a producer writes only the image columns) and the over-read guard.
+        win.update(repeating: 0, count: windowFloats)
+        if let producer { (producerWindow + producer.windowFloats - 64).update(repeating: 0, count: 64) }
         guard let first = rows.first else { return }
         for r in first..<(first + kh - 1) { fill(r) }
         for oy in rows {
             fill(oy + kh - 1)
             body(UnsafePointer(win + (oy % kh) * wp), (channelStride, wp), oy)
         }
+    }
+
+    /// As a fused producer: output row `oy`, all channels, into `out` (channel stride `os`),
+    /// from this conv's own row window `win`, where `filled` is the last padded input row
+    /// (rows are asked for in increasing order).
+    private func produceRow(_ planes: [UnsafePointer<Float>], _ oy: Int, _ win: FloatPtr, _ filled: inout Int,
+                            _ out: FloatPtr, _ os: Int) {
+        let kh = g.kh, channelStride = 2 * kh * wp
+        filled = max(filled, oy - 1)
+        while filled < oy + kh - 1 {
+            filled += 1
+            let slot = filled % kh
+            for c in 0..<g.c {
+                let plane = win + c * channelStride
+                padRow(planes[c], filled, plane + slot * wp)
+                (plane + (slot + kh) * wp).update(from: plane + slot * wp, count: wp)
+            }
+        }
+        let blocks = (g.m + shape.channels - 1) / shape.channels
+        packed.withUnsafeBufferPointer { pw in
+            bias.withUnsafeBufferPointer { bb in
+                directRow(UnsafePointer(win + (oy % kh) * wp), (channelStride, wp), out, pw.baseAddress!, bb.baseAddress!,
+                          os, 0..<blocks)
+            }
+        }
+    }
+
+    /// Whether this conv's output can be computed row by row inside `next`'s row window: both
+    /// direct and rows-outer, shapes chained, no producer of its own.
+    func canFeed(_ next: ConvGeometry) -> Bool {
+        useDirect && !blocksOuter && producer == nil && ConvKernel.prefersDirect(next)
+            && !ConvKernel.weightsOuter(next) && next.n == g.n && next.c == g.m && next.h == g.ho && next.w == g.wo
     }
 
     /// Padded row `r` (padded coordinates) of one input plane into `dst` (wp floats).
@@ -260,19 +317,20 @@ final class ConvKernel: Kernel {
         (dst + g.padLeft + g.w).update(repeating: 0, count: g.padRight)
     }
 
-    /// One output row; `row` is its first input row (padded, column 0).
+    /// One output row; `row` is its first input row (padded, column 0), `y` the output row of
+    /// channel 0 and `os` the output channel stride.
     private func directRow(_ row: UnsafePointer<Float>, _ layout: (Int, Int), _ y: FloatPtr, _ pw: UnsafePointer<Float>,
-                           _ bias: UnsafePointer<Float>, _ oy: Int, _ blks: Range<Int>) {
+                           _ bias: UnsafePointer<Float>, _ os: Int, _ blks: Range<Int>) {
         switch shape {
-        case .c4x24: tiles4x24(row, layout, y, pw, bias, oy, blks)
-        case .c3x32: tiles(Tile3x32.self, row, layout, y, pw, bias, oy, blks)
-        case .c6x16: tiles(Tile6x16.self, row, layout, y, pw, bias, oy, blks)
+        case .c4x24: tiles4x24(row, layout, y, pw, bias, os, blks)
+        case .c3x32: tiles(Tile3x32.self, row, layout, y, pw, bias, os, blks)
+        case .c6x16: tiles(Tile6x16.self, row, layout, y, pw, bias, os, blks)
         }
     }
 
     @inline(__always)
     private func tiles4x24(_ row: UnsafePointer<Float>, _ layout: (Int, Int), _ y: FloatPtr, _ pw: UnsafePointer<Float>,
-                           _ bias: UnsafePointer<Float>, _ oy: Int, _ blks: Range<Int>) {
+                           _ bias: UnsafePointer<Float>, _ os: Int, _ blks: Range<Int>) {
         let kk = g.kh * g.kw
         let is3x3 = g.kh == 3 && g.kw == 3
         let (cs, rs) = layout
@@ -286,10 +344,10 @@ final class ConvKernel: Kernel {
                 let m0 = blk * 4
                 let acc = is3x3 ? Tile4x24.sum3x3(inRow, wBlock, g.c, cs, rs, g.dw, wide: remaining > 16)
                     : Tile4x24.sum(inRow, wBlock, g.c, cs, rs, g.kh, g.kw, wide: remaining > 16)
-                put(acc.a00, y, m0, oy, x0, n, bias); put(acc.a01, y, m0, oy, x0 + 8, n - 8, bias); put(acc.a02, y, m0, oy, x0 + 16, n - 16, bias)
-                put(acc.a10, y, m0 + 1, oy, x0, n, bias); put(acc.a11, y, m0 + 1, oy, x0 + 8, n - 8, bias); put(acc.a12, y, m0 + 1, oy, x0 + 16, n - 16, bias)
-                put(acc.a20, y, m0 + 2, oy, x0, n, bias); put(acc.a21, y, m0 + 2, oy, x0 + 8, n - 8, bias); put(acc.a22, y, m0 + 2, oy, x0 + 16, n - 16, bias)
-                put(acc.a30, y, m0 + 3, oy, x0, n, bias); put(acc.a31, y, m0 + 3, oy, x0 + 8, n - 8, bias); put(acc.a32, y, m0 + 3, oy, x0 + 16, n - 16, bias)
+                put(acc.a00, y, m0, os, x0, n, bias); put(acc.a01, y, m0, os, x0 + 8, n - 8, bias); put(acc.a02, y, m0, os, x0 + 16, n - 16, bias)
+                put(acc.a10, y, m0 + 1, os, x0, n, bias); put(acc.a11, y, m0 + 1, os, x0 + 8, n - 8, bias); put(acc.a12, y, m0 + 1, os, x0 + 16, n - 16, bias)
+                put(acc.a20, y, m0 + 2, os, x0, n, bias); put(acc.a21, y, m0 + 2, os, x0 + 8, n - 8, bias); put(acc.a22, y, m0 + 2, os, x0 + 16, n - 16, bias)
+                put(acc.a30, y, m0 + 3, os, x0, n, bias); put(acc.a31, y, m0 + 3, os, x0 + 8, n - 8, bias); put(acc.a32, y, m0 + 3, os, x0 + 16, n - 16, bias)
             }
             x0 += n
         }
@@ -299,11 +357,11 @@ final class ConvKernel: Kernel {
     @inline(__always)
     private func tiles<T: DirectTile>(_: T.Type, _ row: UnsafePointer<Float>, _ layout: (Int, Int), _ y: FloatPtr,
                                       _ pw: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
-                                      _ oy: Int, _ blks: Range<Int>) {
+                                      _ os: Int, _ blks: Range<Int>) {
         var x0 = 0
         while x0 < g.wo {
             let n = min(T.pixels, g.wo - x0)
-            for blk in blks { block(T.self, row + x0, layout, y, pw, bias, oy, x0, n, blk) }
+            for blk in blks { block(T.self, row + x0, layout, y, pw, bias, os, x0, n, blk) }
             x0 += n
         }
     }
@@ -312,7 +370,7 @@ final class ConvKernel: Kernel {
     @inline(__always)
     private func block<T: DirectTile>(_: T.Type, _ inRow: UnsafePointer<Float>, _ layout: (Int, Int), _ y: FloatPtr,
                                       _ pw: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
-                                      _ oy: Int, _ x0: Int, _ n: Int, _ blk: Int) {
+                                      _ os: Int, _ x0: Int, _ n: Int, _ blk: Int) {
         let kk = g.kh * g.kw
         let wBlock = pw + blk * g.c * kk * T.channels
         let acc = g.kh == 3 && g.kw == 3 ? T.sum3x3(inRow, wBlock, g.c, layout.0, layout.1, g.dw)
@@ -321,17 +379,18 @@ final class ConvKernel: Kernel {
             acc.spill(out.baseAddress!)
             for p in 0..<T.channels {
                 let m = blk * T.channels + p
-                for v in 0..<T.vectors { put(out[p * T.vectors + v], y, m, oy, x0 + 8 * v, n - 8 * v, bias) }
+                for v in 0..<T.vectors { put(out[p * T.vectors + v], y, m, os, x0 + 8 * v, n - 8 * v, bias) }
             }
         }
     }
 
-    /// Bias + activation + store of one accumulator (output channel m, 8 pixels at x).
+    /// Bias + activation + store of one accumulator (output channel m, 8 pixels at x; `y` is
+    /// the output row of channel 0, `os` the channel stride).
     @inline(__always)
-    private func put(_ acc: SIMD8<Float>, _ y: FloatPtr, _ m: Int, _ oy: Int, _ x: Int, _ lanes: Int,
+    private func put(_ acc: SIMD8<Float>, _ y: FloatPtr, _ m: Int, _ os: Int, _ x: Int, _ lanes: Int,
                      _ bias: UnsafePointer<Float>) {
         guard m < g.m, lanes > 0 else { return }
-        let dst = y + m * g.ho * g.wo + oy * g.wo + x
+        let dst = y + m * os + x
         var r = acc + SIMD8<Float>(repeating: bias[m])
         switch activation {
         case .none: break

@@ -181,6 +181,20 @@ def cases():
         helper.make_node("ConvTranspose", ["x", "w"], ["c"], name="ConvTranspose_0", strides=[2, 2], group=2),
         helper.make_node("BatchNormalization", ["c", "g", "be", "m", "v"], ["n"], name="BN_1"),
         helper.make_node("Relu", ["n"], ["y"], name="Relu_2")], X([1, 4, 5, 6]), ["y"], inits)
+    # Conv read only by the next conv: fused (rows computed inside the consumer's row window);
+    # batch 2, a 5x5 producer, asymmetric consumer pads; then a conv read once but also a graph
+    # output (must not be fused) before a consumer with 6x16 tiles.
+    inits = [T("w1", rand(7, 5, 5, 5, scale=0.2)), T("b1", rand(7)), T("w2", rand(9, 7, 3, 3, scale=0.3)),
+             T("b2", rand(9)), T("w3", rand(11, 9, 3, 3, scale=0.3)), T("w4", rand(6, 11, 3, 3, scale=0.3))]
+    c["conv_chain_fused"] = model([
+        helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], name="Conv_0", pads=[2, 2, 2, 2]),
+        helper.make_node("Relu", ["c1"], ["r1"], name="Relu_1"),
+        helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"], name="Conv_2", pads=[1, 0, 1, 2]),
+        helper.make_node("Relu", ["c2"], ["y"], name="Relu_3"),
+        helper.make_node("MaxPool", ["y"], ["p"], name="MaxPool_4", kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Conv", ["p", "w3"], ["c3"], name="Conv_5", pads=[1, 1, 1, 1]),
+        helper.make_node("Conv", ["c3", "w4"], ["z"], name="Conv_6", pads=[1, 1, 1, 1])],
+        [("x", [2, 5, 11, 30])], ["y", "c3", "z"], inits)
     # Conv output consumed twice: no fusion must happen
     inits = [T("w", rand(4, 2, 3, 3, scale=0.3))]
     c["conv_two_consumers"] = model([
