@@ -322,46 +322,26 @@ final class ConvKernel: Kernel {
     private func directRow(_ row: UnsafePointer<Float>, _ layout: (Int, Int), _ y: FloatPtr, _ pw: UnsafePointer<Float>,
                            _ bias: UnsafePointer<Float>, _ os: Int, _ blks: Range<Int>) {
         switch shape {
-        case .c4x24: tiles4x24(row, layout, y, pw, bias, os, blks)
-        case .c3x32: tiles(Tile3x32.self, row, layout, y, pw, bias, os, blks)
-        case .c6x16: tiles(Tile6x16.self, row, layout, y, pw, bias, os, blks)
+        case .c4x24: tiles(Tile4x24.self, tail: Tile4x16.self, row, layout, y, pw, bias, os, blks)
+        case .c3x32: tiles(Tile3x32.self, tail: Tile3x32.self, row, layout, y, pw, bias, os, blks)
+        case .c6x16: tiles(Tile6x16.self, tail: Tile6x16.self, row, layout, y, pw, bias, os, blks)
         }
     }
 
+    /// One output row in tiles of `T`; a remainder that fits the narrower `Tail` runs on it,
+    /// any other partial last tile computes all lanes and stores its own.
     @inline(__always)
-    private func tiles4x24(_ row: UnsafePointer<Float>, _ layout: (Int, Int), _ y: FloatPtr, _ pw: UnsafePointer<Float>,
-                           _ bias: UnsafePointer<Float>, _ os: Int, _ blks: Range<Int>) {
-        let kk = g.kh * g.kw
-        let is3x3 = g.kh == 3 && g.kw == 3
-        let (cs, rs) = layout
-        var x0 = 0
-        while x0 < g.wo {
-            let remaining = g.wo - x0
-            let inRow = row + x0
-            let n = min(24, remaining)
-            for blk in blks {
-                let wBlock = pw + blk * g.c * kk * 4
-                let m0 = blk * 4
-                let acc = is3x3 ? Tile4x24.sum3x3(inRow, wBlock, g.c, cs, rs, g.dw, wide: remaining > 16)
-                    : Tile4x24.sum(inRow, wBlock, g.c, cs, rs, g.kh, g.kw, wide: remaining > 16)
-                put(acc.a00, y, m0, os, x0, n, bias); put(acc.a01, y, m0, os, x0 + 8, n - 8, bias); put(acc.a02, y, m0, os, x0 + 16, n - 16, bias)
-                put(acc.a10, y, m0 + 1, os, x0, n, bias); put(acc.a11, y, m0 + 1, os, x0 + 8, n - 8, bias); put(acc.a12, y, m0 + 1, os, x0 + 16, n - 16, bias)
-                put(acc.a20, y, m0 + 2, os, x0, n, bias); put(acc.a21, y, m0 + 2, os, x0 + 8, n - 8, bias); put(acc.a22, y, m0 + 2, os, x0 + 16, n - 16, bias)
-                put(acc.a30, y, m0 + 3, os, x0, n, bias); put(acc.a31, y, m0 + 3, os, x0 + 8, n - 8, bias); put(acc.a32, y, m0 + 3, os, x0 + 16, n - 16, bias)
-            }
-            x0 += n
-        }
-    }
-
-    /// One output row in tiles of `T`; a partial last tile computes all lanes, stores its own.
-    @inline(__always)
-    private func tiles<T: DirectTile>(_: T.Type, _ row: UnsafePointer<Float>, _ layout: (Int, Int), _ y: FloatPtr,
-                                      _ pw: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
-                                      _ os: Int, _ blks: Range<Int>) {
+    private func tiles<T: DirectTile, Tail: DirectTile>(_: T.Type, tail _: Tail.Type, _ row: UnsafePointer<Float>,
+                                                        _ layout: (Int, Int), _ y: FloatPtr, _ pw: UnsafePointer<Float>,
+                                                        _ bias: UnsafePointer<Float>, _ os: Int, _ blks: Range<Int>) {
         var x0 = 0
         while x0 < g.wo {
             let n = min(T.pixels, g.wo - x0)
-            for blk in blks { block(T.self, row + x0, layout, y, pw, bias, os, x0, n, blk) }
+            let narrow = Tail.pixels < T.pixels && n <= Tail.pixels
+            for blk in blks {
+                if narrow { block(Tail.self, row + x0, layout, y, pw, bias, os, x0, n, blk) }
+                else { block(T.self, row + x0, layout, y, pw, bias, os, x0, n, blk) }
+            }
             x0 += n
         }
     }

@@ -3,10 +3,6 @@
 /// input vectors and one broadcast weight). One tap costs `vectors` loads, `channels`
 /// broadcasts and channels x vectors FMAs. Which shape a layer uses depends on its width and
 /// output channels (`ConvKernel.DirectShape`): the shape that computes the fewest wasted lanes.
-///
-/// The general 4 x 24 tile (`Tile4x24`, with its 16-pixel row tail) is written out on its own:
-/// through this protocol LLVM kept part of its accumulators on the stack across the channel
-/// loop (25% slower on 16-channel layers).
 protocol DirectTile {
     static var channels: Int { get }
     static var vectors: Int { get }
@@ -136,16 +132,16 @@ struct Tile6x16: DirectTile {
     }
 }
 
-/// 4 output channels x 24 pixels (16 at a row's end with `wide: false`): rows of any width,
-/// 16-channel layers.
-struct Tile4x24 {
+/// 4 channels x 24 pixels: rows of any width, 16-channel layers.
+struct Tile4x24: DirectTile {
+    static var channels: Int { 4 }
+    static var vectors: Int { 3 }
     var a00 = SIMD8<Float>(), a01 = SIMD8<Float>(), a02 = SIMD8<Float>()
     var a10 = SIMD8<Float>(), a11 = SIMD8<Float>(), a12 = SIMD8<Float>()
     var a20 = SIMD8<Float>(), a21 = SIMD8<Float>(), a22 = SIMD8<Float>()
     var a30 = SIMD8<Float>(), a31 = SIMD8<Float>(), a32 = SIMD8<Float>()
 
-    /// One kernel tap: 3 input vectors times 4 broadcast weights.
-    @inline(__always) mutating func tap3(_ r: UnsafePointer<Float>, _ w: UnsafePointer<Float>) {
+    @inline(__always) mutating func tap(_ r: UnsafePointer<Float>, _ w: UnsafePointer<Float>) {
         let i0 = ld8(r), i1 = ld8(r + 8), i2 = ld8(r + 16)
         var b = SIMD8<Float>(repeating: w[0])
         a00 = a00.addingProduct(i0, b); a01 = a01.addingProduct(i1, b); a02 = a02.addingProduct(i2, b)
@@ -157,8 +153,20 @@ struct Tile4x24 {
         a30 = a30.addingProduct(i0, b); a31 = a31.addingProduct(i1, b); a32 = a32.addingProduct(i2, b)
     }
 
-    /// Same with 2 input vectors (row tails of <= 16 pixels).
-    @inline(__always) mutating func tap2(_ r: UnsafePointer<Float>, _ w: UnsafePointer<Float>) {
+    @inline(__always) func spill(_ o: UnsafeMutablePointer<SIMD8<Float>>) {
+        o[0] = a00; o[1] = a01; o[2] = a02; o[3] = a10; o[4] = a11; o[5] = a12
+        o[6] = a20; o[7] = a21; o[8] = a22; o[9] = a30; o[10] = a31; o[11] = a32
+    }
+}
+
+/// 4 channels x 16 pixels: the row tail of `Tile4x24` (same weight packing).
+struct Tile4x16: DirectTile {
+    static var channels: Int { 4 }
+    static var vectors: Int { 2 }
+    var a00 = SIMD8<Float>(), a01 = SIMD8<Float>(), a10 = SIMD8<Float>(), a11 = SIMD8<Float>()
+    var a20 = SIMD8<Float>(), a21 = SIMD8<Float>(), a30 = SIMD8<Float>(), a31 = SIMD8<Float>()
+
+    @inline(__always) mutating func tap(_ r: UnsafePointer<Float>, _ w: UnsafePointer<Float>) {
         let i0 = ld8(r), i1 = ld8(r + 8)
         var b = SIMD8<Float>(repeating: w[0])
         a00 = a00.addingProduct(i0, b); a01 = a01.addingProduct(i1, b)
@@ -170,58 +178,7 @@ struct Tile4x24 {
         a30 = a30.addingProduct(i0, b); a31 = a31.addingProduct(i1, b)
     }
 
-    /// See `DirectTile.sum3x3`.
-    @inline(never) static func sum3x3(_ row: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ inputs: Int,
-                                      _ channelStride: Int, _ rowStride: Int, _ dx: Int, wide: Bool) -> Tile4x24 {
-        var acc = Tile4x24()
-        acc.run3x3(row, w, inputs, channelStride, rowStride, dx, wide: wide)
-        return acc
-    }
-
-    @inline(never) static func sum(_ row: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ inputs: Int,
-                                   _ channelStride: Int, _ rowStride: Int, _ kh: Int, _ kw: Int, wide: Bool) -> Tile4x24 {
-        var acc = Tile4x24()
-        acc.runGeneric(row, w, inputs, channelStride, rowStride, kh, kw, wide: wide)
-        return acc
-    }
-
-    /// `dx`: see `DirectTile.run3x3`.
-    @inline(__always) mutating func run3x3(_ row: UnsafePointer<Float>, _ w0: UnsafePointer<Float>, _ channels: Int,
-                                           _ channelStride: Int, _ rowStride: Int, _ dx: Int, wide: Bool) {
-        var w = w0
-        var p = row
-        if wide {
-            for _ in 0..<channels {
-                var r = p
-                for _ in 0..<3 {
-                    tap3(r, w); tap3(r + dx, w + 4); tap3(r + 2 * dx, w + 8)
-                    w += 12; r += rowStride
-                }
-                p += channelStride
-            }
-        } else {
-            for _ in 0..<channels {
-                var r = p
-                for _ in 0..<3 {
-                    tap2(r, w); tap2(r + dx, w + 4); tap2(r + 2 * dx, w + 8)
-                    w += 12; r += rowStride
-                }
-                p += channelStride
-            }
-        }
-    }
-
-    @inline(__always) mutating func runGeneric(_ row: UnsafePointer<Float>, _ w0: UnsafePointer<Float>, _ channels: Int,
-                                               _ channelStride: Int, _ rowStride: Int, _ kh: Int, _ kw: Int, wide: Bool) {
-        var w = w0
-        for c in 0..<channels {
-            for ky in 0..<kh {
-                let r = row + c * channelStride + ky * rowStride
-                for kx in 0..<kw {
-                    if wide { tap3(r + kx, w) } else { tap2(r + kx, w) }
-                    w += 4
-                }
-            }
-        }
+    @inline(__always) func spill(_ o: UnsafeMutablePointer<SIMD8<Float>>) {
+        o[0] = a00; o[1] = a01; o[2] = a10; o[3] = a11; o[4] = a20; o[5] = a21; o[6] = a30; o[7] = a31
     }
 }
