@@ -9,13 +9,24 @@ public enum Connectivity: Sendable, Equatable {
     public var complement: Connectivity { self == .four ? .eight : .four }
 }
 
-/// Labels of every pixel whose value equals `value`: 0 elsewhere, 1... per component in
-/// scan order. Returns the labels and each component's pixel count (index = label - 1).
-func labelComponents(_ bits: [UInt8], width: Int, height: Int, value: UInt8,
-                     connectivity: Connectivity) -> (labels: [Int32], sizes: [Int]) {
-    // Two passes over runs (maximal horizontal stretches of `value`) with union-find: a few
-    // thousand runs instead of a quarter-million pixel visits with neighbour checks.
-    var runStart: [Int32] = [], runEnd: [Int32] = [], runRow: [Int32] = []
+/// A maximal horizontal stretch of equal pixels, `start...end` on `row`.
+struct PixelRun: Equatable, Sendable {
+    var row: Int32
+    var start: Int32
+    var end: Int32
+    /// 1-based component label.
+    var label: Int32
+
+    var length: Int { Int(end - start) + 1 }
+}
+
+/// The components of every pixel whose value equals `value`, as runs in scan order (labels
+/// 1... in scan order of each component's first pixel) and each component's pixel count
+/// (index = label - 1). Postprocessing works on these runs, not on pixels: a lesion mask
+/// at source resolution has a few thousand runs and a quarter-million pixels.
+func componentRuns(_ bits: [UInt8], width: Int, height: Int, value: UInt8,
+                   connectivity: Connectivity) -> (runs: [PixelRun], sizes: [Int]) {
+    var runs: [PixelRun] = []
     var parent: [Int32] = []
     func find(_ r: Int32) -> Int32 {
         var r = r
@@ -31,39 +42,55 @@ func labelComponents(_ bits: [UInt8], width: Int, height: Int, value: UInt8,
     var previousRows = 0..<0
     bits.withUnsafeBufferPointer { b in
         for y in 0..<height {
-            let rowFirst = runStart.count
+            let rowFirst = runs.count
             var x = 0
-            let base = y * width
+            let row = b.baseAddress! + y * width
             var above = previousRows.lowerBound
             while x < width {
-                if b[base + x] != value { x += 1; continue }
+                if row[x] != value { x += 1; continue }
                 let s = x
-                while x < width && b[base + x] == value { x += 1 }
-                let r = Int32(runStart.count)
-                runStart.append(Int32(s)); runEnd.append(Int32(x - 1)); runRow.append(Int32(y)); parent.append(r)
+                while x < width && row[x] == value { x += 1 }
+                let r = Int32(runs.count)
+                runs.append(PixelRun(row: Int32(y), start: Int32(s), end: Int32(x - 1), label: 0)); parent.append(r)
                 // Runs of the row above that touch [s - reach, x - 1 + reach].
-                while above < previousRows.upperBound && runEnd[above] < Int32(s) - reach { above += 1 }
+                while above < previousRows.upperBound && runs[above].end < Int32(s) - reach { above += 1 }
                 var k = above
-                while k < previousRows.upperBound && runStart[k] <= Int32(x - 1) + reach {
+                while k < previousRows.upperBound && runs[k].start <= Int32(x - 1) + reach {
                     union(Int32(k), r)
                     k += 1
                 }
             }
-            previousRows = rowFirst..<runStart.count
+            previousRows = rowFirst..<runs.count
         }
     }
-    var labels = [Int32](repeating: 0, count: bits.count)
     var sizes: [Int] = []
-    var finalLabel = [Int32](repeating: 0, count: runStart.count)
-    labels.withUnsafeMutableBufferPointer { out in
-        for r in 0..<runStart.count {
-            let root = Int(find(Int32(r)))
-            if finalLabel[root] == 0 { sizes.append(0); finalLabel[root] = Int32(sizes.count) }
-            let label = finalLabel[root]
-            let s = Int(runStart[r]), e = Int(runEnd[r]), base = Int(runRow[r]) * width
-            sizes[Int(label) - 1] += e - s + 1
-            for i in (base + s)...(base + e) { out[i] = label }
+    var finalLabel = [Int32](repeating: 0, count: runs.count)
+    for r in runs.indices {
+        let root = Int(find(Int32(r)))
+        if finalLabel[root] == 0 { sizes.append(0); finalLabel[root] = Int32(sizes.count) }
+        runs[r].label = finalLabel[root]
+        sizes[Int(finalLabel[root]) - 1] += runs[r].length
+    }
+    return (runs, sizes)
+}
+
+/// Writes `value(run)` over every pixel of each run (nil: leave the run alone).
+func paint<T>(_ runs: [PixelRun], into buffer: inout [T], width: Int, _ value: (PixelRun) -> T?) {
+    buffer.withUnsafeMutableBufferPointer { out in
+        for run in runs {
+            guard let v = value(run) else { continue }
+            let base = Int(run.row) * width
+            (out.baseAddress! + base + Int(run.start)).update(repeating: v, count: run.length)
         }
     }
+}
+
+/// Labels of every pixel whose value equals `value`: 0 elsewhere, 1... per component in
+/// scan order. Returns the labels and each component's pixel count (index = label - 1).
+func labelComponents(_ bits: [UInt8], width: Int, height: Int, value: UInt8,
+                     connectivity: Connectivity) -> (labels: [Int32], sizes: [Int]) {
+    let (runs, sizes) = componentRuns(bits, width: width, height: height, value: value, connectivity: connectivity)
+    var labels = [Int32](repeating: 0, count: bits.count)
+    paint(runs, into: &labels, width: width) { $0.label }
     return (labels, sizes)
 }

@@ -31,8 +31,8 @@ public struct LesionAnalyzer: Sendable {
     public func analyze(_ probabilities: ProbabilityMap, fieldOfView fov: PixelRect,
                         imageWidth: Int, imageHeight: Int,
                         spacing: PixelSpacing?) throws -> (masks: LesionMasks, lesions: [AnalyzedLesion]) {
-        let source = try probabilities.placedBilinear(in: fov, canvasWidth: imageWidth, canvasHeight: imageHeight)
-        return try analyze(postprocessor.run(source), spacing: spacing)
+        try analyze(postprocessor.run(probabilities, placedIn: fov, canvasWidth: imageWidth, canvasHeight: imageHeight),
+                    spacing: spacing)
     }
 
     /// Traces and measures already postprocessed lesions.

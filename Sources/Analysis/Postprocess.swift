@@ -26,54 +26,55 @@ public struct MaskPostprocessor: Sendable {
         return Int((Double(pixels) * ratio).rounded())
     }
 
-    public func run(_ map: ProbabilityMap) throws -> LesionMasks {
+    public func run(_ map: ProbabilityMap) -> LesionMasks {
         let bits = map.values.map { $0 >= threshold ? UInt8(1) : 0 }
-        return try run(Mask(width: map.width, height: map.height, bits: bits))
+        return run(Mask(validated: map.width, height: map.height, bits: bits))
     }
 
-    public func run(_ mask: Mask) throws -> LesionMasks {
+    /// The same as `run(map.placedBilinear(in: fov, ...))`, without the source-sized float
+    /// canvas: the upsampled probabilities are thresholded as they are computed.
+    public func run(_ map: ProbabilityMap, placedIn fov: PixelRect, canvasWidth: Int, canvasHeight: Int) throws -> LesionMasks {
+        try run(map.thresholdedBilinear(in: fov, canvasWidth: canvasWidth, canvasHeight: canvasHeight, threshold: threshold))
+    }
+
+    /// Works on runs of equal pixels (`componentRuns`), so each step costs the number of
+    /// runs, not of pixels.
+    public func run(_ mask: Mask) -> LesionMasks {
         let w = mask.width, h = mask.height
         var bits = mask.bits
         // 1. Drop specks.
         if minimumAreaPixels > 0 {
-            let (labels, sizes) = labelComponents(bits, width: w, height: h, value: 1, connectivity: connectivity)
-            for i in 0..<bits.count where labels[i] > 0 && sizes[Int(labels[i]) - 1] < minimumAreaPixels { bits[i] = 0 }
+            let (runs, sizes) = componentRuns(bits, width: w, height: h, value: 1, connectivity: connectivity)
+            paint(runs, into: &bits, width: w) { sizes[Int($0.label) - 1] < minimumAreaPixels ? 0 : nil }
         }
         // 2. Fill holes: background components not touching the border.
         if fillHoles {
-            let (labels, sizes) = labelComponents(bits, width: w, height: h, value: 0, connectivity: connectivity.complement)
+            let (runs, sizes) = componentRuns(bits, width: w, height: h, value: 0, connectivity: connectivity.complement)
             var touches = [Bool](repeating: false, count: sizes.count)
-            for x in 0..<w {
-                for y in [0, h - 1] where labels[y * w + x] > 0 { touches[Int(labels[y * w + x]) - 1] = true }
+            for run in runs where run.row == 0 || Int(run.row) == h - 1 || run.start == 0 || Int(run.end) == w - 1 {
+                touches[Int(run.label) - 1] = true
             }
-            for y in 0..<h {
-                for x in [0, w - 1] where labels[y * w + x] > 0 { touches[Int(labels[y * w + x]) - 1] = true }
-            }
-            for i in 0..<bits.count where labels[i] > 0 && !touches[Int(labels[i]) - 1] { bits[i] = 1 }
+            paint(runs, into: &bits, width: w) { touches[Int($0.label) - 1] ? nil : 1 }
         }
         // 3. Label what is left, largest first (ties: earlier in scan order first).
-        let (labels, sizes) = labelComponents(bits, width: w, height: h, value: 1, connectivity: connectivity)
+        var (runs, sizes) = componentRuns(bits, width: w, height: h, value: 1, connectivity: connectivity)
         let order = sizes.indices.sorted { sizes[$0] != sizes[$1] ? sizes[$0] > sizes[$1] : $0 < $1 }
         var rank = [Int32](repeating: 0, count: sizes.count + 1)
         for (r, old) in order.enumerated() { rank[old + 1] = Int32(r + 1) }
-        var boxes = [(x0: Int, y0: Int, x1: Int, y1: Int)](repeating: (Int.max, Int.max, -1, -1), count: sizes.count)
-        var relabelled = [Int32](repeating: 0, count: labels.count)
-        for y in 0..<h {
-            for x in 0..<w {
-                let l = labels[y * w + x]
-                if l == 0 { continue }
-                let r = rank[Int(l)]
-                relabelled[y * w + x] = r
-                let i = Int(r) - 1
-                boxes[i] = (min(boxes[i].x0, x), min(boxes[i].y0, y), max(boxes[i].x1, x), max(boxes[i].y1, y))
-            }
+        var boxes = [(x0: Int32, y0: Int32, x1: Int32, y1: Int32)](repeating: (.max, .max, -1, -1), count: sizes.count)
+        for i in runs.indices {
+            let r = rank[Int(runs[i].label)]
+            runs[i].label = r
+            let run = runs[i], k = Int(r) - 1
+            boxes[k] = (min(boxes[k].x0, run.start), min(boxes[k].y0, run.row), max(boxes[k].x1, run.end), max(boxes[k].y1, run.row))
         }
         let lesions = order.enumerated().map { r, old in
             let b = boxes[r]
             return LesionMasks.Lesion(label: r + 1, areaPixels: sizes[old],
-                                      boundingBox: PixelRect(x: b.x0, y: b.y0, width: b.x1 - b.x0 + 1, height: b.y1 - b.y0 + 1))
+                                      boundingBox: PixelRect(x: Int(b.x0), y: Int(b.y0), width: Int(b.x1 - b.x0) + 1,
+                                                             height: Int(b.y1 - b.y0) + 1))
         }
-        return LesionMasks(mask: try Mask(width: w, height: h, bits: bits), labels: relabelled, lesions: lesions)
+        return LesionMasks(mask: Mask(validated: w, height: h, bits: bits), runs: runs, lesions: lesions)
     }
 }
 
@@ -89,13 +90,22 @@ public struct LesionMasks: Sendable {
 
     /// Union of all lesions.
     public let mask: Mask
-    /// Per-pixel lesion label (0 = background).
-    public let labels: [Int32]
+    /// The lesions' runs, labelled with their lesion's label.
+    let runs: [PixelRun]
     public let lesions: [Lesion]
+
+    /// Per-pixel lesion label (0 = background).
+    public var labels: [Int32] {
+        var out = [Int32](repeating: 0, count: mask.bits.count)
+        paint(runs, into: &out, width: mask.width) { $0.label }
+        return out
+    }
 
     /// The mask of one lesion alone, full image size.
     public func mask(of lesion: Lesion) -> Mask {
         let l = Int32(lesion.label)
-        return Mask(validated: mask.width, height: mask.height, bits: labels.map { $0 == l ? 1 : 0 })
+        var bits = [UInt8](repeating: 0, count: mask.bits.count)
+        paint(runs, into: &bits, width: mask.width) { $0.label == l ? 1 : nil }
+        return Mask(validated: mask.width, height: mask.height, bits: bits)
     }
 }

@@ -42,6 +42,49 @@ extension ProbabilityMap {
     }
 }
 
+extension ProbabilityMap {
+    /// `placedBilinear(in:canvasWidth:canvasHeight:)` thresholded at `threshold` (foreground where
+    /// the upsampled probability is at or above it), computed row by row with the same arithmetic,
+    /// so no source-sized float image is ever built.
+    public func thresholdedBilinear(in fov: PixelRect, canvasWidth: Int, canvasHeight: Int, threshold: Float) throws -> Mask {
+        guard fov.fits(width: canvasWidth, height: canvasHeight) else {
+            throw AnalysisError.regionOutside(fov, width: canvasWidth, height: canvasHeight)
+        }
+        let xs = bilinearTaps(input: width, output: fov.width)
+        let ys = bilinearTaps(input: height, output: fov.height)
+        // Each model row is interpolated across once (the horizontal taps do not depend on
+        // the output row); output rows then blend two of those rows.
+        let fw = fov.width
+        var across = [Float](repeating: 0, count: height * fw)
+        values.withUnsafeBufferPointer { src in
+            across.withUnsafeMutableBufferPointer { dst in
+                xs.withUnsafeBufferPointer { taps in
+                    for y in 0..<height {
+                        let row = src.baseAddress! + y * width, out = dst.baseAddress! + y * fw
+                        for ox in 0..<fw {
+                            let t = taps[ox]
+                            out[ox] = (1 - t.w) * row[t.i0] + t.w * row[t.i1]
+                        }
+                    }
+                }
+            }
+        }
+        var bits = [UInt8](repeating: 0, count: canvasWidth * canvasHeight)
+        across.withUnsafeBufferPointer { rows in
+            bits.withUnsafeMutableBufferPointer { out in
+                for oy in 0..<fov.height {
+                    let ty = ys[oy]
+                    let top = rows.baseAddress! + ty.i0 * fw, bottom = rows.baseAddress! + ty.i1 * fw
+                    let dst = out.baseAddress! + (fov.y + oy) * canvasWidth + fov.x
+                    let a = 1 - ty.w, b = ty.w
+                    for ox in 0..<fw { dst[ox] = a * top[ox] + b * bottom[ox] >= threshold ? 1 : 0 }
+                }
+            }
+        }
+        return Mask(validated: canvasWidth, height: canvasHeight, bits: bits)
+    }
+}
+
 struct BilinearTap { let i0: Int; let i1: Int; let w: Float }
 
 func bilinearTaps(input: Int, output: Int) -> [BilinearTap] {

@@ -33,15 +33,15 @@ final class PostprocessTests: XCTestCase {
             let r2 = (x - 10) * (x - 10) + (y - 10) * (y - 10)
             return r2 <= 64 && r2 >= 16 && !(x > 10 && abs(y - 10) < 2)
         }
-        let out = try MaskPostprocessor().run(m)
+        let out = MaskPostprocessor().run(m)
         XCTAssertFalse(out.mask[10, 10], "the inside is reachable from outside and must stay background")
         XCTAssertEqual(out.lesions.count, 1)
     }
 
     func testDiagonalNeighboursAreOneLesionWithEightConnectivity() throws {
         let m = try Mask(width: 4, height: 4, bits: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0])
-        XCTAssertEqual(try MaskPostprocessor().run(m).lesions.count, 1)
-        XCTAssertEqual(try MaskPostprocessor(connectivity: .four).run(m).lesions.count, 3)
+        XCTAssertEqual(MaskPostprocessor().run(m).lesions.count, 1)
+        XCTAssertEqual(MaskPostprocessor(connectivity: .four).run(m).lesions.count, 3)
     }
 
     func testMinimumAreaScalesWithResolution() {
@@ -66,6 +66,65 @@ final class PostprocessTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// The run-based postprocessor against the same steps done pixel by pixel with a flood
+    /// fill: same mask, same lesion labels, areas and boxes, on noisy masks.
+    func testRunBasedPostprocessingMatchesPixelReference() {
+        var rng = SystemRandomNumberGenerator()
+        for trial in 0..<60 {
+            let w = Int.random(in: 1...41, using: &rng), h = Int.random(in: 1...33, using: &rng)
+            let density = Double(trial % 6 + 1) / 7
+            let bits = (0..<(w * h)).map { _ in Double.random(in: 0..<1, using: &rng) < density ? UInt8(1) : 0 }
+            let minArea = Int.random(in: 0...6, using: &rng)
+            for connectivity in [Connectivity.four, .eight] {
+                let pp = MaskPostprocessor(minimumAreaPixels: minArea, connectivity: connectivity)
+                let got = pp.run(Mask(validated: w, height: h, bits: bits))
+                // Reference, pixel by pixel.
+                var want = bits
+                let eight = connectivity == .eight
+                let fg = floodFillLabels(want, width: w, height: h, value: 1, eight: eight)
+                for i in want.indices where fg.labels[i] > 0 && fg.sizes[Int(fg.labels[i]) - 1] < minArea { want[i] = 0 }
+                let bg = floodFillLabels(want, width: w, height: h, value: 0, eight: !eight)
+                var open = Set<Int32>()
+                for y in 0..<h { for x in 0..<w where (x == 0 || y == 0 || x == w - 1 || y == h - 1) && bg.labels[y * w + x] > 0 { open.insert(bg.labels[y * w + x]) } }
+                for i in want.indices where bg.labels[i] > 0 && !open.contains(bg.labels[i]) { want[i] = 1 }
+                let lesions = floodFillLabels(want, width: w, height: h, value: 1, eight: eight)
+                XCTAssertEqual(got.mask.bits, want, "\(w)x\(h) \(connectivity) min \(minArea)")
+                XCTAssertEqual(got.lesions.map(\.areaPixels), lesions.sizes.sorted(by: >))
+                for lesion in got.lesions {
+                    let own = got.mask(of: lesion)
+                    XCTAssertEqual(own.foregroundCount, lesion.areaPixels)
+                    let xs = own.bits.indices.filter { own.bits[$0] != 0 }.map { $0 % w }
+                    let ys = own.bits.indices.filter { own.bits[$0] != 0 }.map { $0 / w }
+                    XCTAssertEqual(lesion.boundingBox, PixelRect(x: xs.min()!, y: ys.min()!, width: xs.max()! - xs.min()! + 1,
+                                                                 height: ys.max()! - ys.min()! + 1))
+                    // One reference component, whole.
+                    let refLabels = Set(own.bits.indices.filter { own.bits[$0] != 0 }.map { lesions.labels[$0] })
+                    XCTAssertEqual(refLabels.count, 1)
+                    XCTAssertEqual(got.labels.filter { $0 == Int32(lesion.label) }.count, lesion.areaPixels)
+                }
+            }
+        }
+    }
+
+    /// Thresholding while upsampling gives exactly the mask of the upsampled float image.
+    func testThresholdedUpsamplingMatchesUpsampledThenThresholded() throws {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<30 {
+            let mw = Int.random(in: 1...17, using: &rng), mh = Int.random(in: 1...13, using: &rng)
+            let map = try ProbabilityMap(width: mw, height: mh, values: (0..<(mw * mh)).map { _ in Float.random(in: 0...1, using: &rng) })
+            let cw = Int.random(in: 1...60, using: &rng), ch = Int.random(in: 1...50, using: &rng)
+            let fw = Int.random(in: 1...cw, using: &rng), fh = Int.random(in: 1...ch, using: &rng)
+            let fov = PixelRect(x: Int.random(in: 0...(cw - fw), using: &rng), y: Int.random(in: 0...(ch - fh), using: &rng),
+                                width: fw, height: fh)
+            let threshold = Float.random(in: 0.2...0.8, using: &rng)
+            let placed = try map.placedBilinear(in: fov, canvasWidth: cw, canvasHeight: ch)
+            let got = try map.thresholdedBilinear(in: fov, canvasWidth: cw, canvasHeight: ch, threshold: threshold)
+            XCTAssertEqual(got.bits, placed.values.map { $0 >= threshold ? 1 : 0 })
+        }
+        XCTAssertThrowsError(try ProbabilityMap(width: 2, height: 2, values: [0, 0, 0, 0])
+            .thresholdedBilinear(in: PixelRect(x: 3, y: 0, width: 2, height: 2), canvasWidth: 4, canvasHeight: 4, threshold: 0.5))
     }
 
     private func floodFillLabels(_ bits: [UInt8], width: Int, height: Int, value: UInt8,
