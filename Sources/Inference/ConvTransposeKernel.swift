@@ -1,23 +1,89 @@
 import CBLAS
 
-/// ConvTranspose as GEMM (W^T x X -> columns) followed by col2im scatter-add.
+/// ConvTranspose as GEMM (W^T x X -> columns) followed by col2im scatter-add; the UNet's
+/// 2x2 stride-2 up-sampling runs directly (`runDirect2x2`).
 final class ConvTransposeKernel: Kernel {
     let g: ConvGeometry              // c/h/w = input, m/ho/wo = output; pads are the ONNX pads
     let weights: [Float]             // [C, M/g, kh, kw]
     let bias: [Float]
     let activation: Activation
+    /// For `runDirect2x2`: the weights as [M][C][ky*2+kx], so one output channel's four taps
+    /// for one input channel are adjacent; nil when the direct path does not apply.
+    let direct2x2: [Float]?
 
     init(_ g: ConvGeometry, weights: [Float], bias: [Float]?, activation: Activation) {
         self.g = g; self.weights = weights
         self.bias = bias ?? [Float](repeating: 0, count: g.m)
         self.activation = activation
+        if Self.isPatchScatter(g) && g.kh == 2 && g.kw == 2 && g.group == 1 {
+            var packed = [Float](repeating: 0, count: g.m * g.c * 4)
+            for c in 0..<g.c { for m in 0..<g.m { for t in 0..<4 { packed[(m * g.c + c) * 4 + t] = weights[(c * g.m + m) * 4 + t] } } }
+            direct2x2 = packed
+        } else {
+            direct2x2 = nil
+        }
+    }
+
+    /// Every input pixel feeds exactly one 2x2 output block, so output rows 2y and 2y+1 come
+    /// straight from input row y: per output channel, 16 input pixels at a time, the four taps
+    /// accumulate in eight vectors over the input channels and are interleaved on store. No
+    /// column buffer: the GEMM path wrote and re-read one the size of the output.
+    /// Input row y of every channel is first copied side by side into the worker's scratch: in
+    /// the planes those rows lie a power of two apart and would all compete for one L1 set.
+    private func runDirect2x2(_ x: FloatPtr, _ y: FloatPtr, _ packed: UnsafePointer<Float>, scratch: FloatPtr,
+                              _ parallel: Parallel) {
+        let hw = g.h * g.w, outPlane = g.ho * g.wo, c = g.c, w = g.w
+        parallel.forEach(g.n * g.h) { worker, items in
+            let src = scratch + worker * Self.rowsFloats(g)
+            for item in items {
+                let b = item / g.h, iy = item % g.h
+                let plane = x + b * c * hw + iy * w
+                for ci in 0..<c { (src + ci * w).update(from: plane + ci * hw, count: w) }
+                for m in 0..<g.m {
+                    let wm = packed + m * c * 4
+                    let row0 = y + (b * g.m + m) * outPlane + 2 * iy * g.wo, row1 = row0 + g.wo
+                    let bias = SIMD8<Float>(repeating: self.bias[m])
+                    var ix = 0
+                    while ix + 16 <= w {
+                        var a00 = bias, a01 = bias, a10 = bias, a11 = bias     // a[ky][kx], pixels ix..<ix+8
+                        var b00 = bias, b01 = bias, b10 = bias, b11 = bias     // pixels ix+8..<ix+16
+                        for ci in 0..<c {
+                            let p = src + ci * w + ix, t = wm + ci * 4
+                            let lo = load8(p), hi = load8(p + 8)
+                            let t0 = SIMD8(repeating: t[0]), t1 = SIMD8(repeating: t[1])
+                            let t2 = SIMD8(repeating: t[2]), t3 = SIMD8(repeating: t[3])
+                            a00 = a00.addingProduct(lo, t0); a01 = a01.addingProduct(lo, t1)
+                            a10 = a10.addingProduct(lo, t2); a11 = a11.addingProduct(lo, t3)
+                            b00 = b00.addingProduct(hi, t0); b01 = b01.addingProduct(hi, t1)
+                            b10 = b10.addingProduct(hi, t2); b11 = b11.addingProduct(hi, t3)
+                        }
+                        storeInterleaved(a00, a01, row0 + 2 * ix); storeInterleaved(b00, b01, row0 + 2 * ix + 16)
+                        storeInterleaved(a10, a11, row1 + 2 * ix); storeInterleaved(b10, b11, row1 + 2 * ix + 16)
+                        ix += 16
+                    }
+                    while ix < w {
+                        var s = SIMD4<Float>(repeating: self.bias[m])
+                        for ci in 0..<c {
+                            let t = wm + ci * 4
+                            s = s.addingProduct(SIMD4(repeating: src[ci * w + ix]), SIMD4(t[0], t[1], t[2], t[3]))
+                        }
+                        row0[2 * ix] = s[0]; row0[2 * ix + 1] = s[1]; row1[2 * ix] = s[2]; row1[2 * ix + 1] = s[3]
+                        ix += 1
+                    }
+                    // While the two rows are still in L1.
+                    activation.apply(row0, 2 * g.wo)
+                }
+            }
+        }
     }
 
     var flops: Double { 2 * Double(g.n * g.c * g.h * g.w) * Double(g.mPerGroup * g.kh * g.kw) }
 
     /// kernel == stride, no padding/dilation (the UNet up-sampling): every output pixel comes
     /// from exactly one column entry, so col2im is a plain interleaving copy.
-    private var isPatchScatter: Bool {
+    private var isPatchScatter: Bool { Self.isPatchScatter(g) }
+
+    private static func isPatchScatter(_ g: ConvGeometry) -> Bool {
         g.kh == g.sh && g.kw == g.sw && g.dh == 1 && g.dw == 1 && g.padTop == 0 && g.padLeft == 0
             && g.padBottom == 0 && g.padRight == 0 && g.ho == g.h * g.kh && g.wo == g.w * g.kw
     }
@@ -41,9 +107,18 @@ final class ConvTransposeKernel: Kernel {
         }
     }
 
-    func scratchFloats(threads: Int) -> Int { g.mPerGroup * g.kh * g.kw * g.h * g.w + 64 }
+    /// One input row of every channel, for one worker of `runDirect2x2` (rounded to 64 bytes).
+    private static func rowsFloats(_ g: ConvGeometry) -> Int { (g.c * g.w + 15) / 16 * 16 }
+
+    func scratchFloats(threads: Int) -> Int {
+        direct2x2 != nil ? threads * Self.rowsFloats(g) + 64 : g.mPerGroup * g.kh * g.kw * g.h * g.w + 64
+    }
 
     func run(_ inputs: [FloatPtr], _ outputs: [FloatPtr], scratch: FloatPtr, parallel: Parallel) {
+        if let packed = direct2x2 {
+            packed.withUnsafeBufferPointer { runDirect2x2(inputs[0], outputs[0], $0.baseAddress!, scratch: scratch, parallel) }
+            return
+        }
         let hw = g.h * g.w, rows = g.mPerGroup * g.kh * g.kw, outPlane = g.ho * g.wo
         for b in 0..<g.n {
             let x = inputs[0] + b * g.c * hw, y = outputs[0] + b * g.m * outPlane
@@ -83,4 +158,11 @@ final class ConvTransposeKernel: Kernel {
             }
         }
     }
+}
+
+/// Writes (a0, b0, a1, b1, ..., a7, b7) at `p`: two kx taps side by side in the output row.
+@inline(__always) private func storeInterleaved(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ p: FloatPtr) {
+    var z = SIMD16<Float>()
+    for i in 0..<8 { z[2 * i] = a[i]; z[2 * i + 1] = b[i] }
+    UnsafeMutableRawPointer(p).storeBytes(of: z, as: SIMD16<Float>.self)
 }

@@ -306,6 +306,12 @@ def cases():
         X([1, 3, 8, 9]), ["y"], [wt, T("b16", b16)])
 
     c["unet_small"] = unet(base=4, levels=3, h=48, w=40, seed=7, head_on_decoder=True)
+    # The direct 2x2 ConvTranspose path: batch 2, 16-pixel blocks plus a 5-pixel tail, odd
+    # channel counts. Its own generator and last in order, so the cases above keep their data.
+    own = np.random.default_rng(2026)
+    c["convtranspose2x2_s2_direct_batch2"] = model(
+        [helper.make_node("ConvTranspose", ["x", "w", "b"], ["y"], name="ConvTranspose_0", strides=[2, 2])], X([2, 11, 3, 37]), ["y"],
+        [T("w", (own.standard_normal((11, 5, 2, 2)) * 0.3).astype(np.float32)), T("b", own.standard_normal(5).astype(np.float32))])
     return c
 
 
