@@ -546,23 +546,39 @@ final class GraphCompiler {
             return Lowered(kernel: ConvTransposeKernel(g, weights: weights, bias: biasV, activation: act), inputs: [xv],
                            outputShapes: [[s[0], m, ho, wo]], outputNames: [outName])
         }
-        // A channel Concat read only by this conv is absorbed: the conv reads its inputs directly.
+        // A channel Concat read only by this conv is absorbed: the conv reads its inputs directly,
+        // and a 2x2 up-sampling read only by that Concat computes its rows in the conv's row window.
         // A direct conv read only by this one is fused: its rows are computed as this conv needs them.
         var inputs = [xv], segments: [Int]? = nil, producer: ConvKernel? = nil
+        var upsampler: (segment: Int, kernel: ConvTransposeKernel)? = nil
         if ConvKernel.prefersDirect(g), case .dyn(let id) = xv, uses[node.inputs[0]]?.count == 1,
            !graphOutputs.contains(node.inputs[0]),
            let k = steps.firstIndex(where: { $0.outputs == [id] }) {
             if let concat = steps[k].kernel as? ConcatKernel, let segs = concat.channelSegments {
-                inputs = steps[k].inputs.map { .dyn($0) }
+                var ids = steps[k].inputs
                 segments = segs
                 steps.remove(at: k)
+                if !ConvKernel.weightsOuter(g) {
+                    for (segment, sid) in ids.enumerated() {
+                        guard let j = steps.firstIndex(where: { $0.outputs == [sid] }),
+                              let up = steps[j].kernel as? ConvTransposeKernel, up.direct2x2 != nil, up.g.n == g.n,
+                              let value = env.first(where: { if case .dyn(sid) = $0.value { return true } else { return false } })?.key,
+                              soleConsumer(of: value) != nil else { continue }
+                        ids[segment] = steps[j].inputs[0]
+                        upsampler = (segment, up)
+                        steps.remove(at: j)
+                        break
+                    }
+                }
+                inputs = ids.map { .dyn($0) }
             } else if let previous = steps[k].kernel as? ConvKernel, previous.canFeed(g) {
                 inputs = steps[k].inputs.map { .dyn($0) }
                 producer = previous
                 steps.remove(at: k)
             }
         }
-        return Lowered(kernel: ConvKernel(g, weights: weights, bias: biasV, activation: act, segments: segments, producer: producer),
+        return Lowered(kernel: ConvKernel(g, weights: weights, bias: biasV, activation: act, segments: segments, producer: producer,
+                                          upsampler: upsampler),
                        inputs: inputs, outputShapes: [[s[0], m, ho, wo]], outputNames: [outName])
     }
 

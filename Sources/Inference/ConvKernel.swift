@@ -30,6 +30,9 @@ final class ConvKernel: Kernel {
     /// A conv whose output only this one reads, fused: its rows are computed inside this
     /// conv's row window (`streamRows`), and this kernel's inputs are the producer's.
     let producer: ConvKernel?
+    /// A Concat segment whose rows a fused 2x2 up-sampling (ConvTranspose) computes as the row
+    /// window needs them; that segment's input is the ConvTranspose's input.
+    let upsampler: (segment: Int, kernel: ConvTransposeKernel)?
     /// Direct path: register tile, and weights repacked [blocks][C][kh][kw][channels of the
     /// tile] so one tap's broadcasts are adjacent.
     let shape: DirectShape
@@ -42,9 +45,10 @@ final class ConvKernel: Kernel {
     private let chunk: Int
 
     init(_ g: ConvGeometry, weights: [Float], bias: [Float]?, activation: Activation, segments: [Int]? = nil,
-         producer: ConvKernel? = nil) {
+         producer: ConvKernel? = nil, upsampler: (segment: Int, kernel: ConvTransposeKernel)? = nil) {
         self.g = g
         self.producer = producer
+        self.upsampler = upsampler
         self.segments = segments ?? [g.c]
         self.weights = weights
         self.bias = bias ?? [Float](repeating: 0, count: g.m)
@@ -56,9 +60,10 @@ final class ConvKernel: Kernel {
         wp = g.w + g.padLeft + g.padRight
         chunk = min(g.ho * g.wo, max(256, 32768 / max(1, g.cPerGroup * g.kh * g.kw) * 8))
         if useDirect { packWeights() }
+        precondition(upsampler == nil || (useDirect && !ConvKernel.weightsOuter(g)), "an up-sampling fuses into row windows only")
     }
 
-    var flops: Double { g.flops + (producer?.flops ?? 0) }
+    var flops: Double { g.flops + (producer?.flops ?? 0) + (upsampler?.kernel.flops ?? 0) }
 
     static func prefersDirect(_ g: ConvGeometry) -> Bool {
         g.group == 1 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1
@@ -76,7 +81,7 @@ final class ConvKernel: Kernel {
     }
 
     func scratchFloats(threads: Int) -> Int {
-        if useDirect { return blocksOuter ? g.c * hp * wp + 64 : threads * (windowFloats + (producer?.windowFloats ?? 0)) }
+        if useDirect { return blocksOuter ? g.c * hp * wp + 64 : threads * workerFloats }
         if isPointwise { return 0 }
         return threads * g.cPerGroup * g.kh * g.kw * chunk + 64
     }
@@ -178,10 +183,41 @@ final class ConvKernel: Kernel {
         var out: [UnsafePointer<Float>] = []
         out.reserveCapacity(g.c)
         for (k, ch) in segments.enumerated() {
+            if let up = upsampler, up.segment == k {
+                // Every channel of the segment gets the up-sampling's input (this batch item).
+                let ug = up.kernel.g
+                out += repeatElement(UnsafePointer(inputs[k] + b * ug.c * ug.h * ug.w), count: ch)
+                continue
+            }
             let base = inputs[k] + b * ch * g.h * g.w
             for c in 0..<ch { out.append(UnsafePointer(base + c * g.h * g.w)) }
         }
         return out
+    }
+
+    /// Padded input row `r` of every channel into `dst` (channel stride `cs`): copied from the
+    /// planes, or for an up-sampled segment computed into its image columns (the window's pad
+    /// columns stay zero). `buffer`/`packedRow`: the up-sampling's packed input row.
+    private func fillRow(_ planes: [UnsafePointer<Float>], _ r: Int, _ dst: FloatPtr, _ cs: Int,
+                         _ buffer: FloatPtr, _ packedRow: inout Int) {
+        guard let up = upsampler else {
+            for c in 0..<g.c { padRow(planes[c], r, dst + c * cs) }
+            return
+        }
+        var c0 = 0
+        for (k, ch) in segments.enumerated() {
+            if k == up.segment {
+                let y = r - g.padTop
+                if y >= 0 && y < g.h {
+                    up.kernel.produceRow(planes[c0], y, dst + c0 * cs + g.padLeft, cs, buffer, &packedRow)
+                } else {
+                    for c in c0..<(c0 + ch) { (dst + c * cs).update(repeating: 0, count: wp) }
+                }
+            } else {
+                for c in c0..<(c0 + ch) { padRow(planes[c], r, dst + c * cs) }
+            }
+            c0 += ch
+        }
     }
 
     /// Large weights (deep layers): one work item = (channel block, output row), blocks outer,
@@ -191,6 +227,12 @@ final class ConvKernel: Kernel {
 
     /// Floats of one worker's row window (rows-outer path): 2 x kh padded rows per channel.
     private var windowFloats: Int { g.c * 2 * g.kh * wp + 64 }
+
+    /// One worker's scratch on the rows-outer path: its row window, the fused producer's, and
+    /// the packed input row of an up-sampling fused into either.
+    private var workerFloats: Int {
+        windowFloats + (producer?.windowFloats ?? 0) + ((producer ?? self).upsampler?.kernel.rowBufferFloats ?? 0)
+    }
 
     private func runDirect(_ planes: [UnsafePointer<Float>], _ y: FloatPtr, _ xp: FloatPtr, _ parallel: Parallel) {
         let blocks = (g.m + shape.channels - 1) / shape.channels
@@ -206,7 +248,7 @@ final class ConvKernel: Kernel {
                         }
                     }
                 } else {
-                    let perWorker = windowFloats + (producer?.windowFloats ?? 0)
+                    let perWorker = workerFloats
                     parallel.forEach(g.ho) { worker, rows in
                         streamRows(planes, rows, xp + worker * perWorker) { row, layout, oy in
                             directRow(row, layout, y + oy * g.wo, w, b, g.ho * g.wo, 0..<blocks)
@@ -246,27 +288,30 @@ final class ConvKernel: Kernel {
                             _ body: (UnsafePointer<Float>, (Int, Int), Int) -> Void) {
         let kh = g.kh, channelStride = 2 * kh * wp
         let producerWindow = win + windowFloats
-        var produced = Int.min
+        let upBuffer = producerWindow + (producer?.windowFloats ?? 0)
+        var produced = Int.min, packedRow = -1
         func fill(_ r: Int) {
             let slot = r % kh
             if let producer {
                 let y = r - g.padTop
                 if y >= 0 && y < g.h {
-                    producer.produceRow(planes, y, producerWindow, &produced, win + slot * wp + g.padLeft, channelStride)
+                    producer.produceRow(planes, y, producerWindow, &produced, win + slot * wp + g.padLeft, channelStride,
+                                        upBuffer, &packedRow)
                 } else {
                     for c in 0..<g.c { (win + c * channelStride + slot * wp).update(repeating: 0, count: wp) }
                 }
             } else {
-                for c in 0..<g.c { padRow(planes[c], r, win + c * channelStride + slot * wp) }
+                fillRow(planes, r, win + slot * wp, channelStride, upBuffer, &packedRow)
             }
             for c in 0..<g.c {
                 let plane = win + c * channelStride
                 (plane + (slot + kh) * wp).update(from: plane + slot * wp, count: wp)
             }
         }
-        // Zero padding columns (a producer writes only the image columns) and the over-read guard.
+        // Zero padding columns (producers and up-samplings write only the image columns) and the
+        // over-read guard.
         win.update(repeating: 0, count: windowFloats)
-        if let producer { (producerWindow + producer.windowFloats - 64).update(repeating: 0, count: 64) }
+        if let producer { producerWindow.update(repeating: 0, count: producer.windowFloats) }
         guard let first = rows.first else { return }
         for r in first..<(first + kh - 1) { fill(r) }
         for oy in rows {
@@ -279,15 +324,15 @@ final class ConvKernel: Kernel {
     /// from this conv's own row window `win`, where `filled` is the last padded input row
     /// (rows are asked for in increasing order).
     private func produceRow(_ planes: [UnsafePointer<Float>], _ oy: Int, _ win: FloatPtr, _ filled: inout Int,
-                            _ out: FloatPtr, _ os: Int) {
+                            _ out: FloatPtr, _ os: Int, _ upBuffer: FloatPtr, _ packedRow: inout Int) {
         let kh = g.kh, channelStride = 2 * kh * wp
         filled = max(filled, oy - 1)
         while filled < oy + kh - 1 {
             filled += 1
             let slot = filled % kh
+            fillRow(planes, filled, win + slot * wp, channelStride, upBuffer, &packedRow)
             for c in 0..<g.c {
                 let plane = win + c * channelStride
-                padRow(planes[c], filled, plane + slot * wp)
                 (plane + (slot + kh) * wp).update(from: plane + slot * wp, count: wp)
             }
         }

@@ -110,6 +110,65 @@ final class ConvTransposeKernel: Kernel {
     /// One input row of every channel, for one worker of `runDirect2x2` (rounded to 64 bytes).
     private static func rowsFloats(_ g: ConvGeometry) -> Int { (g.c * g.w + 15) / 16 * 16 }
 
+    /// Floats a fused consumer reserves per worker for `produceRow`.
+    var rowBufferFloats: Int { Self.rowsFloats(g) + 16 }
+
+    /// As a row source fused into the conv that reads this output through a Concat (direct
+    /// 2x2 only): output row `oy` of every channel into `out` (channel stride `cs`), from input
+    /// row oy / 2 of `x` (this batch item's input). `buffer` holds that input row packed as in
+    /// `runDirect2x2`; `packedRow` says which row it holds (rows come in increasing order, two
+    /// output rows per input row).
+    func produceRow(_ x: UnsafePointer<Float>, _ oy: Int, _ out: FloatPtr, _ cs: Int, _ buffer: FloatPtr,
+                    _ packedRow: inout Int) {
+        guard let packed = direct2x2 else { preconditionFailure("produceRow needs the direct 2x2 path") }
+        let c = g.c, w = g.w, iy = oy / 2, ky = oy % 2
+        if packedRow != iy {
+            for ci in 0..<c { (buffer + ci * w).update(from: x + ci * g.h * w + iy * w, count: w) }
+            packedRow = iy
+        }
+        let src = UnsafePointer(buffer)
+        packed.withUnsafeBufferPointer { pb in
+            for m in 0..<g.m {
+                let t = pb.baseAddress! + m * c * 4 + 2 * ky      // this row's two taps, stride 4 over channels
+                let row = out + m * cs
+                let bias = SIMD8<Float>(repeating: self.bias[m])
+                var ix = 0
+                while ix + 32 <= w {
+                    var a0 = bias, a1 = bias, a2 = bias, a3 = bias           // kx = 0, pixels ix + 8 v
+                    var b0 = bias, b1 = bias, b2 = bias, b3 = bias           // kx = 1
+                    for ci in 0..<c {
+                        let p = src + ci * w + ix
+                        let t0 = SIMD8(repeating: t[ci * 4]), t1 = SIMD8(repeating: t[ci * 4 + 1])
+                        let x0 = load8(p), x1 = load8(p + 8), x2 = load8(p + 16), x3 = load8(p + 24)
+                        a0 = a0.addingProduct(x0, t0); b0 = b0.addingProduct(x0, t1)
+                        a1 = a1.addingProduct(x1, t0); b1 = b1.addingProduct(x1, t1)
+                        a2 = a2.addingProduct(x2, t0); b2 = b2.addingProduct(x2, t1)
+                        a3 = a3.addingProduct(x3, t0); b3 = b3.addingProduct(x3, t1)
+                    }
+                    storeInterleaved(a0, b0, row + 2 * ix); storeInterleaved(a1, b1, row + 2 * ix + 16)
+                    storeInterleaved(a2, b2, row + 2 * ix + 32); storeInterleaved(a3, b3, row + 2 * ix + 48)
+                    ix += 32
+                }
+                while ix + 8 <= w {
+                    var a = bias, b = bias
+                    for ci in 0..<c {
+                        let v = load8(src + ci * w + ix)
+                        a = a.addingProduct(v, SIMD8(repeating: t[ci * 4])); b = b.addingProduct(v, SIMD8(repeating: t[ci * 4 + 1]))
+                    }
+                    storeInterleaved(a, b, row + 2 * ix)
+                    ix += 8
+                }
+                while ix < w {
+                    var a = self.bias[m], b = self.bias[m]
+                    for ci in 0..<c { let v = src[ci * w + ix]; a += v * t[ci * 4]; b += v * t[ci * 4 + 1] }
+                    row[2 * ix] = a; row[2 * ix + 1] = b
+                    ix += 1
+                }
+                activation.apply(row, g.wo)
+            }
+        }
+    }
+
     func scratchFloats(threads: Int) -> Int {
         direct2x2 != nil ? threads * Self.rowsFloats(g) + 64 : g.mPerGroup * g.kh * g.kw * g.h * g.w + 64
     }

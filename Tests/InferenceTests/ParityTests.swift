@@ -30,6 +30,23 @@ final class ParityTests: XCTestCase {
         }
     }
 
+    /// The fusions the parity cases are there to check must actually happen, or parity proves
+    /// nothing about them: up-samplings and Concats vanish into the convs, and the first conv
+    /// of the chain into the second.
+    func testFixturesExerciseTheFusions() throws {
+        let index = try FixtureIndex.load()
+        let expected: [String: [String]] = [
+            "upsample_concat_conv_fused": ["Conv_5:ConvKernel", "Conv_8:ConvKernel"],
+            "conv_chain_fused": ["Conv_2:ConvKernel", "MaxPool_4:PoolKernel", "Conv_5:ConvKernel", "Conv_6:ConvKernel"],
+        ]
+        for (name, steps) in expected {
+            guard let c = index.cases.first(where: { $0.name == name }) else { XCTFail("no fixture \(name)"); continue }
+            let session = try InferenceSession(model: ONNXModel(contentsOf: FixtureIndex.directory.appendingPathComponent(c.model)))
+            let got = try session.profile(c.tensors().inputs).map { "\($0.name):\($0.kind)" }
+            XCTAssertEqual(got, steps, name)
+        }
+    }
+
     func testUnsupportedGraphsAreRefusedAtLoadNamingTheNode() throws {
         let index = try FixtureIndex.load()
         XCTAssertFalse(index.refusals.isEmpty)

@@ -312,6 +312,23 @@ def cases():
     c["convtranspose2x2_s2_direct_batch2"] = model(
         [helper.make_node("ConvTranspose", ["x", "w", "b"], ["y"], name="ConvTranspose_0", strides=[2, 2])], X([2, 11, 3, 37]), ["y"],
         [T("w", (own.standard_normal((11, 5, 2, 2)) * 0.3).astype(np.float32)), T("b", own.standard_normal(5).astype(np.float32))])
+    # 2x2 up-samplings fused into the conv that reads them through a Concat: one in a conv that
+    # is itself fused into the next conv (producer position), 32-pixel blocks plus a 5-pixel
+    # tail; one in a conv on its own, as the Concat's first segment. Batch 2, activations fused.
+    w = lambda *shape: (own.standard_normal(shape) * 0.3).astype(np.float32)
+    c["upsample_concat_conv_fused"] = model([
+        helper.make_node("ConvTranspose", ["x", "tw1", "tb1"], ["u1"], name="ConvTranspose_0", strides=[2, 2]),
+        helper.make_node("Relu", ["u1"], ["u1r"], name="Relu_1"),
+        helper.make_node("Concat", ["x2", "u1r"], ["cat1"], name="Concat_2", axis=1),
+        helper.make_node("Conv", ["cat1", "cw1", "cb1"], ["h1"], name="Conv_3", pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["h1"], ["h1r"], name="Relu_4"),
+        helper.make_node("Conv", ["h1r", "cw2"], ["y1"], name="Conv_5", pads=[1, 1, 1, 1]),
+        helper.make_node("ConvTranspose", ["x", "tw2"], ["u2"], name="ConvTranspose_6", strides=[2, 2]),
+        helper.make_node("Concat", ["u2", "x2"], ["cat2"], name="Concat_7", axis=1),
+        helper.make_node("Conv", ["cat2", "cw3", "cb3"], ["y2"], name="Conv_8", pads=[1, 1, 1, 1])],
+        [("x", [2, 6, 4, 37]), ("x2", [2, 3, 8, 74])], ["y1", "y2"],
+        [T("tw1", w(6, 5, 2, 2)), T("tb1", w(5)), T("cw1", w(7, 8, 3, 3)), T("cb1", w(7)), T("cw2", w(4, 7, 3, 3)),
+         T("tw2", w(6, 4, 2, 2)), T("cw3", w(6, 7, 3, 3)), T("cb3", w(6))])
     return c
 
 
