@@ -81,7 +81,7 @@ final class ConvKernel: Kernel {
     }
 
     func scratchFloats(threads: Int) -> Int {
-        if useDirect { return blocksOuter ? g.c * hp * wp + 64 : threads * workerFloats }
+        if useDirect { return weightsOuter ? g.c * hp * wp + 64 : threads * workerFloats }
         if isPointwise { return 0 }
         return threads * g.cPerGroup * g.kh * g.kw * chunk + 64
     }
@@ -195,6 +195,20 @@ final class ConvKernel: Kernel {
         return out
     }
 
+    /// Padded input row `r` into its window slots (`r % kh` and `r % kh + kh`, see `streamRows`).
+    private func fillSlot(_ planes: [UnsafePointer<Float>], _ r: Int, _ win: FloatPtr, _ cs: Int,
+                          _ buffer: FloatPtr, _ packedRow: inout Int) {
+        fillRow(planes, r, win + (r % g.kh) * wp, cs, buffer, &packedRow)
+        duplicateSlot(win, r % g.kh, cs)
+    }
+
+    private func duplicateSlot(_ win: FloatPtr, _ slot: Int, _ cs: Int) {
+        for c in 0..<g.c {
+            let plane = win + c * cs
+            (plane + (slot + g.kh) * wp).update(from: plane + slot * wp, count: wp)
+        }
+    }
+
     /// Padded input row `r` of every channel into `dst` (channel stride `cs`): copied from the
     /// planes, or for an up-sampled segment computed into its image columns (the window's pad
     /// columns stay zero). `buffer`/`packedRow`: the up-sampling's packed input row.
@@ -222,7 +236,7 @@ final class ConvKernel: Kernel {
 
     /// Large weights (deep layers): one work item = (channel block, output row), blocks outer,
     /// so one block's weights stay in L1/L2 while the rows stream by. Small weights: rows outer.
-    private var blocksOuter: Bool { ConvKernel.weightsOuter(g) }
+    private var weightsOuter: Bool { ConvKernel.weightsOuter(g) }
     static func weightsOuter(_ g: ConvGeometry) -> Bool { g.m * g.c * g.kh * g.kw * 4 > 192 * 1024 }
 
     /// Floats of one worker's row window (rows-outer path): 2 x kh padded rows per channel.
@@ -239,7 +253,7 @@ final class ConvKernel: Kernel {
         packed.withUnsafeBufferPointer { pw in
             bias.withUnsafeBufferPointer { bb in
                 let w = pw.baseAddress!, b = bb.baseAddress!
-                if blocksOuter {
+                if weightsOuter {
                     let layout = padAll(planes, xp, parallel)
                     parallel.forEach(g.ho * blocks) { _, items in
                         for item in items {
@@ -300,12 +314,9 @@ final class ConvKernel: Kernel {
                 } else {
                     for c in 0..<g.c { (win + c * channelStride + slot * wp).update(repeating: 0, count: wp) }
                 }
+                duplicateSlot(win, slot, channelStride)
             } else {
-                fillRow(planes, r, win + slot * wp, channelStride, upBuffer, &packedRow)
-            }
-            for c in 0..<g.c {
-                let plane = win + c * channelStride
-                (plane + (slot + kh) * wp).update(from: plane + slot * wp, count: wp)
+                fillSlot(planes, r, win, channelStride, upBuffer, &packedRow)
             }
         }
         // Zero padding columns (producers and up-samplings write only the image columns) and the
@@ -329,12 +340,7 @@ final class ConvKernel: Kernel {
         filled = max(filled, oy - 1)
         while filled < oy + kh - 1 {
             filled += 1
-            let slot = filled % kh
-            fillRow(planes, filled, win + slot * wp, channelStride, upBuffer, &packedRow)
-            for c in 0..<g.c {
-                let plane = win + c * channelStride
-                (plane + (slot + kh) * wp).update(from: plane + slot * wp, count: wp)
-            }
+            fillSlot(planes, filled, win, channelStride, upBuffer, &packedRow)
         }
         let blocks = (g.m + shape.channels - 1) / shape.channels
         packed.withUnsafeBufferPointer { pw in
@@ -348,7 +354,7 @@ final class ConvKernel: Kernel {
     /// Whether this conv's output can be computed row by row inside `next`'s row window: both
     /// direct and rows-outer, shapes chained, no producer of its own.
     func canFeed(_ next: ConvGeometry) -> Bool {
-        useDirect && !blocksOuter && producer == nil && ConvKernel.prefersDirect(next)
+        useDirect && !weightsOuter && producer == nil && ConvKernel.prefersDirect(next)
             && !ConvKernel.weightsOuter(next) && next.n == g.n && next.c == g.m && next.h == g.ho && next.w == g.wo
     }
 
