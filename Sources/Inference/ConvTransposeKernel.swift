@@ -37,8 +37,7 @@ final class ConvTransposeKernel: Kernel {
             let src = scratch + worker * Self.rowsFloats(g)
             for item in items {
                 let b = item / g.h, iy = item % g.h
-                let plane = x + b * c * hw + iy * w
-                for ci in 0..<c { (src + ci * w).update(from: plane + ci * hw, count: w) }
+                packRow(x + b * c * hw, iy, into: src)
                 for m in 0..<g.m {
                     let wm = packed + m * c * 4
                     let row0 = y + (b * g.m + m) * outPlane + 2 * iy * g.wo, row1 = row0 + g.wo
@@ -70,7 +69,7 @@ final class ConvTransposeKernel: Kernel {
                         row0[2 * ix] = s[0]; row0[2 * ix + 1] = s[1]; row1[2 * ix] = s[2]; row1[2 * ix + 1] = s[3]
                         ix += 1
                     }
-                    // While the two rows are still in L1.
+                    // Both rows (adjacent in the plane), while they are still in L1.
                     activation.apply(row0, 2 * g.wo)
                 }
             }
@@ -107,6 +106,11 @@ final class ConvTransposeKernel: Kernel {
         }
     }
 
+    /// Input row `iy` of every channel of `x` (one batch item), side by side into `buffer`.
+    private func packRow(_ x: UnsafePointer<Float>, _ iy: Int, into buffer: FloatPtr) {
+        for ci in 0..<g.c { (buffer + ci * g.w).update(from: x + (ci * g.h + iy) * g.w, count: g.w) }
+    }
+
     /// One input row of every channel, for one worker of `runDirect2x2` (rounded to 64 bytes).
     private static func rowsFloats(_ g: ConvGeometry) -> Int { (g.c * g.w + 15) / 16 * 16 }
 
@@ -123,7 +127,7 @@ final class ConvTransposeKernel: Kernel {
         guard let packed = direct2x2 else { preconditionFailure("produceRow needs the direct 2x2 path") }
         let c = g.c, w = g.w, iy = oy / 2, ky = oy % 2
         if packedRow != iy {
-            for ci in 0..<c { (buffer + ci * w).update(from: x + ci * g.h * w + iy * w, count: w) }
+            packRow(x, iy, into: buffer)
             packedRow = iy
         }
         let src = UnsafePointer(buffer)
