@@ -71,8 +71,8 @@ final class ConvKernel: Kernel {
     }
 
     private func packWeights() {
-        let p = shape.channels, blocks = (g.m + p - 1) / p, kk = g.kh * g.kw
-        packed = [Float](repeating: 0, count: blocks * g.c * kk * p)
+        let p = shape.channels, kk = g.kh * g.kw
+        packed = [Float](repeating: 0, count: channelBlocks * g.c * kk * p)
         for m in 0..<g.m {
             for c in 0..<g.c { for k in 0..<kk {
                 packed[(((m / p) * g.c + c) * kk + k) * p + m % p] = weights[(m * g.c + c) * kk + k]
@@ -158,7 +158,9 @@ final class ConvKernel: Kernel {
     /// Register tile of the direct path (DirectConvTiles.swift), chosen per layer.
     enum DirectShape {
         case c4x24, c3x32, c6x16
-        var channels: Int { switch self { case .c4x24: 4; case .c3x32: 3; case .c6x16: 6 } }
+        var channels: Int {
+            switch self { case .c4x24: Tile4x24.channels; case .c3x32: Tile3x32.channels; case .c6x16: Tile6x16.channels }
+        }
     }
 
     /// The shape that computes the fewest wasted lanes: output channels padded to the tile,
@@ -240,7 +242,13 @@ final class ConvKernel: Kernel {
     static func weightsOuter(_ g: ConvGeometry) -> Bool { g.m * g.c * g.kh * g.kw * 4 > 192 * 1024 }
 
     /// Floats of one worker's row window (rows-outer path): 2 x kh padded rows per channel.
-    private var windowFloats: Int { g.c * 2 * g.kh * wp + 64 }
+    private var windowFloats: Int { g.c * windowChannelStride + 64 }
+
+    /// Floats from one channel's slots to the next in a row window.
+    private var windowChannelStride: Int { 2 * g.kh * wp }
+
+    /// Groups of `shape.channels` output channels (the last one may be partial).
+    private var channelBlocks: Int { (g.m + shape.channels - 1) / shape.channels }
 
     /// One worker's scratch on the rows-outer path: its row window, the fused producer's, and
     /// the packed input row of an up-sampling fused into either.
@@ -249,7 +257,7 @@ final class ConvKernel: Kernel {
     }
 
     private func runDirect(_ planes: [UnsafePointer<Float>], _ y: FloatPtr, _ xp: FloatPtr, _ parallel: Parallel) {
-        let blocks = (g.m + shape.channels - 1) / shape.channels
+        let blocks = channelBlocks
         packed.withUnsafeBufferPointer { pw in
             bias.withUnsafeBufferPointer { bb in
                 let w = pw.baseAddress!, b = bb.baseAddress!
@@ -300,7 +308,7 @@ final class ConvKernel: Kernel {
     /// tensor never goes to memory.
     private func streamRows(_ planes: [UnsafePointer<Float>], _ rows: Range<Int>, _ win: FloatPtr,
                             _ body: (UnsafePointer<Float>, (Int, Int), Int) -> Void) {
-        let kh = g.kh, channelStride = 2 * kh * wp
+        let kh = g.kh, channelStride = windowChannelStride
         let producerWindow = win + windowFloats
         let upBuffer = producerWindow + (producer?.windowFloats ?? 0)
         var produced = Int.min, packedRow = -1
@@ -336,13 +344,13 @@ final class ConvKernel: Kernel {
     /// (rows are asked for in increasing order).
     private func produceRow(_ planes: [UnsafePointer<Float>], _ oy: Int, _ win: FloatPtr, _ filled: inout Int,
                             _ out: FloatPtr, _ os: Int, _ upBuffer: FloatPtr, _ packedRow: inout Int) {
-        let kh = g.kh, channelStride = 2 * kh * wp
+        let kh = g.kh, channelStride = windowChannelStride
         filled = max(filled, oy - 1)
         while filled < oy + kh - 1 {
             filled += 1
             fillSlot(planes, filled, win, channelStride, upBuffer, &packedRow)
         }
-        let blocks = (g.m + shape.channels - 1) / shape.channels
+        let blocks = channelBlocks
         packed.withUnsafeBufferPointer { pw in
             bias.withUnsafeBufferPointer { bb in
                 directRow(UnsafePointer(win + (oy % kh) * wp), (channelStride, wp), out, pw.baseAddress!, bb.baseAddress!,
@@ -428,6 +436,6 @@ final class ConvKernel: Kernel {
         case .relu: r = r.replacing(with: 0, where: r .< 0)
         default: r = activation.apply(r)
         }
-        if lanes >= 8 { st8(r, dst) } else { for l in 0..<lanes { dst[l] = r[l] } }
+        if lanes >= 8 { store8(r, dst) } else { for l in 0..<lanes { dst[l] = r[l] } }
     }
 }

@@ -65,12 +65,6 @@ extension DirectTile {
     }
 }
 
-@inline(__always) func ld8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-}
-@inline(__always) func st8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
-}
 
 /// 3 channels x 32 pixels: rows whose width is a multiple of 32 (32-128 wide, 32+ channels),
 /// where 24-pixel tiles leave an 8-pixel remainder computed at half use.
@@ -85,13 +79,13 @@ struct Tile3x32: DirectTile {
     /// fill the 16 registers exactly (4 inputs live at once would spill).
     @inline(__always) mutating func tap(_ r: UnsafePointer<Float>, _ w: UnsafePointer<Float>) {
         let b0 = SIMD8<Float>(repeating: w[0]), b1 = SIMD8<Float>(repeating: w[1]), b2 = SIMD8<Float>(repeating: w[2])
-        var i = ld8(r)
+        var i = load8(r)
         a00 = a00.addingProduct(i, b0); a10 = a10.addingProduct(i, b1); a20 = a20.addingProduct(i, b2)
-        i = ld8(r + 8)
+        i = load8(r + 8)
         a01 = a01.addingProduct(i, b0); a11 = a11.addingProduct(i, b1); a21 = a21.addingProduct(i, b2)
-        i = ld8(r + 16)
+        i = load8(r + 16)
         a02 = a02.addingProduct(i, b0); a12 = a12.addingProduct(i, b1); a22 = a22.addingProduct(i, b2)
-        i = ld8(r + 24)
+        i = load8(r + 24)
         a03 = a03.addingProduct(i, b0); a13 = a13.addingProduct(i, b1); a23 = a23.addingProduct(i, b2)
     }
 
@@ -111,7 +105,7 @@ struct Tile6x16: DirectTile {
     var a40 = SIMD8<Float>(), a41 = SIMD8<Float>(), a50 = SIMD8<Float>(), a51 = SIMD8<Float>()
 
     @inline(__always) mutating func tap(_ r: UnsafePointer<Float>, _ w: UnsafePointer<Float>) {
-        let i0 = ld8(r), i1 = ld8(r + 8)
+        let i0 = load8(r), i1 = load8(r + 8)
         var b = SIMD8<Float>(repeating: w[0])
         a00 = a00.addingProduct(i0, b); a01 = a01.addingProduct(i1, b)
         b = SIMD8<Float>(repeating: w[1])
@@ -142,7 +136,7 @@ struct Tile4x24: DirectTile {
     var a30 = SIMD8<Float>(), a31 = SIMD8<Float>(), a32 = SIMD8<Float>()
 
     @inline(__always) mutating func tap(_ r: UnsafePointer<Float>, _ w: UnsafePointer<Float>) {
-        let i0 = ld8(r), i1 = ld8(r + 8), i2 = ld8(r + 16)
+        let i0 = load8(r), i1 = load8(r + 8), i2 = load8(r + 16)
         var b = SIMD8<Float>(repeating: w[0])
         a00 = a00.addingProduct(i0, b); a01 = a01.addingProduct(i1, b); a02 = a02.addingProduct(i2, b)
         b = SIMD8<Float>(repeating: w[1])
@@ -167,7 +161,7 @@ struct Tile4x16: DirectTile {
     var a20 = SIMD8<Float>(), a21 = SIMD8<Float>(), a30 = SIMD8<Float>(), a31 = SIMD8<Float>()
 
     @inline(__always) mutating func tap(_ r: UnsafePointer<Float>, _ w: UnsafePointer<Float>) {
-        let i0 = ld8(r), i1 = ld8(r + 8)
+        let i0 = load8(r), i1 = load8(r + 8)
         var b = SIMD8<Float>(repeating: w[0])
         a00 = a00.addingProduct(i0, b); a01 = a01.addingProduct(i1, b)
         b = SIMD8<Float>(repeating: w[1])
