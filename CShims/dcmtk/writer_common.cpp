@@ -1,5 +1,8 @@
 // Reading the source instance for the writers, and helpers they share.
 #include "writer_internal.h"
+
+#include "dcmtk/dcmdata/dcostrmb.h"
+#include "dcmtk/dcmdata/dcwcache.h"
 #include "dcmtk/dcmdata/dcpxitem.h"
 #include <cstdarg>
 #include <cstdio>
@@ -99,14 +102,52 @@ DcmDataset *loadSourceWithUIDs(DcmFileFormat &ff, const char *path, SourceUIDs &
     return src;
 }
 
-OFCondition saveFile(DcmFileFormat &ff, const char *path) {
-    return ff.saveFile(path, EXS_LittleEndianExplicit, EET_ExplicitLength, EGL_recalcGL, EPD_noChange,
-                       0, 0, EWM_fileformat);
+OFCondition encodeFile(DcmFileFormat &ff, wc_bytes *out) {
+    // DCMTK fills a fixed buffer and returns EC_StreamNotifyClient each time it is full; the
+    // chunks are appended to one growing malloc'd block. 16 kB: an ordinary SEG (about 35 kB)
+    // already takes several chunks, so every writer test crosses chunk boundaries.
+    out->data = NULL;
+    out->length = 0;
+    size_t capacity = 0;
+    Uint8 chunk[16384];
+    DcmOutputBufferStream stream(chunk, sizeof chunk);
+    DcmWriteCache cache;
+    ff.transferInit();
+    OFCondition c;
+    do {
+        c = ff.write(stream, EXS_LittleEndianExplicit, EET_ExplicitLength, &cache, EGL_recalcGL, EPD_noChange,
+                     0, 0, 0, EWM_fileformat);
+        if (c.bad() && c != EC_StreamNotifyClient) break;
+        void *bytes = NULL;
+        offile_off_t n = 0;
+        stream.flushBuffer(bytes, n);
+        if (n <= 0) continue;
+        if (out->length + OFstatic_cast(size_t, n) > capacity) {
+            size_t grown = capacity ? capacity * 2 : 65536;
+            while (grown < out->length + OFstatic_cast(size_t, n)) grown *= 2;
+            Uint8 *p = OFstatic_cast(Uint8 *, realloc(out->data, grown));
+            if (!p) { c = EC_MemoryExhausted; break; }
+            out->data = p;
+            capacity = grown;
+        }
+        memcpy(out->data + out->length, bytes, OFstatic_cast(size_t, n));
+        out->length += OFstatic_cast(size_t, n);
+    } while (c == EC_StreamNotifyClient);
+    ff.transferEnd();
+    if (c.bad()) wc_bytes_free(out);
+    return c;
 }
 
 }  // namespace wcw
 
 using namespace wcw;
+
+extern "C" void wc_bytes_free(wc_bytes *bytes) {
+    if (!bytes) return;
+    free(bytes->data);
+    bytes->data = NULL;
+    bytes->length = 0;
+}
 
 static void copyStr(DcmItem &ds, const DcmTagKey &tag, char *dst, size_t n) {
     OFString v;

@@ -36,7 +36,8 @@ struct SourceUIDs { OFString sopClass, sopInstance, series; };
 DcmDataset *loadSourceWithUIDs(DcmFileFormat &ff, const char *path, SourceUIDs &uids, const char *what,
                                char *err, size_t errlen);
 
-OFCondition saveFile(DcmFileFormat &ff, const char *path);
+// Encodes ff as a Part 10 file (Explicit VR Little Endian) into out (malloc'd).
+OFCondition encodeFile(DcmFileFormat &ff, wc_bytes *out);
 
 }  // namespace wcw
 #endif

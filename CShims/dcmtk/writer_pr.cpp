@@ -27,8 +27,8 @@ static OFCondition putReferencedImage(DcmItem &parent, const OFString &cls, cons
     return c;
 }
 
-extern "C" int wc_write_pr(const wc_pr_request *req, const char *out_path, char *err, size_t errlen) {
-    if (!req || !has(out_path)) return fail(err, errlen, "PR: no request or no output path");
+extern "C" int wc_write_pr(const wc_pr_request *req, wc_bytes *out_bytes, char *err, size_t errlen) {
+    if (!req || !out_bytes) return fail(err, errlen, "PR: no request or no output buffer");
     DcmFileFormat srcFile;
     SourceUIDs uids;
     DcmDataset *src = loadSourceWithUIDs(srcFile, req->source_path, uids, "PR", err, errlen);
@@ -115,7 +115,7 @@ extern "C" int wc_write_pr(const wc_pr_request *req, const char *out_path, char 
     if (c.good() && req->icc_profile && req->icc_profile_length > 0)
         c = ds->putAndInsertUint8Array(DCM_ICCProfile, req->icc_profile, OFstatic_cast(unsigned long, req->icc_profile_length));
     if (c.bad()) return fail(err, errlen, "PR: cannot build dataset: %s", c.text());
-    c = saveFile(out, out_path);
-    if (c.bad()) return fail(err, errlen, "PR: cannot write %s: %s", out_path, c.text());
+    c = encodeFile(out, out_bytes);
+    if (c.bad()) return fail(err, errlen, "PR: cannot encode the object: %s", c.text());
     return 0;
 }

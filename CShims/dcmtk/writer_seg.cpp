@@ -37,8 +37,8 @@ static void quietExpectedIODWarnings() {
     std::call_once(once, [] { DCM_dcmiodLogger.setLogLevel(OFLogger::ERROR_LOG_LEVEL); });
 }
 
-extern "C" int wc_write_seg(const wc_seg_request *req, const char *out_path, char *err, size_t errlen) {
-    if (!req || !has(out_path)) return fail(err, errlen, "SEG: no request or no output path");
+extern "C" int wc_write_seg(const wc_seg_request *req, wc_bytes *out_bytes, char *err, size_t errlen) {
+    if (!req || !out_bytes) return fail(err, errlen, "SEG: no request or no output buffer");
     quietExpectedIODWarnings();
     if (req->frame_count == 0 || !req->masks)
         return fail(err, errlen, "SEG: no frames given; write no SEG for an image without lesion");
@@ -160,7 +160,7 @@ extern "C" int wc_write_seg(const wc_seg_request *req, const char *out_path, cha
     if (c.good()) c = inst->putAndInsertString(DCM_ReferencedSOPInstanceUID, srcInstance.c_str());
     if (c.bad()) return fail(err, errlen, "SEG: cannot complete dataset: %s", c.text());
 
-    c = saveFile(out, out_path);
-    if (c.bad()) return fail(err, errlen, "SEG: cannot write %s: %s", out_path, c.text());
+    c = encodeFile(out, out_bytes);
+    if (c.bad()) return fail(err, errlen, "SEG: cannot encode the object: %s", c.text());
     return 0;
 }

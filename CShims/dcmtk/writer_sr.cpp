@@ -88,9 +88,9 @@ static OFCondition fillItem(DSRDocumentTree &tree, const wc_sr_node &n) {
     return c;
 }
 
-extern "C" int wc_write_sr(const wc_sr_request *req, const char *out_path, char *err, size_t errlen) {
-    if (!req || !has(out_path) || !req->nodes || req->node_count == 0)
-        return fail(err, errlen, "SR: no request, output path or content nodes");
+extern "C" int wc_write_sr(const wc_sr_request *req, wc_bytes *out_bytes, char *err, size_t errlen) {
+    if (!req || !out_bytes || !req->nodes || req->node_count == 0)
+        return fail(err, errlen, "SR: no request, output buffer or content nodes");
     DcmFileFormat srcFile;
     DcmDataset *src = loadSource(srcFile, req->source_path, err, errlen);
     if (!src) return 1;
@@ -147,7 +147,7 @@ extern "C" int wc_write_sr(const wc_sr_request *req, const char *out_path, char 
         if (c.good()) c = putIfGiven(*item, DCM_CodingSchemeResponsibleOrganization, req->schemes[i].responsible_organization);
     }
     if (c.bad()) return fail(err, errlen, "SR: cannot set identification: %s", c.text());
-    c = saveFile(out, out_path);
-    if (c.bad()) return fail(err, errlen, "SR: cannot write %s: %s", out_path, c.text());
+    c = encodeFile(out, out_bytes);
+    if (c.bad()) return fail(err, errlen, "SR: cannot encode the object: %s", c.text());
     return 0;
 }

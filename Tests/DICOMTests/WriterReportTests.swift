@@ -117,6 +117,35 @@ final class WriterReportTests: XCTestCase {
         }
     }
 
+    /// The writers encode in memory: a missing or full temporary directory cannot stop the
+    /// results, and an object larger than the encoder's 16 kB chunk comes out whole.
+    func testObjectsAreEncodedWithoutATemporaryDirectory() throws {
+        let source = try WriterFixture.source("multi")
+        let segRequest = try WriterFixture.segRequest(source)
+        let srRequest = try Self.request(source, seg: nil)
+        let prRequest = try WriterPresentationStateTests.request(source)
+        let saved = ProcessInfo.processInfo.environment["TMPDIR"]
+        setenv("TMPDIR", "/nonexistent-wecare-tmp", 1)
+        let encoded = Result { try (SegmentationWriter.write(segRequest), StructuredReportWriter.write(srRequest),
+                                    PresentationStateWriter.write(prRequest)) }
+        let tmpWhileWriting = FileManager.default.temporaryDirectory.path
+        if let saved { setenv("TMPDIR", saved, 1) } else { unsetenv("TMPDIR") }
+        XCTAssertTrue(tmpWhileWriting.hasPrefix("/nonexistent-wecare-tmp"), "TMPDIR was not in effect: \(tmpWhileWriting)")
+
+        let (seg, sr, pr) = try encoded.get()
+        XCTAssertGreaterThan(seg.count, 2 * 16384, "the SEG should span several encoder chunks")
+        var files: [URL] = []
+        for (name, data) in [("seg", seg), ("sr", sr), ("pr", pr)] {
+            let url = WriterFixture.outputURL("notmp-\(name).dcm")
+            try data.write(to: url)
+            try WriterFixture.assertValid(url)
+            files.append(url)
+        }
+        let cross = try WriterFixture.run("dcentvfy", [source.url.path] + files.map(\.path))
+        XCTAssertEqual(cross.status, 0, cross.output)
+        XCTAssertFalse(cross.output.contains("Error"), cross.output)
+    }
+
     func testTwoLesionsGetOwnGroupsAndTrackingUIDs() throws {
         let source = try WriterFixture.source("mono")
         var request = try Self.request(source, seg: nil)

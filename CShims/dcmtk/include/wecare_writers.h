@@ -1,6 +1,7 @@
 /* Writers of the derived objects: Segmentation (SEG), TID 1500 Structured Report (SR) and
  * presentation state (GSPS / Color SPS). Swift decides everything (codes, UIDs, texts, which
- * frames); these functions only hand the values to DCMTK and write the file.
+ * frames); these functions only hand the values to DCMTK and encode the object (Part 10, Explicit
+ * VR Little Endian) into memory: the gateway decides where it is stored.
  * All strings are UTF-8 / ASCII, NUL-terminated; NULL or "" means "absent" unless said otherwise.
  * Every function returns 0 on success, otherwise non-zero with a message in err (errlen bytes). */
 #ifndef WECARE_WRITERS_H
@@ -17,6 +18,14 @@ typedef struct {
     const char *scheme;
     const char *meaning;
 } wc_code;
+
+/* An encoded object: data is malloc'd and owned by the caller; release it with wc_bytes_free. */
+typedef struct {
+    uint8_t *data;
+    size_t length;
+} wc_bytes;
+
+void wc_bytes_free(wc_bytes *bytes);
 
 /* ---------- reading the source instance (what Swift needs to decide) ---------- */
 
@@ -86,7 +95,7 @@ typedef struct {
     const char *lossy_method;
 } wc_seg_request;
 
-int wc_write_seg(const wc_seg_request *req, const char *out_path, char *err, size_t errlen);
+int wc_write_seg(const wc_seg_request *req, wc_bytes *out, char *err, size_t errlen);
 
 /* ---------- Structured report: a generic content tree, nodes in pre-order ---------- */
 
@@ -138,7 +147,7 @@ typedef struct {
     const wc_coding_scheme *schemes; size_t scheme_count;
 } wc_sr_request;
 
-int wc_write_sr(const wc_sr_request *req, const char *out_path, char *err, size_t errlen);
+int wc_write_sr(const wc_sr_request *req, wc_bytes *out, char *err, size_t errlen);
 
 /* ---------- Presentation state (GSPS or Color SPS) with graphic annotations ---------- */
 
@@ -173,7 +182,7 @@ typedef struct {
     const uint8_t *icc_profile; size_t icc_profile_length; /* Color SPS */
 } wc_pr_request;
 
-int wc_write_pr(const wc_pr_request *req, const char *out_path, char *err, size_t errlen);
+int wc_write_pr(const wc_pr_request *req, wc_bytes *out, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

@@ -54,11 +54,17 @@ func callWriter(_ body: (UnsafeMutablePointer<CChar>, Int) -> Int32) throws {
     }
 }
 
-/// Writes through a temporary file and returns the bytes (the C side writes files).
-func writeToData(_ write: (URL) throws -> Void) throws -> Data {
-    let url = FileManager.default.temporaryDirectory
-        .appendingPathComponent("wecare-derived-\(UUID().uuidString).dcm")
-    defer { try? FileManager.default.removeItem(at: url) }
-    try write(url)
-    return try Data(contentsOf: url)
+/// Calls a C writer that encodes into memory and takes ownership of its bytes.
+func encodeWithWriter(_ body: (UnsafeMutablePointer<wc_bytes>, UnsafeMutablePointer<CChar>, Int) -> Int32) throws -> Data {
+    var bytes = wc_bytes(data: nil, length: 0)
+    do {
+        try callWriter { body(&bytes, $0, $1) }
+    } catch {
+        wc_bytes_free(&bytes)
+        throw error
+    }
+    guard let data = bytes.data, bytes.length > 0 else {
+        throw DerivedObjectError.toolkit("the writer returned no bytes")
+    }
+    return Data(bytesNoCopy: data, count: bytes.length, deallocator: .free)
 }

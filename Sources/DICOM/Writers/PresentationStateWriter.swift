@@ -50,11 +50,12 @@ public enum PresentationStateWriter {
         }
     }
 
-    public static func write(_ request: Request) throws -> Data {
-        try writeToData { try write(request, to: $0) }
+    /// Writes the object to a file (atomically); the gateway keeps the bytes from `write(_:)`.
+    public static func write(_ request: Request, to url: URL) throws {
+        try write(request).write(to: url, options: .atomic)
     }
 
-    public static func write(_ request: Request, to url: URL) throws {
+    public static func write(_ request: Request) throws -> Data {
         let source = try SourceSummary(contentsOf: request.source)
         if source.isMultiFrame {
             guard let f = request.sourceFrameNumber, (1...source.numberOfFrames).contains(f) else {
@@ -109,14 +110,14 @@ public enum PresentationStateWriter {
         req.presentation_lut_shape = colour ? nil : arena.str(source.photometricInterpretation == "MONOCHROME1" ? "INVERSE" : "IDENTITY")
         req.icc_profile = arena.array(icc)
         req.icc_profile_length = icc.count
-        try graphics.withUnsafeBufferPointer { gb in
-            try texts.withUnsafeBufferPointer { tb in
+        return try graphics.withUnsafeBufferPointer { gb in
+            return try texts.withUnsafeBufferPointer { tb in
                 req.graphics = gb.baseAddress
                 req.graphic_count = gb.count
                 req.texts = tb.baseAddress
                 req.text_count = tb.count
-                try withExtendedLifetime(arena) {
-                    try callWriter { wc_write_pr(&req, url.path, $0, $1) }
+                return try withExtendedLifetime(arena) {
+                    try encodeWithWriter { wc_write_pr(&req, $0, $1, $2) }
                 }
             }
         }

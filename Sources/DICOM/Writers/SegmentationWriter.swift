@@ -44,11 +44,12 @@ public enum SegmentationWriter {
         }
     }
 
-    public static func write(_ request: Request) throws -> Data {
-        try writeToData { try write(request, to: $0) }
+    /// Writes the object to a file (atomically); the gateway keeps the bytes from `write(_:)`.
+    public static func write(_ request: Request, to url: URL) throws {
+        try write(request).write(to: url, options: .atomic)
     }
 
-    public static func write(_ request: Request, to url: URL) throws {
+    public static func write(_ request: Request) throws -> Data {
         let source = try SourceSummary(contentsOf: request.source)
         try validate(request, source)
         let arena = CArena()
@@ -83,8 +84,8 @@ public enum SegmentationWriter {
             req.lossy_ratio = arena.str(lossy.ratio)
             req.lossy_method = arena.str(lossy.method)
         }
-        try withExtendedLifetime(arena) {
-            try callWriter { wc_write_seg(&req, url.path, $0, $1) }
+        return try withExtendedLifetime(arena) {
+            try encodeWithWriter { wc_write_seg(&req, $0, $1, $2) }
         }
     }
 

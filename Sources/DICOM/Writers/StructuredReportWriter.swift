@@ -111,11 +111,12 @@ public enum StructuredReportWriter {
         }
     }
 
-    public static func write(_ request: Request) throws -> Data {
-        try writeToData { try write(request, to: $0) }
+    /// Writes the object to a file (atomically); the gateway keeps the bytes from `write(_:)`.
+    public static func write(_ request: Request, to url: URL) throws {
+        try write(request).write(to: url, options: .atomic)
     }
 
-    public static func write(_ request: Request, to url: URL) throws {
+    public static func write(_ request: Request) throws -> Data {
         let source = try SourceSummary(contentsOf: request.source)
         try validate(request, source)
         let root = content(request, source)
@@ -141,14 +142,14 @@ public enum StructuredReportWriter {
                                         responsible_organization: arena.str("WeCare"))]
         req.schemes = arena.array(schemes)
         req.scheme_count = schemes.count
-        try nodes.withUnsafeBufferPointer { nodeBuffer in
-            try evidence.withUnsafeBufferPointer { evidenceBuffer in
+        return try nodes.withUnsafeBufferPointer { nodeBuffer in
+            return try evidence.withUnsafeBufferPointer { evidenceBuffer in
                 req.nodes = nodeBuffer.baseAddress
                 req.node_count = nodeBuffer.count
                 req.evidence = evidenceBuffer.baseAddress
                 req.evidence_count = evidenceBuffer.count
-                try withExtendedLifetime(arena) {
-                    try callWriter { wc_write_sr(&req, url.path, $0, $1) }
+                return try withExtendedLifetime(arena) {
+                    try encodeWithWriter { wc_write_sr(&req, $0, $1, $2) }
                 }
             }
         }
