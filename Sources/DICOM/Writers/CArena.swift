@@ -64,6 +64,7 @@ func encodeWithWriter(_ body: (UnsafeMutablePointer<wc_bytes>, UnsafeMutablePoin
         throw error
     }
     guard let data = bytes.data, bytes.length > 0 else {
+        wc_bytes_free(&bytes)
         throw DerivedObjectError.toolkit("the writer returned no bytes")
     }
     return Data(bytesNoCopy: data, count: bytes.length, deallocator: .free)
