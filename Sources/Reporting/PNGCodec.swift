@@ -55,16 +55,33 @@ public enum PNGCodec {
         image.width = UInt32(width)
         image.height = UInt32(height)
         image.format = UInt32(PNG_FORMAT_GRAY)
-        var size: Int = 0
-        // First call measures, second writes.
-        guard pixels.withUnsafeBytes({ png_image_write_to_memory(&image, nil, &size, 0, $0.baseAddress, Int32(width), nil) }) != 0
-        else { throw Error.encodeFailed(message(of: image)) }
+        // One pass into a buffer of libpng's own upper bound (PNG_IMAGE_PNG_SIZE_MAX, a C macro
+        // Swift cannot import); measuring first would compress the image twice.
+        var size = maxEncodedSize(width: width, height: height)
         var out = Data(count: size)
-        let ok = out.withUnsafeMutableBytes { buf in
-            pixels.withUnsafeBytes { png_image_write_to_memory(&image, buf.baseAddress, &size, 0, $0.baseAddress, Int32(width), nil) }
+        var ok = write(&image, pixels, width, into: &out, &size)
+        if ok == 0 && size > out.count {  // the bound was short after all: libpng says how much it needs
+            out = Data(count: size)
+            ok = write(&image, pixels, width, into: &out, &size)
         }
         guard ok != 0 else { throw Error.encodeFailed(message(of: image)) }
-        return out.prefix(size)
+        return Data(out.prefix(size))  // a copy, so the worst-case buffer is not kept alive
+    }
+
+    private static func write(_ image: inout png_image, _ pixels: [UInt8], _ width: Int, into out: inout Data,
+                              _ size: inout Int) -> Int32 {
+        size = out.count
+        return out.withUnsafeMutableBytes { buf in
+            pixels.withUnsafeBytes { png_image_write_to_memory(&image, buf.baseAddress, &size, 0, $0.baseAddress, Int32(width), nil) }
+        }
+    }
+
+    /// png.h's PNG_IMAGE_PNG_SIZE_MAX for 8-bit gray: signature, IHDR, gAMA, cHRM, IEND, one IDAT
+    /// header per PNG_ZBUF_SIZE (8192) bytes, and zlib's worst case for the filtered rows.
+    static func maxEncodedSize(width: Int, height: Int) -> Int {
+        let raw = height * (width + 1)
+        let zlib = raw + (raw + 7) / 8 + (raw + 63) / 64 + 11
+        return 8 + 25 + 16 + 44 + 12 + 12 + 12 * (zlib / 8192) + zlib
     }
 
     private static func message(of image: png_image) -> String {

@@ -166,6 +166,23 @@ final class ReportingTests: XCTestCase {
     }
 
     /// Sizes in the caption: mm with one decimal when calibrated, whole pixels otherwise.
+    /// One libpng pass into a buffer of libpng's worst-case bound: noise (which does not
+    /// compress) and a mask with odd sizes come back pixel-exact and within the bound.
+    func testPNGEncodesInOnePassWithinTheBound() throws {
+        var rng = SystemRandomNumberGenerator()
+        let (w, h) = (257, 131)
+        let noise = (0..<(w * h)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        let mask = (0..<(w * h)).map { i in UInt8((i % w - 128) * (i % w - 128) + (i / w - 65) * (i / w - 65) < 2500 ? 255 : 0) }
+        for pixels in [noise, mask] {
+            let png = try PNGCodec.encodeGray(width: w, height: h, pixels: pixels)
+            XCTAssertLessThanOrEqual(png.count, PNGCodec.maxEncodedSize(width: w, height: h))
+            let back = try PNGCodec.decodeGray(png)
+            XCTAssertEqual(back, PNGCodec.Image(width: w, height: h, pixels: pixels))
+        }
+        let empty = try PNGCodec.encodeGray(width: 1, height: 1, pixels: [0])
+        XCTAssertEqual(try PNGCodec.decodeGray(empty).pixels, [0])
+    }
+
     func testCaptionSizeText() {
         let axis = { (mm: Double?, px: Double) in LesionAxis(start: Point2(0, 0), end: Point2(px, 0), lengthMM: mm, lengthPixels: px) }
         let mm = LesionMeasurement(areaPixels: 100, areaMM2: 1, longAxis: axis(9.96, 99.6), shortAxis: axis(5.04, 50.4))
