@@ -12,10 +12,11 @@ enum AnalysisRoutes {
     /// belong on the DICOM port, not here).
     static let maxBodyBytes = 64 << 20
 
-    static func installer(_ reporter: Reporter) -> RouteInstaller {
+    /// `scratch`: where a body is kept while it is analysed (the spool's `tmp/`).
+    static func installer(_ reporter: Reporter, scratch: URL) -> RouteInstaller {
         { router in
             router.post("/api/v1/predict") { request, _ in
-                await respond(request, reporter) { report in
+                await respond(request, reporter, scratch) { report in
                     let doc = report.resultDocument()
                     var json = try JSONSerialization.jsonObject(with: doc.encoded()) as? [String: Any] ?? [:]
                     json["svg"] = report.svg()
@@ -24,7 +25,7 @@ enum AnalysisRoutes {
                 }
             }
             router.post("/api/v1/classify") { request, _ in
-                await respond(request, reporter) { report in
+                await respond(request, reporter, scratch) { report in
                     let doc = report.resultDocument()
                     return ["source": doc.source, "label": doc.label, "probabilities": doc.probabilities,
                             "frame": doc.frame, "model": ["name": doc.model.name, "version": doc.model.version]]
@@ -33,7 +34,7 @@ enum AnalysisRoutes {
         }
     }
 
-    private static func respond(_ request: Request, _ reporter: Reporter,
+    private static func respond(_ request: Request, _ reporter: Reporter, _ scratch: URL,
                                 _ render: @escaping @Sendable (ImageReport) throws -> [String: Any]) async -> Response {
         let body: ByteBuffer
         do {
@@ -51,7 +52,7 @@ enum AnalysisRoutes {
         // CPU-bound work goes to a dispatch queue, off the server's cooperative threads.
         return await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
-                let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("wecare-http-\(UUID().uuidString)")
+                let tmp = scratch.appendingPathComponent("http-\(UUID().uuidString).part")
                 defer { try? FileManager.default.removeItem(at: tmp) }
                 do {
                     try data.write(to: tmp)

@@ -44,7 +44,8 @@ struct ServeCommand: AsyncParsableCommand {
         signal(SIGINT, SIG_IGN)
         let stopSignal = SignalWaiter(signals: [SIGTERM, SIGINT])
 
-        let routes = processor.map { [AnalysisRoutes.installer($0.reporter)] } ?? []
+        let scratch = Spool.temporaryDirectory(dataDirectory: configuration.dataDirectory)
+        let routes = processor.map { [AnalysisRoutes.installer($0.reporter, scratch: scratch)] } ?? []
         let service = try GatewayService(configuration: configuration, processor: processor, routes: routes, logger: logger)
         do {
             try await service.start()

@@ -65,7 +65,10 @@ final class EndToEndTests: XCTestCase {
         text = text.replacingOccurrences(of: "workers = 2", with: "workers = 2\nthreads = 1")
         let conf = dir.appendingPathComponent("gateway.toml")
         try text.write(to: conf, atomically: true, encoding: .utf8)
-        let gateway = try Tools.start(wecare.path, ["serve", "--config", conf.path, "--log-level", "warning"])
+        // No usable TMPDIR: received images, analysis, writers and HTTP bodies all stay under data_dir.
+        var environment = ProcessInfo.processInfo.environment
+        environment["TMPDIR"] = "/nonexistent-wecare-tmp"
+        let gateway = try Tools.start(wecare.path, ["serve", "--config", conf.path, "--log-level", "warning"], environment: environment)
         defer { gateway.stop() }
         var dicomPort: UInt16?, httpPort: Int?
         _ = Tools.eventually(timeout: 60) {
@@ -132,6 +135,11 @@ final class EndToEndTests: XCTestCase {
             let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [String: Any], r.output)
             let p = try XCTUnwrap(json["probabilities"] as? [String: Double])
             XCTAssertEqual(p.values.reduce(0, +), 1, accuracy: 1e-3)
+            let predicted = try Tools.run("curl", ["-s", "-X", "POST", "--data-binary", "@\(benign.path)", "http://127.0.0.1:\(httpPort)/api/v1/predict"])
+            let prediction = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(predicted.output.utf8)) as? [String: Any], predicted.output)
+            let maskPNG = try XCTUnwrap((prediction["mask_png"] as? String).flatMap { Data(base64Encoded: $0) }, predicted.output)
+            XCTAssertEqual(maskPNG.prefix(4), Data([0x89, 0x50, 0x4E, 0x47]), "mask_png is a PNG")
+            XCTAssertTrue((prediction["svg"] as? String)?.hasPrefix("<svg") == true, predicted.output)
             let bad = try Tools.run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "--data-binary", "not an image",
                                              "http://127.0.0.1:\(httpPort)/api/v1/predict"])
             XCTAssertEqual(bad.output, "415")

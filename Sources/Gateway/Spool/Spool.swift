@@ -5,10 +5,18 @@ import Foundation
 /// UID appears in the file system.
 public struct Spool: Sendable {
     public let root: URL
-    public var temporaryDirectory: URL { root.appendingPathComponent("tmp") }
+    public var temporaryDirectory: URL { Self.temporaryDirectory(dataDirectory: root.deletingLastPathComponent()) }
+
+    /// `tmp/` of the spool under `dataDirectory`: partial files, cleared at every start. The HTTP
+    /// routes keep request bodies there too, so nothing depends on the system's TMPDIR.
+    public static func temporaryDirectory(dataDirectory: URL) -> URL {
+        root(dataDirectory).appendingPathComponent("tmp")
+    }
+
+    private static func root(_ dataDirectory: URL) -> URL { dataDirectory.appendingPathComponent("spool") }
 
     public init(dataDirectory: URL) throws {
-        root = dataDirectory.appendingPathComponent("spool")
+        root = Self.root(dataDirectory)
         try DurableFile.makeDirectory(temporaryDirectory)
         // Leftovers in tmp/ are transfers that never got an answer: nothing refers to them.
         for name in (try? FileManager.default.contentsOfDirectory(atPath: temporaryDirectory.path)) ?? [] {
