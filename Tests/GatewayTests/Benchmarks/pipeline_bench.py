@@ -4,7 +4,7 @@ SEG/SR/PR stored at a DCMTK storescp PACS) over the inference-only rate of the s
 threads, same machine, measured in the same run by `wecare bench`; and the median time from each
 image's C-STORE response to its last result stored at the PACS.
 
-  python3 Tests/GatewayTests/Benchmarks/pipeline_bench.py [--wecare .build/release/wecare] [-n 48]
+  python3 Tests/GatewayTests/Benchmarks/pipeline_bench.py [--wecare .build/release/wecare] [-n 48] [--rounds 5]
 Needs: dcmtk (storescu, storescp, echoscu), pydicom, pillow; BUSI images at ../shared/data/busi.
 """
 import argparse
@@ -50,7 +50,8 @@ def main():
     ap.add_argument("--pacs-nodelay", action="store_true", help="run the storescp PACS with TCP_NODELAY=1")
     ap.add_argument("--pacs-fork", action="store_true", help="run the storescp PACS with --fork")
     ap.add_argument("--pacs-associations", type=int, default=2, help="[[destination]] max_associations")
-    ap.add_argument("--log", help="keep the gateway's info log in this file")
+    ap.add_argument("--log", help="keep the gateway's info log in this file (the last round's)")
+    ap.add_argument("--rounds", type=int, default=1, help="repeat reference + gateway run; also print medians")
     ap.add_argument("--busi", default=os.path.join(ROOT, "..", "shared", "data", "busi", "images"))
     a = ap.parse_args()
     if not os.access(a.wecare, os.X_OK):
@@ -75,23 +76,28 @@ def main():
                                  capture_output=True, text=True, check=True)
             return json.loads(out.stdout.strip().splitlines()[-1])["median_ms"]
 
-        inference_before_ms = inference_ms()
+        # Each round is a fresh gateway (its own data_dir and ledger) and a fresh PACS, with the
+        # reference timed just before and after it; the medians over rounds damp this host's
+        # slow phases, which move the reference between about 52 and 81 ms.
+        def one_round(round_dir):
+            os.makedirs(round_dir)
+            inference_before_ms = inference_ms()
 
-        pacs_dir = os.path.join(work, "pacs")
-        os.makedirs(pacs_dir)
-        pacs_port = free_port()
-        # DCMTK's tools leave Nagle's algorithm on unless TCP_NODELAY=1 is in their environment; then
-        # every C-STORE response of storescp waits out our delayed ACK (about 40 ms per object).
-        # --pacs-nodelay runs the PACS the way WeCare runs its own sockets.
-        pacs_env = dict(os.environ, TCP_NODELAY="1") if a.pacs_nodelay else None
-        # --pacs-fork: one storescp process per association, so WeCare's parallel senders
-        # ([[destination]] max_associations) are served at once, as by a PACS.
-        fork = ["--fork"] if a.pacs_fork else []
-        procs.append(subprocess.Popen(["storescp", *fork, "-aet", "PACS", "-od", pacs_dir, str(pacs_port)], env=pacs_env,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        conf = os.path.join(work, "gateway.toml")
-        with open(conf, "w") as f:
-            f.write(f"""[gateway]
+            pacs_dir = os.path.join(round_dir, "pacs")
+            os.makedirs(pacs_dir)
+            pacs_port = free_port()
+            # DCMTK's tools leave Nagle's algorithm on unless TCP_NODELAY=1 is in their environment; then
+            # every C-STORE response of storescp waits out our delayed ACK (about 40 ms per object).
+            # --pacs-nodelay runs the PACS the way WeCare runs its own sockets.
+            pacs_env = dict(os.environ, TCP_NODELAY="1") if a.pacs_nodelay else None
+            # --pacs-fork: one storescp process per association, so WeCare's parallel senders
+            # ([[destination]] max_associations) are served at once, as by a PACS.
+            fork = ["--fork"] if a.pacs_fork else []
+            procs.append(subprocess.Popen(["storescp", *fork, "-aet", "PACS", "-od", pacs_dir, str(pacs_port)], env=pacs_env,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            conf = os.path.join(round_dir, "gateway.toml")
+            with open(conf, "w") as f:
+                f.write(f"""[gateway]
 ae_title = "WECARE"
 port = 0
 data_dir = "data"
@@ -113,63 +119,75 @@ model = "{ROOT}/weights/busi_unet.onnx"
 workers = {a.workers}
 threads = {a.threads}
 """)
-        log = open(a.log, "w") if a.log else subprocess.DEVNULL
-        gw = subprocess.Popen([a.wecare, "serve", "--config", conf, "--log-level", "info" if a.log else "warning"],
-                              stdout=subprocess.PIPE, stderr=log, text=True)
-        procs.append(gw)
-        line = gw.stdout.readline()
-        port = int(line.split()[2].split("=")[1])
+            log = open(a.log, "w") if a.log else subprocess.DEVNULL
+            gw = subprocess.Popen([a.wecare, "serve", "--config", conf, "--log-level", "info" if a.log else "warning"],
+                                  stdout=subprocess.PIPE, stderr=log, text=True)
+            procs.append(gw)
+            line = gw.stdout.readline()
+            port = int(line.split()[2].split("=")[1])
 
-        # The modality pushes the whole set over one association, as fast as the gateway acknowledges;
-        # each image's acknowledgement time is taken from storescu's verbose log as it happens.
-        acked = {}
-        t0 = time.time()
-        scu = subprocess.Popen(["storescu", "-v", "-aet", "US_ROOM1", "-aec", "WECARE", "127.0.0.1", str(port)] + inputs,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        current = None
-        for out_line in scu.stdout:
-            if "Sending file: " in out_line:
-                current = out_line.split("Sending file: ", 1)[1].strip()
-            elif "Received Store Response (Success)" in out_line and current:
-                acked[current] = time.time()
-        scu.wait()
-        if len(acked) != len(inputs):
-            sys.exit(f"only {len(acked)} of {len(inputs)} images acknowledged")
-        ingest_s = max(acked.values()) - t0
+            # The modality pushes the whole set over one association, as fast as the gateway acknowledges;
+            # each image's acknowledgement time is taken from storescu's verbose log as it happens.
+            acked = {}
+            t0 = time.time()
+            scu = subprocess.Popen(["storescu", "-v", "-aet", "US_ROOM1", "-aec", "WECARE", "127.0.0.1", str(port)] + inputs,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            current = None
+            for out_line in scu.stdout:
+                if "Sending file: " in out_line:
+                    current = out_line.split("Sending file: ", 1)[1].strip()
+                elif "Received Store Response (Success)" in out_line and current:
+                    acked[current] = time.time()
+            scu.wait()
+            if len(acked) != len(inputs):
+                sys.exit(f"only {len(acked)} of {len(inputs)} images acknowledged")
+            ingest_s = max(acked.values()) - t0
 
-        # While the gateway works, the poll only lists names (storescp names each file after the
-        # SOP class: "SR3." for our Comprehensive 3D SR, "SG." SEG, "PSg." GSPS), so the measuring
-        # takes no CPU from what it measures. Files are parsed for their study after the run.
-        def sr_count():
-            return sum(1 for name in os.listdir(pacs_dir) if name.startswith("SR"))
+            # While the gateway works, the poll only lists names (storescp names each file after the
+            # SOP class: "SR3." for our Comprehensive 3D SR, "SG." SEG, "PSg." GSPS), so the measuring
+            # takes no CPU from what it measures. Files are parsed for their study after the run.
+            def sr_count():
+                return sum(1 for name in os.listdir(pacs_dir) if name.startswith("SR"))
 
-        if not wait_for(lambda: sr_count() == len(inputs), 1800, poll=0.25):
-            sys.exit(f"only {sr_count()} of {len(inputs)} reports reached the PACS")
-        time.sleep(1.0)  # let the last SEG/PR of the last job land
-        result = {}
-        for name in os.listdir(pacs_dir):
-            path = os.path.join(pacs_dir, name)
-            study = pydicom.dcmread(path, stop_before_pixels=True).StudyInstanceUID
-            result.setdefault(study, []).append((name, os.path.getmtime(path)))
-        last = max(m for objs in result.values() for _, m in objs)
-        latencies = [max(m for _, m in objs) - acked[study_of[s]] for s, objs in result.items()]
-        gateway_rate = len(inputs) / (last - t0)
-        for p in procs:
-            p.kill()
-        inference_after_ms = inference_ms()
-        inference_rate = 2000.0 / (inference_before_ms + inference_after_ms)
-        print(json.dumps({
-            "images": len(inputs), "pacs_nodelay": a.pacs_nodelay, "pacs_fork": a.pacs_fork, "pacs_associations": a.pacs_associations, "threads": a.threads, "inference_threads": a.threads * a.workers, "workers": a.workers, "objects_at_pacs": sum(len(o) for o in result.values()),
-            "inference_ms_median_before_after": [inference_before_ms, inference_after_ms], "inference_only_images_per_s": round(inference_rate, 3),
-            "gateway_images_per_s": round(gateway_rate, 3), "cstore_ingest_images_per_s": round(len(inputs) / ingest_s, 3),
-            "ratio_gateway_over_inference": round(gateway_rate / inference_rate, 3),
-            # Against the faster of the two inference timings: the ratio that flatters least.
-            "ratio_over_fastest_inference": round(gateway_rate * min(inference_before_ms, inference_after_ms) / 1000.0, 3),
-            "median_cstore_response_to_last_result_s": round(statistics.median(latencies), 3),
-            "timeline_s": {"last_ack": round(max(acked.values()) - t0, 3),
-                           "first_result": round(min(m for objs in result.values() for _, m in objs) - t0, 3),
-                           "last_result": round(last - t0, 3)},
-        }))
+            if not wait_for(lambda: sr_count() == len(inputs), 1800, poll=0.25):
+                sys.exit(f"only {sr_count()} of {len(inputs)} reports reached the PACS")
+            time.sleep(1.0)  # let the last SEG/PR of the last job land
+            result = {}
+            for name in os.listdir(pacs_dir):
+                path = os.path.join(pacs_dir, name)
+                study = pydicom.dcmread(path, stop_before_pixels=True).StudyInstanceUID
+                result.setdefault(study, []).append((name, os.path.getmtime(path)))
+            last = max(m for objs in result.values() for _, m in objs)
+            latencies = [max(m for _, m in objs) - acked[study_of[s]] for s, objs in result.items()]
+            gateway_rate = len(inputs) / (last - t0)
+            for p in procs:
+                p.kill()
+            procs.clear()
+            inference_after_ms = inference_ms()
+            inference_rate = 2000.0 / (inference_before_ms + inference_after_ms)
+            return {
+                "images": len(inputs), "pacs_nodelay": a.pacs_nodelay, "pacs_fork": a.pacs_fork, "pacs_associations": a.pacs_associations, "threads": a.threads, "inference_threads": a.threads * a.workers, "workers": a.workers, "objects_at_pacs": sum(len(o) for o in result.values()),
+                "inference_ms_median_before_after": [inference_before_ms, inference_after_ms], "inference_only_images_per_s": round(inference_rate, 3),
+                "gateway_images_per_s": round(gateway_rate, 3), "cstore_ingest_images_per_s": round(len(inputs) / ingest_s, 3),
+                "ratio_gateway_over_inference": round(gateway_rate / inference_rate, 3),
+                # Against the faster of the two inference timings: the ratio that flatters least.
+                "ratio_over_fastest_inference": round(gateway_rate * min(inference_before_ms, inference_after_ms) / 1000.0, 3),
+                "median_cstore_response_to_last_result_s": round(statistics.median(latencies), 3),
+                "timeline_s": {"last_ack": round(max(acked.values()) - t0, 3),
+                               "first_result": round(min(m for objs in result.values() for _, m in objs) - t0, 3),
+                               "last_result": round(last - t0, 3)},
+            }
+
+        rounds = []
+        for k in range(a.rounds):
+            rounds.append(one_round(os.path.join(work, f"round{k}")))
+            print(json.dumps(rounds[-1]), flush=True)
+        if a.rounds > 1:
+            def med(key):
+                return round(statistics.median(r[key] for r in rounds), 3)
+            print(json.dumps({"rounds": a.rounds, "median": {key: med(key) for key in (
+                "gateway_images_per_s", "inference_only_images_per_s", "ratio_gateway_over_inference",
+                "ratio_over_fastest_inference", "median_cstore_response_to_last_result_s")}}))
     finally:
         for p in procs:
             p.kill()
