@@ -379,6 +379,10 @@ def main():
     # external data: weights in a side file, read by offset/length
     ext = model([helper.make_node("Conv", ["x", "w", "b"], ["y"], name="Conv_0", pads=[1, 1, 1, 1])],
                 [("x", [1, 2, 6, 7])], ["y"], [T("w", rand(3, 2, 3, 3)), T("b", rand(3))])
+    # onnx appends to an existing data file: start it afresh, or every run leaves dead bytes.
+    weights_file = os.path.join(args.out, "external_data.weights")
+    if os.path.exists(weights_file):
+        os.remove(weights_file)
     onnx.save_model(ext, os.path.join(args.out, "external_data.onnx"), save_as_external_data=True,
                     all_tensors_to_one_file=True, location="external_data.weights", size_threshold=0)
     sess = ort.InferenceSession(os.path.join(args.out, "external_data.onnx"), so, providers=["CPUExecutionProvider"])
