@@ -84,13 +84,3 @@ func paint<T>(_ runs: [PixelRun], into buffer: inout [T], width: Int, _ value: (
         }
     }
 }
-
-/// Labels of every pixel whose value equals `value`: 0 elsewhere, 1... per component in
-/// scan order. Returns the labels and each component's pixel count (index = label - 1).
-func labelComponents(_ bits: [UInt8], width: Int, height: Int, value: UInt8,
-                     connectivity: Connectivity) -> (labels: [Int32], sizes: [Int]) {
-    let (runs, sizes) = componentRuns(bits, width: width, height: height, value: value, connectivity: connectivity)
-    var labels = [Int32](repeating: 0, count: bits.count)
-    paint(runs, into: &labels, width: width) { $0.label }
-    return (labels, sizes)
-}

@@ -54,15 +54,15 @@ final class PostprocessTests: XCTestCase {
     func testRunLabellingMatchesFloodFill() {
         var rng = SystemRandomNumberGenerator()
         for trial in 0..<40 {
-            let w = Int.random(in: 1...37, using: &rng), h = Int.random(in: 1...29, using: &rng)
-            let density = Double(trial % 5 + 1) / 6
-            let bits = (0..<(w * h)).map { _ in Double.random(in: 0..<1, using: &rng) < density ? UInt8(1) : 0 }
+            let (w, h, bits) = noisyMask(maxWidth: 37, maxHeight: 29, density: Double(trial % 5 + 1) / 6, &rng)
             for connectivity in [Connectivity.four, .eight] {
                 for value in [UInt8(0), 1] {
-                    let got = labelComponents(bits, width: w, height: h, value: value, connectivity: connectivity)
+                    let (runs, sizes) = componentRuns(bits, width: w, height: h, value: value, connectivity: connectivity)
+                    var labels = [Int32](repeating: 0, count: bits.count)
+                    paint(runs, into: &labels, width: w) { $0.label }
                     let want = floodFillLabels(bits, width: w, height: h, value: value, eight: connectivity == .eight)
-                    XCTAssertEqual(got.labels, want.labels, "\(w)x\(h) \(connectivity) value \(value)")
-                    XCTAssertEqual(got.sizes, want.sizes)
+                    XCTAssertEqual(labels, want.labels, "\(w)x\(h) \(connectivity) value \(value)")
+                    XCTAssertEqual(sizes, want.sizes)
                 }
             }
         }
@@ -73,9 +73,7 @@ final class PostprocessTests: XCTestCase {
     func testRunBasedPostprocessingMatchesPixelReference() {
         var rng = SystemRandomNumberGenerator()
         for trial in 0..<60 {
-            let w = Int.random(in: 1...41, using: &rng), h = Int.random(in: 1...33, using: &rng)
-            let density = Double(trial % 6 + 1) / 7
-            let bits = (0..<(w * h)).map { _ in Double.random(in: 0..<1, using: &rng) < density ? UInt8(1) : 0 }
+            let (w, h, bits) = noisyMask(maxWidth: 41, maxHeight: 33, density: Double(trial % 6 + 1) / 7, &rng)
             let minArea = Int.random(in: 0...6, using: &rng)
             for connectivity in [Connectivity.four, .eight] {
                 let pp = MaskPostprocessor(minimumAreaPixels: minArea, connectivity: connectivity)
@@ -125,6 +123,14 @@ final class PostprocessTests: XCTestCase {
         }
         XCTAssertThrowsError(try ProbabilityMap(width: 2, height: 2, values: [0, 0, 0, 0])
             .thresholdedBilinear(in: PixelRect(x: 3, y: 0, width: 2, height: 2), canvasWidth: 4, canvasHeight: 4, threshold: 0.5))
+    }
+
+    /// A mask of random size up to `maxWidth` x `maxHeight`, each pixel foreground with
+    /// probability `density`.
+    private func noisyMask(maxWidth: Int, maxHeight: Int, density: Double,
+                           _ rng: inout SystemRandomNumberGenerator) -> (w: Int, h: Int, bits: [UInt8]) {
+        let w = Int.random(in: 1...maxWidth, using: &rng), h = Int.random(in: 1...maxHeight, using: &rng)
+        return (w, h, (0..<(w * h)).map { _ in Double.random(in: 0..<1, using: &rng) < density ? UInt8(1) : 0 })
     }
 
     private func floodFillLabels(_ bits: [UInt8], width: Int, height: Int, value: UInt8,
