@@ -65,7 +65,6 @@ extension DirectTile {
     }
 }
 
-
 /// 3 channels x 32 pixels: rows whose width is a multiple of 32 (32-128 wide, 32+ channels),
 /// where 24-pixel tiles leave an 8-pixel remainder computed at half use.
 struct Tile3x32: DirectTile {
