@@ -271,8 +271,9 @@ final class ConvKernel: Kernel {
                     }
                 } else {
                     let perWorker = workerFloats
-                    parallel.forEach(g.ho) { worker, rows in
-                        streamRows(planes, rows, xp + worker * perWorker) { row, layout, oy in
+                    // A run restarts the window: kh - 1 rows (and a fused producer's rows) again.
+                    parallel.forEachRun(g.ho, minimumSteal: 2) { worker, rows in
+                        streamRows(planes, &rows, xp + worker * perWorker) { row, layout, oy in
                             directRow(row, layout, y + oy * g.wo, w, b, g.ho * g.wo, 0..<blocks)
                         }
                     }
@@ -306,7 +307,7 @@ final class ConvKernel: Kernel {
     /// With a fused `producer`, the window's rows are the producer's output rows, computed as
     /// they are needed from the producer's own window (`producerWindow`): the intermediate
     /// tensor never goes to memory.
-    private func streamRows(_ planes: [UnsafePointer<Float>], _ rows: Range<Int>, _ win: FloatPtr,
+    private func streamRows(_ planes: [UnsafePointer<Float>], _ rows: inout WorkRun, _ win: FloatPtr,
                             _ body: (UnsafePointer<Float>, (Int, Int), Int) -> Void) {
         let kh = g.kh, channelStride = windowChannelStride
         let producerWindow = win + windowFloats
@@ -331,11 +332,13 @@ final class ConvKernel: Kernel {
         // over-read guard.
         win.update(repeating: 0, count: windowFloats)
         if let producer { producerWindow.update(repeating: 0, count: producer.windowFloats) }
-        guard let first = rows.first else { return }
+        guard let first = rows.next() else { return }
         for r in first..<(first + kh - 1) { fill(r) }
-        for oy in rows {
+        var next: Int? = first
+        while let oy = next {
             fill(oy + kh - 1)
             body(UnsafePointer(win + (oy % kh) * wp), (channelStride, wp), oy)
+            next = rows.next()
         }
     }
 

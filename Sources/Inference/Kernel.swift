@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 
 typealias FloatPtr = UnsafeMutablePointer<Float>
@@ -16,21 +15,6 @@ protocol Kernel: AnyObject {
 extension Kernel {
     func scratchFloats(threads: Int) -> Int { 0 }
     var flops: Double { 0 }
-}
-
-/// Static partition of work over `threads` workers (our own split; OpenBLAS stays at 1 thread).
-struct Parallel {
-    let threads: Int
-
-    /// Calls `body(worker, range)` for `threads` contiguous chunks of 0..<count.
-    func forEach(_ count: Int, _ body: (Int, Range<Int>) -> Void) {
-        let workers = min(threads, count)
-        if workers <= 1 { if count > 0 { body(0, 0..<count) }; return }
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            let lo = count * w / workers, hi = count * (w + 1) / workers
-            if lo < hi { body(w, lo..<hi) }
-        }
-    }
 }
 
 /// Pointwise activation applied in a kernel epilogue (fused) or on its own.

@@ -56,7 +56,8 @@ final class LoadingTests: XCTestCase {
     func testConcurrentSessionsAgree() throws {
         let model = try ONNXModel(contentsOf: fixture("unet_small.onnx"))
         let input = Tensor(shape: [1, 1, 48, 40], data: (0..<1920).map { Float($0 % 97) / 97 })
-        // Same thread count as the concurrent sessions: the static partition makes results bit-identical.
+        // Same thread count as the concurrent sessions: each item is computed the same way whichever
+        // worker takes it, so results are bit-identical.
         let reference = try InferenceSession(model: model, threads: 2).run(["image": input])
         let sessions = try (0..<4).map { _ in try InferenceSession(model: model, threads: 2) }
         let results = UnsafeMutableBufferPointer<[String: Tensor]>.allocate(capacity: 4)
