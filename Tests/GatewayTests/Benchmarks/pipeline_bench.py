@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Throughput benchmark (not a test): images per second through the whole gateway (C-STORE in,
 SEG/SR/PR stored at a DCMTK storescp PACS) over the inference-only rate of the same model, same
-threads, same machine, measured in the same run by `wecare bench`; and the median time from each
-image's C-STORE response to its last result stored at the PACS.
+threads (at most one per core), same machine, measured in the same run by `wecare bench`; and
+the median time from each image's C-STORE response to its last result stored at the PACS.
 
   python3 Tests/GatewayTests/Benchmarks/pipeline_bench.py [--wecare .build/release/wecare] [-n 48] [--rounds 5]
 Needs: dcmtk (storescu, storescp, echoscu), pydicom, pillow; BUSI images at ../shared/data/busi.
@@ -68,11 +68,13 @@ def main():
         study_of = {pydicom.dcmread(f, stop_before_pixels=True).StudyInstanceUID: f for f in inputs}
 
         # Inference-only rate of the same machine with as many threads as the gateway's analysis
-        # uses in all (workers x threads): one image at a time, the model alone. Timed before and
-        # after the gateway run (the machine is shared and noisy); the ratio uses their mean.
+        # uses in all (workers x threads), but no more than the machine has cores: one image at a
+        # time, the model alone. Timed before and after the gateway run (the machine is shared and
+        # noisy); the ratio uses their mean.
+        reference_threads = min(a.threads * a.workers, os.cpu_count() or 1)
         def inference_ms():
             out = subprocess.run([a.wecare, "bench", "--model", os.path.join(ROOT, "weights", "busi_unet.onnx"),
-                                  "--threads", str(a.threads * a.workers), "--runs", "20"],
+                                  "--threads", str(reference_threads), "--runs", "20"],
                                  capture_output=True, text=True, check=True)
             return json.loads(out.stdout.strip().splitlines()[-1])["median_ms"]
 
@@ -166,7 +168,7 @@ threads = {a.threads}
             inference_after_ms = inference_ms()
             inference_rate = 2000.0 / (inference_before_ms + inference_after_ms)
             return {
-                "images": len(inputs), "pacs_nodelay": a.pacs_nodelay, "pacs_fork": a.pacs_fork, "pacs_associations": a.pacs_associations, "threads": a.threads, "inference_threads": a.threads * a.workers, "workers": a.workers, "objects_at_pacs": sum(len(o) for o in result.values()),
+                "images": len(inputs), "pacs_nodelay": a.pacs_nodelay, "pacs_fork": a.pacs_fork, "pacs_associations": a.pacs_associations, "threads": a.threads, "inference_threads": reference_threads, "workers": a.workers, "objects_at_pacs": sum(len(o) for o in result.values()),
                 "inference_ms_median_before_after": [inference_before_ms, inference_after_ms], "inference_only_images_per_s": round(inference_rate, 3),
                 "gateway_images_per_s": round(gateway_rate, 3), "cstore_ingest_images_per_s": round(len(inputs) / ingest_s, 3),
                 "ratio_gateway_over_inference": round(gateway_rate / inference_rate, 3),
