@@ -250,11 +250,20 @@ final class ConvKernel: Kernel {
     /// Groups of `shape.channels` output channels (the last one may be partial).
     private var channelBlocks: Int { (g.m + shape.channels - 1) / shape.channels }
 
-    /// One worker's scratch on the rows-outer path: its row window, the fused producer's, and
-    /// the packed input row of an up-sampling fused into either.
+    /// One worker's scratch on the rows-outer path: its row window, the fused producer's, the
+    /// packed input row of an up-sampling fused into either, and the output staging row.
     private var workerFloats: Int {
-        windowFloats + (producer?.windowFloats ?? 0) + ((producer ?? self).upsampler?.kernel.rowBufferFloats ?? 0)
+        windowFloats + (producer?.windowFloats ?? 0) + ((producer ?? self).upsampler?.kernel.rowBufferFloats ?? 0) + stageFloats
     }
+
+    /// The rows-outer path computes each output row into a staging row, then copies it out one
+    /// channel at a time. Stored straight into the output, the tiles' stores at one column went
+    /// to 16-32 planes a power of two apart (64-256 kB): all in one L1 and L2 set, where they
+    /// evicted each other's half-written lines. The staging row's channels lie an odd number of
+    /// cache lines apart. Measured on busi_unet at 1 thread, per-layer minimums over 6 rounds:
+    /// rows-outer layers 4-12% faster, all layers 80.8 -> 77.2 ms.
+    private var stageStride: Int { ((g.wo + 15) / 16 / 2 * 2 + 1) * 16 }
+    private var stageFloats: Int { g.m * stageStride + 64 }
 
     private func runDirect(_ planes: [UnsafePointer<Float>], _ y: FloatPtr, _ xp: FloatPtr, _ parallel: Parallel) {
         let blocks = channelBlocks
@@ -270,11 +279,15 @@ final class ConvKernel: Kernel {
                         }
                     }
                 } else {
-                    let perWorker = workerFloats
+                    let perWorker = workerFloats, stageOffset = workerFloats - stageFloats
                     // A run restarts the window: kh - 1 rows (and a fused producer's rows) again.
                     parallel.forEachRun(g.ho, minimumSteal: 2) { worker, rows in
+                        let stage = xp + worker * perWorker + stageOffset
                         streamRows(planes, &rows, xp + worker * perWorker) { row, layout, oy in
-                            directRow(row, layout, y + oy * g.wo, w, b, g.ho * g.wo, 0..<blocks)
+                            directRow(row, layout, stage, w, b, stageStride, 0..<blocks)
+                            for m in 0..<g.m {
+                                (y + m * g.ho * g.wo + oy * g.wo).update(from: stage + m * stageStride, count: g.wo)
+                            }
                         }
                     }
                 }
