@@ -279,7 +279,8 @@ final class ConvKernel: Kernel {
                         }
                     }
                 } else {
-                    let perWorker = workerFloats, stageOffset = workerFloats - stageFloats
+                    let perWorker = workerFloats
+                    let stageOffset = perWorker - stageFloats   // the staging row ends each worker's scratch
                     // A run restarts the window: kh - 1 rows (and a fused producer's rows) again.
                     parallel.forEachRun(g.ho, minimumSteal: 2) { worker, rows in
                         let stage = xp + worker * perWorker + stageOffset

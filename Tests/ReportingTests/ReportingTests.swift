@@ -165,7 +165,6 @@ final class ReportingTests: XCTestCase {
         }
     }
 
-    /// Sizes in the caption: mm with one decimal when calibrated, whole pixels otherwise.
     /// One libpng pass into a buffer of libpng's worst-case bound: noise (which does not
     /// compress) and a mask with odd sizes come back pixel-exact and within the bound.
     func testPNGEncodesInOnePassWithinTheBound() throws {
@@ -183,6 +182,7 @@ final class ReportingTests: XCTestCase {
         XCTAssertEqual(try PNGCodec.decodeGray(empty).pixels, [0])
     }
 
+    /// Sizes in the caption: mm with one decimal when calibrated, whole pixels otherwise.
     func testCaptionSizeText() {
         let axis = { (mm: Double?, px: Double) in LesionAxis(start: Point2(0, 0), end: Point2(px, 0), lengthMM: mm, lengthPixels: px) }
         let mm = LesionMeasurement(areaPixels: 100, areaMM2: 1, longAxis: axis(9.96, 99.6), shortAxis: axis(5.04, 50.4))

@@ -80,7 +80,7 @@ def main():
 
         # Each round is a fresh gateway (its own data_dir and ledger) and a fresh PACS, with the
         # reference timed just before and after it; the medians over rounds damp this host's
-        # slow phases, which move the reference between about 52 and 81 ms.
+        # slow phases, which move the reference between about 49 and 81 ms.
         def one_round(round_dir):
             os.makedirs(round_dir)
             inference_before_ms = inference_ms()
