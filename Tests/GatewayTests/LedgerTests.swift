@@ -33,6 +33,20 @@ final class LedgerTests: XCTestCase {
         XCTAssertEqual(claims.first { $0.instance.sopInstanceUID == "1.2.3.4" }?.attempts, 2, "attempts survive the restart")
     }
 
+    /// The 0000 answer waits for `recordReceived`, so its commit must reach the disk (FULL);
+    /// the later steps may commit without a sync of their own (NORMAL). Each write sets its own
+    /// level because GRDB puts its WAL writer at NORMAL after our connection setup has run.
+    func testReceiptsCommitWithFullSyncAndLaterStepsWithNormal() throws {
+        let ledger = try SQLiteLedger(path: dir.appendingPathComponent("sync.sqlite"))
+        XCTAssertEqual(try ledger.writerSynchronousLevel(), 1, "GRDB's WAL writer starts at NORMAL")
+        _ = try ledger.recordReceived(newInstance("7.7"), now: Date())
+        XCTAssertEqual(try ledger.writerSynchronousLevel(), 2, "a receipt commits with synchronous=FULL")
+        _ = try XCTUnwrap(try ledger.claimDueJob(now: Date()))
+        XCTAssertEqual(try ledger.writerSynchronousLevel(), 1, "a claim commits with synchronous=NORMAL")
+        _ = try ledger.recordReceived(newInstance("7.8"), now: Date())
+        XCTAssertEqual(try ledger.writerSynchronousLevel(), 2)
+    }
+
     func testRetryingJobWaitsUntilDueAndDeliveriesKeepTheirError() throws {
         let ledger = try SQLiteLedger(path: dir.appendingPathComponent("l.sqlite"))
         _ = try ledger.recordReceived(newInstance("9.9"), now: Date())

@@ -1,7 +1,12 @@
 import Foundation
 import GRDB
 
-/// The ledger in SQLite (GRDB): WAL, synchronous=FULL so a returned commit survives power loss.
+/// The ledger in SQLite (GRDB), in WAL mode. Recording a received instance commits with
+/// synchronous=FULL: the modality hears 0000 only after that row is on disk. Every other step
+/// (claim, analysed, delivered, failed) commits without its own fsync: a power cut can undo
+/// only a suffix of those steps (the WAL is ordered, and the next FULL commit syncs all before
+/// it), and each undone step is redone safely: a job analysed again writes the same objects
+/// with the same UIDs, a delivery sent again replaces the same instance at the PACS.
 public final class SQLiteLedger: Ledger, @unchecked Sendable {
     // DatabasePool is itself thread-safe; @unchecked because it is a class GRDB does not mark.
     private let pool: DatabasePool
@@ -9,7 +14,6 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
     public init(path: URL) throws {
         var configuration = Configuration()
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
         }
         configuration.busyMode = .timeout(30)
@@ -66,101 +70,135 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
         return m
     }
 
+    /// How a write transaction commits.
+    enum Commit {
+        /// synchronous=FULL: on disk when the commit returns (the WAL is fsynced).
+        case durable
+        /// synchronous=NORMAL: no fsync of its own; a power cut may undo it, and undoing it is
+        /// safe (see the type's comment).
+        case redoable
+    }
+
+    /// Every write sets its own level: GRDB's pool switches its writer to synchronous=NORMAL
+    /// when it enables WAL, after `prepareDatabase`, so a level set once at open does not hold.
+    private func write<T>(_ commit: Commit, _ body: (Database) throws -> T) throws -> T {
+        try pool.writeWithoutTransaction { db in
+            try db.run(commit == .durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
+            var result: T?
+            try db.inTransaction(.immediate) {
+                result = try body(db)
+                return .commit
+            }
+            return result!
+        }
+    }
+
+    /// The writer's current `PRAGMA synchronous` (1 NORMAL, 2 FULL): the level of the last write.
+    func writerSynchronousLevel() throws -> Int {
+        try pool.writeWithoutTransaction { db in try db.value(Int.self, "PRAGMA synchronous") ?? -1 }
+    }
+
+    /// For a single SELECT, which SQLite runs atomically by itself: without the snapshot
+    /// transaction (BEGIN ... COMMIT) that `pool.read` wraps around several statements.
+    private func readOne<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.unsafeRead(body)
+    }
+
     public func containsInstance(sopInstanceUID: String) throws -> Bool {
-        try pool.read { db in
-            try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM instances WHERE sop_instance_uid = ?)", arguments: [sopInstanceUID]) ?? false
+        try readOne { db in
+            try db.value(Bool.self, "SELECT EXISTS(SELECT 1 FROM instances WHERE sop_instance_uid = ?)", [sopInstanceUID]) ?? false
         }
     }
 
     public func recordReceived(_ i: NewInstance, now: Date) throws -> RecordOutcome {
-        try pool.write { db in
-            try db.execute(sql: """
+        try write(.durable) { db in
+            try db.run("""
                 INSERT OR IGNORE INTO instances (sop_instance_uid, sop_class_uid, study_instance_uid, calling_ae_title,
                   transfer_syntax_uid, spool_path, size_bytes, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [i.sopInstanceUID, i.sopClassUID, i.studyInstanceUID, i.callingAETitle,
-                                 i.transferSyntaxUID, i.spoolPath, i.sizeBytes, now.timeIntervalSince1970])
+                """, [i.sopInstanceUID, i.sopClassUID, i.studyInstanceUID, i.callingAETitle,
+                    i.transferSyntaxUID, i.spoolPath, i.sizeBytes, now.timeIntervalSince1970])
             guard db.changesCount == 1 else { return .duplicate }
             let instanceID = db.lastInsertedRowID
             let t = now.timeIntervalSince1970
-            try db.execute(sql: """
+            try db.run("""
                 INSERT INTO jobs (instance_id, state, attempts, next_attempt_at, created_at, updated_at)
                 VALUES (?, 'received', 0, ?, ?, ?)
-                """, arguments: [instanceID, t, t, t])
+                """, [instanceID, t, t, t])
             return .recorded(jobID: db.lastInsertedRowID)
         }
     }
 
     public func resetInterruptedJobs(now: Date) throws -> Int {
-        try pool.write { db in
-            try db.execute(sql: "UPDATE jobs SET state = 'received', next_attempt_at = ?, updated_at = ? WHERE state = 'analysing'",
-                           arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970])
+        try write(.redoable) { db in
+            try db.run("UPDATE jobs SET state = 'received', next_attempt_at = ?, updated_at = ? WHERE state = 'analysing'",
+                       [now.timeIntervalSince1970, now.timeIntervalSince1970])
             return db.changesCount
         }
     }
 
     public func claimDueJob(now: Date) throws -> JobClaim? {
-        try pool.write { db in
-            guard let row = try Row.fetchOne(db, sql: """
+        try write(.redoable) { db in
+            guard let row = try db.row("""
                 SELECT j.id AS job_id, j.attempts, i.* FROM jobs j JOIN instances i ON i.id = j.instance_id
                 WHERE j.state = 'received' AND j.next_attempt_at <= ? ORDER BY j.next_attempt_at, j.id LIMIT 1
-                """, arguments: [now.timeIntervalSince1970]) else { return nil }
+                """, [now.timeIntervalSince1970]) else { return nil }
             let jobID: Int64 = row["job_id"]
             let attempts: Int = row["attempts"]
-            try db.execute(sql: "UPDATE jobs SET state = 'analysing', attempts = attempts + 1, updated_at = ? WHERE id = ?",
-                           arguments: [now.timeIntervalSince1970, jobID])
+            try db.run("UPDATE jobs SET state = 'analysing', attempts = attempts + 1, updated_at = ? WHERE id = ?",
+                       [now.timeIntervalSince1970, jobID])
             return JobClaim(jobID: jobID, attempts: attempts + 1, instance: Self.instance(row))
         }
     }
 
     public func completeJob(_ id: Int64, objects: [NewObject], analysisSeconds: Double, now: Date) throws {
         let t = now.timeIntervalSince1970
-        try pool.write { db in
-            try db.execute(sql: """
+        try write(.redoable) { db in
+            try db.run("""
                 UPDATE jobs SET state = 'analysed', reason = NULL, next_attempt_at = NULL, updated_at = ?, analysis_seconds = ?
                 WHERE id = ?
-                """, arguments: [t, analysisSeconds, id])
+                """, [t, analysisSeconds, id])
             for o in objects {
                 // A re-run after a crash produces the same objects: keep the first rows.
-                try db.execute(sql: """
+                try db.run("""
                     INSERT OR IGNORE INTO objects (job_id, kind, file_name, path, sop_instance_uid) VALUES (?, ?, ?, ?, ?)
-                    """, arguments: [id, o.kind.rawValue, o.fileName, o.path, o.sopInstanceUID])
-                guard let objectID = try Int64.fetchOne(db, sql: "SELECT id FROM objects WHERE job_id = ? AND file_name = ?",
-                                                        arguments: [id, o.fileName]) else { continue }
+                    """, [id, o.kind.rawValue, o.fileName, o.path, o.sopInstanceUID])
+                guard let objectID = try db.value(Int64.self, "SELECT id FROM objects WHERE job_id = ? AND file_name = ?",
+                                                  [id, o.fileName]) else { continue }
                 for destination in o.destinations {
-                    try db.execute(sql: """
+                    try db.run("""
                         INSERT OR IGNORE INTO deliveries (object_id, destination, state, attempts, next_attempt_at)
                         VALUES (?, ?, 'pending', 0, ?)
-                        """, arguments: [objectID, destination, t])
+                        """, [objectID, destination, t])
                 }
             }
         }
     }
 
     public func failJob(_ id: Int64, reason: String, retryAt: Date?, now: Date) throws {
-        try pool.write { db in
-            try db.execute(sql: "UPDATE jobs SET state = ?, reason = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?",
-                           arguments: [retryAt == nil ? "failed" : "received", reason, retryAt?.timeIntervalSince1970,
-                                       now.timeIntervalSince1970, id])
+        try write(.redoable) { db in
+            try db.run("UPDATE jobs SET state = ?, reason = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?",
+                       [retryAt == nil ? "failed" : "received", reason, retryAt?.timeIntervalSince1970,
+                        now.timeIntervalSince1970, id])
         }
     }
 
     public func nextJobDue() throws -> Date? {
-        try pool.read { db in
-            try Double.fetchOne(db, sql: "SELECT MIN(next_attempt_at) FROM jobs WHERE state = 'received'")
+        try readOne { db in
+            try db.value(Double.self, "SELECT MIN(next_attempt_at) FROM jobs WHERE state = 'received'")
                 .map(Date.init(timeIntervalSince1970:))
         }
     }
 
     public func dueDeliveries(destination: String, now: Date, limit: Int) throws -> [DeliveryTask] {
-        try pool.read { db in
-            try Row.fetchAll(db, sql: """
+        try readOne { db in
+            try db.rows("""
                 SELECT d.id, d.destination, d.attempts, o.job_id, o.kind, o.file_name, o.path, o.sop_instance_uid,
                        i.sop_instance_uid AS source_uid, i.study_instance_uid
                 FROM deliveries d JOIN objects o ON o.id = d.object_id JOIN jobs j ON j.id = o.job_id
                 JOIN instances i ON i.id = j.instance_id
                 WHERE d.destination = ? AND d.state IN ('pending', 'failed-retrying') AND d.next_attempt_at <= ?
                 ORDER BY d.next_attempt_at, o.job_id, d.id LIMIT ?
-                """, arguments: [destination, now.timeIntervalSince1970, limit]).map { row in
+                """, [destination, now.timeIntervalSince1970, limit]).map { row in
                 DeliveryTask(id: row["id"], jobID: row["job_id"], destination: row["destination"],
                              kind: OutputKind(rawValue: row["kind"]) ?? .json, fileName: row["file_name"], path: row["path"],
                              sopInstanceUID: row["sop_instance_uid"], sourceSOPInstanceUID: row["source_uid"],
@@ -170,62 +208,62 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
     }
 
     public func nextDeliveryDue(destination: String) throws -> Date? {
-        try pool.read { db in
-            try Double.fetchOne(db, sql: """
+        try readOne { db in
+            try db.value(Double.self, """
                 SELECT MIN(next_attempt_at) FROM deliveries WHERE destination = ? AND state IN ('pending', 'failed-retrying')
-                """, arguments: [destination]).map(Date.init(timeIntervalSince1970:))
+                """, [destination]).map(Date.init(timeIntervalSince1970:))
         }
     }
 
     public func markDelivered(_ ids: [Int64], now: Date) throws {
-        try pool.write { db in
+        try write(.redoable) { db in
             for id in ids {
-                try db.execute(sql: """
+                try db.run("""
                     UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, next_attempt_at = NULL, delivered_at = ?
                     WHERE id = ?
-                    """, arguments: [now.timeIntervalSince1970, id])
+                    """, [now.timeIntervalSince1970, id])
             }
         }
     }
 
     public func markDeliveryFailed(_ id: Int64, error: String, retryAt: Date?, now: Date) throws {
-        try pool.write { db in
-            try db.execute(sql: """
+        try write(.redoable) { db in
+            try db.run("""
                 UPDATE deliveries SET state = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?
-                """, arguments: [retryAt == nil ? "failed" : "failed-retrying", error, retryAt?.timeIntervalSince1970, id])
+                """, [retryAt == nil ? "failed" : "failed-retrying", error, retryAt?.timeIntervalSince1970, id])
         }
     }
 
     public func instance(sopInstanceUID: String) throws -> StoredInstance? {
-        try pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM instances WHERE sop_instance_uid = ?", arguments: [sopInstanceUID]).map(Self.instance)
+        try readOne { db in
+            try db.row("SELECT * FROM instances WHERE sop_instance_uid = ?", [sopInstanceUID]).map(Self.instance)
         }
     }
 
     public func recentJobs(limit: Int) throws -> [JobSummary] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: Self.jobSQL + " ORDER BY j.id DESC LIMIT ?", arguments: [limit]).map { try Self.summary($0, db) }
+            try db.rows(Self.jobSQL + " ORDER BY j.id DESC LIMIT ?", [limit]).map { try Self.summary($0, db) }
         }
     }
 
     public func job(id: Int64) throws -> JobSummary? {
         try pool.read { db in
-            try Row.fetchOne(db, sql: Self.jobSQL + " WHERE j.id = ?", arguments: [id]).map { try Self.summary($0, db) }
+            try db.row(Self.jobSQL + " WHERE j.id = ?", [id]).map { try Self.summary($0, db) }
         }
     }
 
     public func counts() throws -> LedgerCounts {
         try pool.read { db in
             var jobs: [JobState: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM jobs GROUP BY state") {
+            for row in try db.rows("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state") {
                 if let s = JobState(rawValue: row["state"]) { jobs[s] = row["n"] }
             }
             var deliveries: [DeliveryState: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state") {
+            for row in try db.rows("SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state") {
                 if let s = DeliveryState(rawValue: row["state"]) { deliveries[s] = row["n"] }
             }
             var failing: [String: Int] = [:]
-            for row in try Row.fetchAll(db, sql: """
+            for row in try db.rows("""
                 SELECT destination, COUNT(*) AS n FROM deliveries WHERE state IN ('failed-retrying', 'failed') GROUP BY destination
                 """) { failing[row["destination"]] = row["n"] }
             return LedgerCounts(jobs: jobs, deliveries: deliveries, failingByDestination: failing)
@@ -239,9 +277,9 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
 
     private static func summary(_ row: Row, _ db: Database) throws -> JobSummary {
         let id: Int64 = row["id"]
-        let deliveries = try Row.fetchAll(db, sql: """
+        let deliveries = try db.rows("""
             SELECT d.*, o.file_name, o.kind FROM deliveries d JOIN objects o ON o.id = d.object_id WHERE o.job_id = ? ORDER BY d.id
-            """, arguments: [id]).map { d in
+            """, [id]).map { d in
             DeliverySummary(destination: d["destination"], file: d["file_name"], kind: d["kind"], state: d["state"],
                             attempts: d["attempts"], lastError: d["last_error"],
                             nextAttemptAt: (d["next_attempt_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
@@ -261,5 +299,26 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
         StoredInstance(id: row["id"], sopInstanceUID: row["sop_instance_uid"], sopClassUID: row["sop_class_uid"],
                        studyInstanceUID: row["study_instance_uid"], callingAETitle: row["calling_ae_title"],
                        transferSyntaxUID: row["transfer_syntax_uid"], spoolPath: row["spool_path"])
+    }
+}
+
+private extension Database {
+    // Statements prepared once per connection: GRDB's preparation (SQLite's parser plus its
+    // statement bookkeeping) cost about 1 ms per call, more than the queries themselves.
+    func run(_ sql: String, _ arguments: StatementArguments = []) throws {
+        try cachedStatement(sql: sql).execute(arguments: arguments)
+    }
+
+    func rows(_ sql: String, _ arguments: StatementArguments = []) throws -> [Row] {
+        try Row.fetchAll(cachedStatement(sql: sql), arguments: arguments)
+    }
+
+    func row(_ sql: String, _ arguments: StatementArguments = []) throws -> Row? {
+        try Row.fetchOne(cachedStatement(sql: sql), arguments: arguments)
+    }
+
+    func value<T: DatabaseValueConvertible & StatementColumnConvertible>(_ type: T.Type, _ sql: String,
+                                                                          _ arguments: StatementArguments = []) throws -> T? {
+        try T.fetchOne(cachedStatement(sql: sql), arguments: arguments)
     }
 }
