@@ -32,4 +32,14 @@ final class DurableFileTests: XCTestCase {
         let left = try FileManager.default.contentsOfDirectory(atPath: folder.path)
         XCTAssertFalse(left.contains { $0.hasSuffix(".tmp") }, "\(left)")
     }
+
+    /// A full disk surfaces as the OS's own words with the path, not as a silent short file:
+    /// /dev/full answers every write with ENOSPC.
+    func testFullDiskNamesTheWriteThatFailed() throws {
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: "/dev/full"), "needs /dev/full")
+        XCTAssertThrowsError(try DurableFile.writeSynced(Data(count: 4096), to: "/dev/full")) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("write '/dev/full'") && text.contains("No space left on device"), text)
+        }
+    }
 }
