@@ -47,9 +47,10 @@ func componentRuns(_ bits: [UInt8], width: Int, height: Int, value: UInt8,
             let row = b.baseAddress! + y * width
             var above = previousRows.lowerBound
             while x < width {
-                if row[x] != value { x += 1; continue }
+                x = scan(row, from: x, width: width, value: value, equal: true)
+                if x == width { break }
                 let s = x
-                while x < width && row[x] == value { x += 1 }
+                x = scan(row, from: x, width: width, value: value, equal: false)
                 let r = Int32(runs.count)
                 runs.append(PixelRun(row: Int32(y), start: Int32(s), end: Int32(x - 1), label: 0)); parent.append(r)
                 // Runs of the row above that touch [s - reach, x - 1 + reach].
@@ -72,6 +73,26 @@ func componentRuns(_ bits: [UInt8], width: Int, height: Int, value: UInt8,
         sizes[Int(finalLabel[root]) - 1] += runs[r].length
     }
     return (runs, sizes)
+}
+
+/// The first index at or after `from` whose byte equals `value` (`equal`) or differs from it,
+/// else `width`. Eight bytes at a time: masks are mostly long stretches of one value, and the
+/// byte-by-byte loop was most of a gateway job's postprocessing.
+@inline(__always)
+private func scan(_ row: UnsafePointer<UInt8>, from start: Int, width: Int, value: UInt8, equal: Bool) -> Int {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let pattern = UInt64(value) &* ones
+    var x = start
+    while x + 8 <= width {
+        let w = UInt64(littleEndian: UnsafeRawPointer(row + x).loadUnaligned(as: UInt64.self)) ^ pattern
+        // equal: the lowest zero byte of w (the classic has-zero-byte test is exact for the
+        // lowest one); differs: the lowest non-zero byte.
+        let hit = equal ? (w &- ones) & ~w & (ones &* 0x80) : w
+        if hit != 0 { return x + hit.trailingZeroBitCount / 8 }
+        x += 8
+    }
+    while x < width && (row[x] == value) != equal { x += 1 }
+    return x
 }
 
 /// Writes `value(run)` over every pixel of each run (nil: leave the run alone).
