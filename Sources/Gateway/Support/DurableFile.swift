@@ -72,23 +72,9 @@ enum DurableFile {
         try fsync(path: final.deletingLastPathComponent().path)
     }
 
-    /// Writes bytes so that readers see the old file, or the complete new one.
-    static func write(_ data: Data, to final: URL) throws {
-        try makeDirectory(final.deletingLastPathComponent())
-        let temporary = final.deletingLastPathComponent().appendingPathComponent(".\(final.lastPathComponent).\(UUID().uuidString).tmp")
-        do {
-            try writeSynced(data, to: temporary.path)
-            try rename(temporary.path, to: final.path)
-            try fsync(path: final.deletingLastPathComponent().path)
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw error
-        }
-    }
-
-    /// Writes several files into one directory with the same guarantee as `write` per file, but
-    /// one directory fsync for all of them: each file's data is fsynced under a temporary name,
-    /// then all are renamed, then the directory is synced once.
+    /// Writes several files into one directory so that readers see each file's old version or
+    /// its complete new one, with one directory fsync for all of them: each file's data is
+    /// fsynced under a temporary name, then all are renamed, then the directory is synced once.
     static func write(_ files: [(name: String, data: Data)], into directory: URL) throws {
         try makeDirectory(directory)
         var staged: [(temporary: URL, final: URL)] = []
