@@ -283,8 +283,8 @@ final class ConvKernel: Kernel {
                     let stageOffset = perWorker - stageFloats   // the staging row ends each worker's scratch
                     // A run restarts the window: kh - 1 rows (and a fused producer's rows) again.
                     parallel.forEachRun(g.ho, minimumSteal: 2) { worker, rows in
-                        let stage = xp + worker * perWorker + stageOffset
-                        streamRows(planes, &rows, xp + worker * perWorker) { row, layout, oy in
+                        let scratch = xp + worker * perWorker, stage = scratch + stageOffset
+                        streamRows(planes, &rows, scratch) { row, layout, oy in
                             directRow(row, layout, stage, w, b, stageStride, 0..<blocks)
                             for m in 0..<g.m {
                                 (y + m * g.ho * g.wo + oy * g.wo).update(from: stage + m * stageStride, count: g.wo)
