@@ -49,9 +49,10 @@ def load_mask(path: str) -> np.ndarray:
     return (np.asarray(Image.open(path).convert("L")) > 0).astype(np.uint8)
 
 
-def build_cache(root: str, out_path: str, size: int = SIZE) -> None:
+def build_cache(root: str, out_path: str, size: int = SIZE, eight_bit: bool = False) -> None:
     """Resize every image and mask once. Images are stored as 16-bit fixed point (gray*256),
-    exact to 1/512 of a gray level, masks as the covered fraction *255 (soft targets)."""
+    exact to 1/512 of a gray level, or with eight_bit rounded to gray levels (half the size, for
+    carrying to a GPU machine); masks as the covered fraction *255 (soft targets)."""
     rows = read_manifest(root)
     imgs = np.zeros((len(rows), size, size), dtype=np.uint16)
     masks = np.zeros((len(rows), size, size), dtype=np.uint8)
@@ -60,6 +61,8 @@ def build_cache(root: str, out_path: str, size: int = SIZE) -> None:
         m = load_mask(os.path.join(root, "masks", r["id"] + ".png"))
         imgs[i] = np.rint(adaptive_avg_resize(g, size, size) * 256).astype(np.uint16)
         masks[i] = np.rint(adaptive_avg_resize(m, size, size) * 255).astype(np.uint8)
+    if eight_bit:
+        imgs = np.rint(imgs / 256).astype(np.uint8)
     np.savez_compressed(
         out_path,
         images=imgs,
@@ -73,4 +76,6 @@ def build_cache(root: str, out_path: str, size: int = SIZE) -> None:
 if __name__ == "__main__":
     import sys
 
-    build_cache(sys.argv[1], sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else SIZE)
+    # busi.py BUSI_DIR OUT.npz [SIZE] [--8bit]
+    args = [a for a in sys.argv[1:] if a != "--8bit"]
+    build_cache(args[0], args[1], int(args[2]) if len(args) > 2 else SIZE, "--8bit" in sys.argv)

@@ -5,6 +5,7 @@ Writes to --out: metrics.json (validation scores when a fold is held out), oof.n
 probabilities, for scoring at source resolution), model.pt, and model.onnx for final runs.
 """
 import argparse
+import copy
 import json
 import math
 import os
@@ -24,6 +25,7 @@ p.add_argument("--epochs", type=int, default=160)
 p.add_argument("--batch", type=int, default=16)
 p.add_argument("--lr", type=float, default=2e-3)
 p.add_argument("--seed", type=int, default=17)
+p.add_argument("--ema", type=float, default=0, help="keep an exponential moving average of the weights with this decay, and ship it")
 p.add_argument("--budget-s", type=float, default=0, help="shorten the schedule to fit this wall time")
 p.add_argument("--limit", type=int, default=0, help="use only N images (smoke tests)")
 p.add_argument("--out", required=True)
@@ -38,7 +40,10 @@ t_start = time.time()
 
 d = np.load(args.cache)
 n = len(d["labels"]) if not args.limit else args.limit
-images = torch.from_numpy(d["images"][:n].astype(np.float32) / (256.0 * 255.0)).unsqueeze(1)
+# Images are 16-bit fixed point (gray*256, busi.py) or, in the smaller copy carried to a GPU
+# machine, plain 8-bit gray.
+scale = 255.0 if d["images"].dtype == np.uint8 else 256.0 * 255.0
+images = torch.from_numpy(d["images"][:n].astype(np.float32) / scale).unsqueeze(1)
 masks = torch.from_numpy(d["masks"][:n].astype(np.float32) / 255.0).unsqueeze(1)
 labels = torch.from_numpy(d["labels"][:n])
 folds = torch.from_numpy(d["folds"][:n])
@@ -54,6 +59,17 @@ class_w = (counts.sum() / (3 * counts)).to(dev)
 
 model = LesionUNet(base=args.base).to(dev).to(memory_format=torch.channels_last)
 opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+# The averaged weights (when --ema) are what gets validated and exported; BN statistics are
+# copied from the live model, whose running averages already smooth over steps.
+ema = copy.deepcopy(model).eval() if args.ema else None
+
+
+def update_ema(step):
+    decay = min(args.ema, (1 + step) / (10 + step))
+    with torch.no_grad():
+        torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1 - decay)
+        for b_ema, b in zip(ema.buffers(), model.buffers()):
+            b_ema.copy_(b)
 
 
 def augment(x, m):
@@ -110,6 +126,8 @@ for epoch in range(epochs):
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if ema is not None:
+            update_ema(step)
         step += 1
     if epoch == 0:
         t_epoch0 = time.time()
@@ -127,8 +145,10 @@ for epoch in range(epochs):
         print(json.dumps(log[-1]), flush=True)
 
 train_s = time.time() - t_start
+if ema is not None:
+    model = ema
 model.eval()
-result = {"val_fold": args.val_fold, "base": args.base, "epochs": epochs, "train_s": train_s,
+result = {"val_fold": args.val_fold, "base": args.base, "ema": args.ema, "epochs": epochs, "train_s": train_s,
           "n_train": len(train_idx), "gflop": count_flops(LesionUNet(base=args.base), size), "log": log}
 
 if len(val_idx):
