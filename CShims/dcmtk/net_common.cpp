@@ -1,6 +1,7 @@
 // Process-wide DCMTK networking set-up: logging and TLS layers.
 #include "net_internal.hpp"
 #include "dcmtk/dcmnet/dul.h"
+#include "dcmtk/dcmnet/dimse.h"
 #include "dcmtk/dcmnet/dcmtrans.h"
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -60,6 +61,11 @@ void ensureInitialized() {
         OFLog::getLogger("dcmtk"); // makes oflog set up its defaults before we replace them
         configureLogging();
         dcmDisableGethostbyaddr.set(OFTrue); // the peer IP, never a slow reverse lookup
+        // Datasets go out with undefined-length sequences and items and without group lengths:
+        // explicit lengths make DCMTK sum every nested item again at each level (the SR's
+        // content tree is 6-8 deep). Commands keep their (0000,0000); DIMSE forces it.
+        g_dimse_send_sequenceType_encoding = EET_UndefinedLength;
+        g_dimse_send_groupLength_encoding = EGL_withoutGL;
         DcmTLSTransportLayer::initializeOpenSSL();
     });
 }

@@ -106,6 +106,8 @@ OFCondition encodeFile(DcmFileFormat &ff, wc_bytes *out) {
     // DCMTK fills a fixed buffer and returns EC_StreamNotifyClient each time it is full; the
     // chunks are appended to one growing malloc'd block. 16 kB: an ordinary SEG (about 35 kB)
     // already takes several chunks, so every writer test crosses chunk boundaries.
+    // Sequences and items have undefined length and the dataset no group lengths: explicit
+    // lengths make DCMTK re-sum every nested item at each level of the SR's content tree.
     out->data = NULL;
     out->length = 0;
     size_t capacity = 0;
@@ -115,7 +117,7 @@ OFCondition encodeFile(DcmFileFormat &ff, wc_bytes *out) {
     ff.transferInit();
     OFCondition c;
     do {
-        c = ff.write(stream, EXS_LittleEndianExplicit, EET_ExplicitLength, &cache, EGL_recalcGL, EPD_noChange,
+        c = ff.write(stream, EXS_LittleEndianExplicit, EET_UndefinedLength, &cache, EGL_withoutGL, EPD_noChange,
                      0, 0, 0, EWM_fileformat);
         if (c.bad() && c != EC_StreamNotifyClient) break;
         void *bytes = NULL;
