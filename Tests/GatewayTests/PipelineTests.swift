@@ -45,6 +45,45 @@ final class PipelineTests: XCTestCase {
         XCTAssertTrue(jobs.allSatisfy { $0.state == "analysed" && $0.deliveries.count == 2 })
     }
 
+    /// The outbox keeps only what some destination takes; with no destination, everything.
+    func testOnlyObjectsSomeDestinationTakesAreStored() async throws {
+        let files = try TestImages.make(1, in: dir)
+        let s = try await start({
+            $0.destinations = """
+                [[destination]]
+                name = "pacs"
+                type = "dicom"
+                ae_title = "PACS"
+                host = "127.0.0.1"
+                port = \(Tools.freePort())
+                outputs = ["seg"]
+                """
+        }, processor: TestProcessor(makeDICOM: true))
+        _ = try Peers.store(files, port: s.dicomPort)
+        let analysed = try await Tools.eventually { try s.ledger.counts().jobs[.analysed] == 1 }
+        XCTAssertTrue(analysed)
+        let job = try XCTUnwrap(try s.ledger.recentJobs(limit: 1).first)
+        let outbox = dir.appendingPathComponent("data/outbox/\(job.id)")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: outbox.path), ["seg.dcm"])
+        XCTAssertEqual(job.deliveries.map(\.destination), ["pacs"])
+        await s.stop()
+        service = nil
+
+        let dir2 = try Tools.temporaryDirectory("pipeline-no-destination")
+        defer { try? FileManager.default.removeItem(at: dir2) }
+        var config = TestConfig(dir: dir2)
+        config.destinations = ""
+        let s2 = try await GatewayService.startForTest(config, processor: TestProcessor(makeDICOM: true))
+        service = s2
+        _ = try Peers.store(files, port: s2.dicomPort)
+        let analysed2 = try await Tools.eventually { try s2.ledger.counts().jobs[.analysed] == 1 }
+        XCTAssertTrue(analysed2)
+        let job2 = try XCTUnwrap(try s2.ledger.recentJobs(limit: 1).first)
+        let kept = try FileManager.default.contentsOfDirectory(atPath: dir2.appendingPathComponent("data/outbox/\(job2.id)").path)
+        XCTAssertEqual(kept.sorted(), ["lesion.svg", "result.json", "seg.dcm"])
+        XCTAssertTrue(job2.deliveries.isEmpty)
+    }
+
     func testTransientFailuresAreRetriedAndPermanentOnesRecorded() async throws {
         let files = try TestImages.make(1, in: dir)
         let processor = TestProcessor(transientFailures: 2)

@@ -76,10 +76,15 @@ final class JobRunner: @unchecked Sendable {
             let produced = try await processor.process(instance)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
             metrics.analysisDuration.recordSeconds(seconds)
-            // All of a job's objects land in its outbox folder with one directory sync.
+            // Only what some destination takes is stored; with no destination at all, the
+            // outbox is where results stay, so everything is. A job's objects land in its outbox
+            // folder with one directory sync.
+            let stored = destinations.isEmpty ? produced : produced.filter { object in destinations.contains { $0.wants(object.kind) } }
             let folder = "outbox/\(claim.jobID)"
-            try DurableFile.write(produced.map { ($0.fileName, $0.data) }, into: dataDirectory.appendingPathComponent(folder))
-            let objects = produced.map { object in
+            if !stored.isEmpty {
+                try DurableFile.write(stored.map { ($0.fileName, $0.data) }, into: dataDirectory.appendingPathComponent(folder))
+            }
+            let objects = stored.map { object in
                 NewObject(kind: object.kind, fileName: object.fileName, path: "\(folder)/\(object.fileName)",
                           sopInstanceUID: object.sopInstanceUID,
                           destinations: destinations.filter { $0.wants(object.kind) }.map(\.name))
