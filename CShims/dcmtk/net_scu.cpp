@@ -6,7 +6,10 @@
 #include "dcmtk/dcmdata/dcdeftag.h"
 #include "dcmtk/dcmdata/dcuid.h"
 #include "dcmtk/dcmdata/dcxfer.h"
+#include "dcmtk/dcmdata/dcostrmb.h"
 #include "dcmtk/ofstd/ofstd.h"
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <set>
@@ -136,7 +139,25 @@ private:
 struct FileInfo {
     bool readable = false;
     std::string sopClass, sopInstance, transferSyntax;
+    /// Where the dataset starts, after the preamble and the File Meta Information; 0 when
+    /// the file is not Part 10 with a (0002,0000) group length, and must be parsed to send.
+    size_t datasetOffset = 0;
 };
+
+// A Part 10 file: 128-byte preamble, "DICM", then (0002,0000) UL 4 <group length>, always
+// explicit VR little endian. The dataset follows the group.
+size_t datasetOffsetOf(const char *path) {
+    unsigned char head[144];
+    FILE *f = std::fopen(path, "rb");
+    if (f == nullptr) return 0;
+    const size_t n = std::fread(head, 1, sizeof head, f);
+    std::fclose(f);
+    static const unsigned char groupLength[8] = {0x02, 0x00, 0x00, 0x00, 'U', 'L', 0x04, 0x00};
+    if (n != sizeof head || std::memcmp(head + 128, "DICM", 4) != 0 || std::memcmp(head + 132, groupLength, 8) != 0)
+        return 0;
+    const size_t length = size_t(head[140]) | size_t(head[141]) << 8 | size_t(head[142]) << 16 | size_t(head[143]) << 24;
+    return 144 + length;
+}
 
 FileInfo inspect(const char *path) {
     FileInfo info;
@@ -153,13 +174,119 @@ FileInfo inspect(const char *path) {
     info.sopClass = cls.c_str();
     info.sopInstance = inst.c_str();
     info.transferSyntax = xfer.getXferID();
+    info.datasetOffset = datasetOffsetOf(path);
     return info;
+}
+
+bool readFile(const char *path, std::vector<Uint8> &bytes) {
+    FILE *f = std::fopen(path, "rb");
+    if (f == nullptr) return false;
+    bytes.clear();
+    Uint8 chunk[65536];
+    size_t n;
+    while ((n = std::fread(chunk, 1, sizeof chunk, f)) > 0) bytes.insert(bytes.end(), chunk, chunk + n);
+    const bool ok = std::ferror(f) == 0;
+    std::fclose(f);
+    return ok;
+}
+
+OFCondition writePDV(T_ASC_Association *assoc, T_ASC_PresentationContextID presID, DUL_DATAPDV type,
+                     const Uint8 *data, unsigned long length, bool last) {
+    DUL_PDV pdv;
+    pdv.fragmentLength = length;
+    pdv.presentationContextID = presID;
+    pdv.pdvType = type;
+    pdv.lastPDV = last ? OFTrue : OFFalse;
+    pdv.data = const_cast<Uint8 *>(data);
+    DUL_PDVLIST list;
+    list.count = 1;
+    list.pdv = &pdv;
+    return DUL_WritePDVs(&assoc->DULassociation, &list);
+}
+
+// C-STORE of a dataset already encoded in the accepted transfer syntax, as the file holds it:
+// the command set (implicit VR little endian, with its group length, as DIMSE requires), then
+// the file's dataset bytes in fragments the peer accepts, then the response. DCMTK's
+// DIMSE_storeUser would parse the whole file and encode it again.
+OFCondition storeEncoded(T_ASC_Association *assoc, T_ASC_PresentationContextID presID, const T_DIMSE_C_StoreRQ &request,
+                         const Uint8 *dataset, size_t length, int timeout, T_DIMSE_C_StoreRSP &response) {
+    DcmDataset command;
+    command.putAndInsertString(DCM_AffectedSOPClassUID, request.AffectedSOPClassUID);
+    command.putAndInsertUint16(DCM_CommandField, DIMSE_C_STORE_RQ);
+    command.putAndInsertUint16(DCM_MessageID, request.MessageID);
+    command.putAndInsertUint16(DCM_Priority, OFstatic_cast(Uint16, request.Priority));
+    command.putAndInsertUint16(DCM_CommandDataSetType, 0x0000); // anything but 0x0101: a dataset follows
+    command.putAndInsertString(DCM_AffectedSOPInstanceUID, request.AffectedSOPInstanceUID);
+    Uint8 commandBytes[1024];
+    DcmOutputBufferStream out(commandBytes, sizeof commandBytes);
+    command.transferInit();
+    OFCondition cond = command.write(out, EXS_LittleEndianImplicit, EET_ExplicitLength, nullptr, EGL_withGL);
+    command.transferEnd();
+    if (cond.bad()) return cond;
+    void *encoded = nullptr;
+    offile_off_t encodedLength = 0;
+    out.flushBuffer(encoded, encodedLength);
+    cond = writePDV(assoc, presID, DUL_COMMANDPDV, OFstatic_cast(Uint8 *, encoded), OFstatic_cast(unsigned long, encodedLength), true);
+    if (cond.bad()) return cond;
+
+    unsigned long fragment = assoc->sendPDVLength;
+    if (fragment + 12 > dcmMaxOutgoingPDUSize.get()) fragment = dcmMaxOutgoingPDUSize.get() - 12;
+    if (fragment == 0) return DIMSE_SENDFAILED;
+    size_t sent = 0;
+    do {
+        const unsigned long n = OFstatic_cast(unsigned long, std::min<size_t>(fragment, length - sent));
+        cond = writePDV(assoc, presID, DUL_DATASETPDV, dataset + sent, n, sent + n == length);
+        if (cond.bad()) return cond;
+        sent += n;
+    } while (sent < length);
+    acknowledgePromptly(assoc);
+
+    T_DIMSE_Message message;
+    T_ASC_PresentationContextID responsePresID = 0;
+    DcmDataset *detail = nullptr;
+    cond = DIMSE_receiveCommand(assoc, DIMSE_NONBLOCKING, timeout, &responsePresID, &message, &detail);
+    delete detail;
+    if (cond.bad()) return cond;
+    const OFCondition unexpected = makeOFCondition(OFM_dcmnet, DIMSEC_UNEXPECTEDRESPONSE, OF_error,
+                                                   "the peer's answer is not this C-STORE's response");
+    if (message.CommandField != DIMSE_C_STORE_RSP) return unexpected;
+    response = message.msg.CStoreRSP;
+    if (response.MessageIDBeingRespondedTo != request.MessageID) return unexpected;
+    return EC_Normal;
 }
 
 // Called by DIMSE_storeUser as the dataset goes out; once it is sent, only the response is awaited.
 void acknowledgeResponsePromptly(void *callbackData, T_DIMSE_StoreProgress *progress, T_DIMSE_C_StoreRQ *) {
     if (progress != nullptr && progress->state == DIMSE_StoreEnd)
         acknowledgePromptly(static_cast<T_ASC_Association *>(callbackData));
+}
+
+// The file parsed and encoded again by DCMTK: for files without a Part 10 group length, and
+// when the peer accepted another transfer syntax than the file's (needs a registered codec).
+// false, with r.error saying why, when nothing could be sent.
+bool storeParsed(T_ASC_Association *assoc, T_ASC_PresentationContextID presID, const T_ASC_PresentationContext &pc,
+                 const char *path, T_DIMSE_C_StoreRQ &request, int timeout, T_DIMSE_C_StoreRSP &response,
+                 wc_store_result &r, OFCondition &cond) {
+    DcmFileFormat file;
+    if (file.loadFile(path).bad()) {
+        copyString(r.error, sizeof r.error, "cannot read the file");
+        return false;
+    }
+    DcmDataset *dataset = file.getDataset();
+    DcmXfer accepted(pc.acceptedTransferSyntax);
+    if (accepted.getXfer() != dataset->getOriginalXfer()) {
+        if (dataset->chooseRepresentation(accepted.getXfer(), nullptr).bad() || !dataset->canWriteXfer(accepted.getXfer())) {
+            std::string message = std::string("the peer accepts this SOP class only in ") + accepted.getXferName() +
+                                  " and the file cannot be converted to it";
+            copyString(r.error, sizeof r.error, message.c_str());
+            return false;
+        }
+    }
+    DcmDataset *detail = nullptr;
+    cond = DIMSE_storeUser(assoc, presID, &request, nullptr, dataset, acknowledgeResponsePromptly, assoc,
+                           DIMSE_NONBLOCKING, timeout, &response, &detail);
+    delete detail;
+    return true;
 }
 
 bool isUncompressedLE(const std::string &ts) {
@@ -245,23 +372,6 @@ extern "C" int wc_store_files(const wc_peer *peer, const char *const *files, siz
         }
         T_ASC_PresentationContext pc;
         ASC_findAcceptedPresentationContext(assoc->params, presID, &pc);
-        DcmFileFormat file;
-        if (file.loadFile(files[i]).bad()) {
-            copyString(r.error, sizeof r.error, "cannot read the file");
-            continue;
-        }
-        DcmDataset *dataset = file.getDataset();
-        DcmXfer accepted(pc.acceptedTransferSyntax);
-        if (accepted.getXfer() != dataset->getOriginalXfer()) {
-            // Only the peer's refusal of the file's own syntax leads here; needs a registered codec.
-            if (dataset->chooseRepresentation(accepted.getXfer(), nullptr).bad() ||
-                !dataset->canWriteXfer(accepted.getXfer())) {
-                std::string message = std::string("the peer accepts this SOP class only in ") + accepted.getXferName() +
-                                      " and the file cannot be converted to it";
-                copyString(r.error, sizeof r.error, message.c_str());
-                continue;
-            }
-        }
         T_DIMSE_C_StoreRQ request{};
         T_DIMSE_C_StoreRSP response{};
         request.MessageID = assoc->nextMsgID++;
@@ -270,10 +380,19 @@ extern "C" int wc_store_files(const wc_peer *peer, const char *const *files, siz
                             sizeof request.AffectedSOPInstanceUID);
         request.DataSetType = DIMSE_DATASET_PRESENT;
         request.Priority = DIMSE_PRIORITY_MEDIUM;
-        DcmDataset *detail = nullptr;
-        OFCondition cond = DIMSE_storeUser(assoc, presID, &request, nullptr, dataset, acknowledgeResponsePromptly, assoc,
-                                           DIMSE_NONBLOCKING, session.timeout(), &response, &detail);
-        delete detail;
+        OFCondition cond;
+        std::vector<Uint8> bytes;
+        if (info.datasetOffset > 0 && info.transferSyntax == pc.acceptedTransferSyntax) {
+            // The file's own encoding was accepted: its dataset bytes go out as they are.
+            if (!readFile(files[i], bytes) || bytes.size() <= info.datasetOffset) {
+                copyString(r.error, sizeof r.error, "cannot read the file");
+                continue;
+            }
+            cond = storeEncoded(assoc, presID, request, bytes.data() + info.datasetOffset, bytes.size() - info.datasetOffset,
+                                session.timeout(), response);
+        } else {
+            if (!storeParsed(assoc, presID, pc, files[i], request, session.timeout(), response, r, cond)) continue;
+        }
         if (cond.bad()) {
             std::string message = std::string("C-STORE failed: ") + cond.text();
             copyString(r.error, sizeof r.error, message.c_str());

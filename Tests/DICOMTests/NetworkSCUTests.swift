@@ -62,6 +62,29 @@ final class NetworkSCUTests: XCTestCase {
         }
     }
 
+    /// Part 10 files go out as their dataset bytes; a bare dataset (no File Meta Information)
+    /// has no group length to find its start by, so DCMTK parses it and sends it: it arrives too.
+    func testDatasetWithoutFileMetaInformationIsSentThroughTheParser() throws {
+        let port = try NetworkTestInputs.freePort()
+        let output = directory.appendingPathComponent("pacs")
+        let storescp = try startStorescp(output: output, port: port)
+        defer { storescp.stop() }
+        let source = try NetworkTestInputs.ultrasoundImage(in: directory)
+        let bare = directory.appendingPathComponent("bare.dcm")
+        try ExternalTool.check(try ExternalTool.dcmtk("dcmconv"), ["-F", source.path, bare.path])
+        XCTAssertThrowsError(try NetworkTestInputs.datasetBytes(of: bare), "no preamble, no DICM")
+        let peer = DICOMPeer(aeTitle: "PACS", host: "127.0.0.1", port: port, callingAETitle: "WECARE", timeoutSeconds: 10)
+        let outcome = try XCTUnwrap(try StorageSCU.send([bare], to: peer).first)
+        XCTAssertEqual(outcome.status, .success, outcome.error ?? "")
+        let uid = try NetworkTestInputs.sopInstanceUID(of: source)
+        let stored = try FileManager.default.contentsOfDirectory(atPath: output.path).filter { $0.hasSuffix(uid) }
+        XCTAssertEqual(stored.count, 1)
+        if let name = stored.first {
+            XCTAssertEqual(try NetworkTestInputs.datasetBytes(of: output.appendingPathComponent(name)),
+                           try NetworkTestInputs.datasetBytes(of: source))
+        }
+    }
+
     func testUnreadableFileIsReportedPerFile() throws {
         let port = try NetworkTestInputs.freePort()
         let storescp = try startStorescp(output: directory.appendingPathComponent("pacs"), port: port)
