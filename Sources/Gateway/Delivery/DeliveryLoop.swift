@@ -53,7 +53,7 @@ final class DeliveryLoop: @unchecked Sendable {
     /// Finishes the batches in flight, then returns; pending deliveries stay in the ledger.
     func stop() async {
         stopFlag.set()
-        doorbell.ring()
+        doorbell.ringAll()
         let finished = self.finished
         let senders = self.senders
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
@@ -89,6 +89,8 @@ final class DeliveryLoop: @unchecked Sendable {
         while !stopFlag.isSet {
             do {
                 let due = try claim()
+                // A full batch may leave more due: wake another sender for it.
+                if senders > 1 && due.count == batchLimit { doorbell.ring() }
                 if !due.isEmpty {
                     defer { release(due) }
                     try deliver(due)

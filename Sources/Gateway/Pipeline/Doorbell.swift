@@ -7,7 +7,18 @@ final class Doorbell: @unchecked Sendable {
     private let condition = NSCondition()
     private var rings: UInt64 = 0
 
+    /// Wakes one thread blocked in `waitBlocking` (and every polling task): one new job's
+    /// objects are one sender's batch, and waking every sender only had the others query the
+    /// ledger for nothing. A sender that finds more than a batch rings again.
     func ring() {
+        condition.lock()
+        rings &+= 1
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Wakes every waiter: for stopping.
+    func ringAll() {
         condition.lock()
         rings &+= 1
         condition.broadcast()
