@@ -19,6 +19,21 @@ final class DurableFileTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path).count, 3)
     }
 
+    /// A job's outbox files go straight under their names; a rerun over a crashed attempt's
+    /// longer leftover truncates it.
+    func testUnreferencedWriteReplacesLeftoversWhole() throws {
+        let dir = try Tools.temporaryDirectory("durable-outbox")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = dir.appendingPathComponent("outbox/9")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try Data(repeating: 7, count: 50_000).write(to: folder.appendingPathComponent("seg.dcm"))
+        let files: [(name: String, data: Data)] = [("seg.dcm", Data("short".utf8)), ("sr.dcm", Data(repeating: 2, count: 70_000))]
+        try DurableFile.writeUnreferenced(files, into: folder)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted(), ["seg.dcm", "sr.dcm"])
+        XCTAssertEqual(try Data(contentsOf: folder.appendingPathComponent("seg.dcm")), files[0].data)
+        XCTAssertEqual(try Data(contentsOf: folder.appendingPathComponent("sr.dcm")), files[1].data)
+    }
+
     /// A batch that cannot be written fails as a whole with the path, and leaves no temporaries.
     func testBatchWriteFailureNamesThePathAndCleansUp() throws {
         let dir = try Tools.temporaryDirectory("durable-fail")

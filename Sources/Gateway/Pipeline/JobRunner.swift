@@ -78,11 +78,11 @@ final class JobRunner: @unchecked Sendable {
             metrics.analysisDuration.recordSeconds(seconds)
             // Only what some destination takes is stored; with no destination at all, the
             // outbox is where results stay, so everything is. A job's objects land in its outbox
-            // folder with one directory sync.
+            // folder with one directory sync; the ledger names them only once they are there.
             let stored = destinations.isEmpty ? produced : produced.filter { object in destinations.contains { $0.wants(object.kind) } }
             let folder = "outbox/\(claim.jobID)"
             if !stored.isEmpty {
-                try DurableFile.write(stored.map { ($0.fileName, $0.data) }, into: dataDirectory.appendingPathComponent(folder))
+                try DurableFile.writeUnreferenced(stored.map { ($0.fileName, $0.data) }, into: dataDirectory.appendingPathComponent(folder))
             }
             let objects = stored.map { object in
                 NewObject(kind: object.kind, fileName: object.fileName, path: "\(folder)/\(object.fileName)",

@@ -93,6 +93,16 @@ enum DurableFile {
         }
     }
 
+    /// Writes files that nobody reads before a later ledger commit names them (a job's outbox
+    /// folder): each is written and fsynced under its final name, then the directory is synced
+    /// once. No temporary names or renames: a crash midway leaves files the ledger does not
+    /// know, and the job's rerun truncates and rewrites them.
+    static func writeUnreferenced(_ files: [(name: String, data: Data)], into directory: URL) throws {
+        try makeDirectory(directory)
+        for file in files { try writeSynced(file.data, to: directory.appendingPathComponent(file.name).path) }
+        try fsync(path: directory.path)
+    }
+
     /// Free bytes available to this (unprivileged) process on the file system holding `url`.
     static func freeBytes(at url: URL) -> UInt64? {
         var s = statvfs()
