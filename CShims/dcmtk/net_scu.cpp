@@ -139,24 +139,18 @@ private:
 struct FileInfo {
     bool readable = false;
     std::string sopClass, sopInstance, transferSyntax;
-    /// Where the dataset starts, after the preamble and the File Meta Information; 0 when
-    /// the file is not Part 10 with a (0002,0000) group length, and must be parsed to send.
-    size_t datasetOffset = 0;
 };
 
-// A Part 10 file: 128-byte preamble, "DICM", then (0002,0000) UL 4 <group length>, always
-// explicit VR little endian. The dataset follows the group.
-size_t datasetOffsetOf(const char *path) {
-    unsigned char head[144];
-    FILE *f = std::fopen(path, "rb");
-    if (f == nullptr) return 0;
-    const size_t n = std::fread(head, 1, sizeof head, f);
-    std::fclose(f);
+// Where a Part 10 file's dataset starts: after the 128-byte preamble, "DICM" and the File Meta
+// Information group, whose (0002,0000) UL element comes first and holds the group's length
+// (meta is always explicit VR little endian). 0 when the bytes are not laid out so.
+size_t datasetOffset(const std::vector<Uint8> &bytes) {
     static const unsigned char groupLength[8] = {0x02, 0x00, 0x00, 0x00, 'U', 'L', 0x04, 0x00};
-    if (n != sizeof head || std::memcmp(head + 128, "DICM", 4) != 0 || std::memcmp(head + 132, groupLength, 8) != 0)
+    if (bytes.size() < 144 || std::memcmp(bytes.data() + 128, "DICM", 4) != 0 ||
+        std::memcmp(bytes.data() + 132, groupLength, 8) != 0)
         return 0;
-    const size_t length = size_t(head[140]) | size_t(head[141]) << 8 | size_t(head[142]) << 16 | size_t(head[143]) << 24;
-    return 144 + length;
+    const size_t length = size_t(bytes[140]) | size_t(bytes[141]) << 8 | size_t(bytes[142]) << 16 | size_t(bytes[143]) << 24;
+    return 144 + length < bytes.size() ? 144 + length : 0;
 }
 
 FileInfo inspect(const char *path) {
@@ -174,7 +168,6 @@ FileInfo inspect(const char *path) {
     info.sopClass = cls.c_str();
     info.sopInstance = inst.c_str();
     info.transferSyntax = xfer.getXferID();
-    info.datasetOffset = datasetOffsetOf(path);
     return info;
 }
 
@@ -215,7 +208,7 @@ OFCondition storeEncoded(T_ASC_Association *assoc, T_ASC_PresentationContextID p
     command.putAndInsertUint16(DCM_CommandField, DIMSE_C_STORE_RQ);
     command.putAndInsertUint16(DCM_MessageID, request.MessageID);
     command.putAndInsertUint16(DCM_Priority, OFstatic_cast(Uint16, request.Priority));
-    command.putAndInsertUint16(DCM_CommandDataSetType, 0x0000); // anything but 0x0101: a dataset follows
+    command.putAndInsertUint16(DCM_CommandDataSetType, DIMSE_DATASET_PRESENT); // not 0x0101: a dataset follows
     command.putAndInsertString(DCM_AffectedSOPInstanceUID, request.AffectedSOPInstanceUID);
     Uint8 commandBytes[1024];
     DcmOutputBufferStream out(commandBytes, sizeof commandBytes);
@@ -380,18 +373,16 @@ extern "C" int wc_store_files(const wc_peer *peer, const char *const *files, siz
                             sizeof request.AffectedSOPInstanceUID);
         request.DataSetType = DIMSE_DATASET_PRESENT;
         request.Priority = DIMSE_PRIORITY_MEDIUM;
+        // When the peer accepted the file's own encoding, its dataset bytes go out as they are.
         OFCondition cond;
         std::vector<Uint8> bytes;
-        if (info.datasetOffset > 0 && info.transferSyntax == pc.acceptedTransferSyntax) {
-            // The file's own encoding was accepted: its dataset bytes go out as they are.
-            if (!readFile(files[i], bytes) || bytes.size() <= info.datasetOffset) {
-                copyString(r.error, sizeof r.error, "cannot read the file");
-                continue;
-            }
-            cond = storeEncoded(assoc, presID, request, bytes.data() + info.datasetOffset, bytes.size() - info.datasetOffset,
-                                session.timeout(), response);
-        } else {
-            if (!storeParsed(assoc, presID, pc, files[i], request, session.timeout(), response, r, cond)) continue;
+        size_t offset = 0;
+        if (info.transferSyntax == pc.acceptedTransferSyntax && readFile(files[i], bytes)) offset = datasetOffset(bytes);
+        if (offset > 0) {
+            cond = storeEncoded(assoc, presID, request, bytes.data() + offset, bytes.size() - offset, session.timeout(),
+                                response);
+        } else if (!storeParsed(assoc, presID, pc, files[i], request, session.timeout(), response, r, cond)) {
+            continue;
         }
         if (cond.bad()) {
             std::string message = std::string("C-STORE failed: ") + cond.text();
