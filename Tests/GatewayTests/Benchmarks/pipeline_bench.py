@@ -32,6 +32,18 @@ def free_port():
     return p
 
 
+def dcmtk(name):
+    """DCMTK's program of that name on PATH: pip's pynetdicom installs Python apps called
+    storescu/storescp that would otherwise shadow it."""
+    for d in os.environ.get("PATH", "/usr/bin").split(os.pathsep):
+        p = os.path.join(d, name)
+        if os.access(p, os.X_OK):
+            with open(p, "rb") as f:
+                if f.read(2) != b"#!":
+                    return p
+    sys.exit(f"{name} not found: apt-get install dcmtk")
+
+
 def wait_for(pred, timeout, poll=0.05):
     end = time.time() + timeout
     while time.time() < end:
@@ -95,7 +107,7 @@ def main():
             # --pacs-fork: one storescp process per association, so WeCare's parallel senders
             # ([[destination]] max_associations) are served at once, as by a PACS.
             fork = ["--fork"] if a.pacs_fork else []
-            procs.append(subprocess.Popen(["storescp", *fork, "-aet", "PACS", "-od", pacs_dir, str(pacs_port)], env=pacs_env,
+            procs.append(subprocess.Popen([dcmtk("storescp"), *fork, "-aet", "PACS", "-od", pacs_dir, str(pacs_port)], env=pacs_env,
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             conf = os.path.join(round_dir, "gateway.toml")
             with open(conf, "w") as f:
@@ -132,7 +144,7 @@ threads = {a.threads}
             # each image's acknowledgement time is taken from storescu's verbose log as it happens.
             acked = {}
             t0 = time.time()
-            scu = subprocess.Popen(["storescu", "-v", "-aet", "US_ROOM1", "-aec", "WECARE", "127.0.0.1", str(port)] + inputs,
+            scu = subprocess.Popen([dcmtk("storescu"), "-v", "-aet", "US_ROOM1", "-aec", "WECARE", "127.0.0.1", str(port)] + inputs,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             current = None
             for out_line in scu.stdout:

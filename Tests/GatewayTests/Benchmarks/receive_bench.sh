@@ -18,6 +18,11 @@ ROUNDS=${4:-2}
 [ -x "$WECARE" ] || { echo "build first: swift build -c release --product wecare (or pass the binary)"; exit 2; }
 WORK=$(mktemp -d /tmp/wecare-bench.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+# DCMTK's programs, not pip's pynetdicom apps of the same names that may come first on PATH.
+dcmtk() { local d; IFS=: read -ra dirs <<< "$PATH"; for d in "${dirs[@]}"; do
+  [ -x "$d/$1" ] && [ "$(head -c 2 "$d/$1")" != "#!" ] && { echo "$d/$1"; return; }; done
+  echo "$1 not found: apt-get install dcmtk" >&2; exit 2; }
+STORESCU=$(dcmtk storescu) && STORESCP=$(dcmtk storescp) && ECHOSCU=$(dcmtk echoscu) || exit 2
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # Inputs: one RGB US image of IMAGE_SIZE (default 640x480, a BUSI scan when present), N copies
@@ -38,14 +43,14 @@ for i in $(seq 0 $((N - 1))); do cp "$WORK/us.dcm" "$WORK/in/$((i % P))/$i.dcm";
 find "$WORK/in" -name '*.dcm' -print0 | xargs -0 -n 100 dcmodify -nb -gin >/dev/null
 echo "inputs: $N x $(stat -c %s "$WORK/us.dcm") bytes, $P associations, $ROUNDS rounds each"
 
-wait_listening() { for _ in $(seq 1 200); do echoscu -aet US_ROOM1 -aec "$2" 127.0.0.1 "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done; return 1; }
+wait_listening() { for _ in $(seq 1 200); do "$ECHOSCU" -aet US_ROOM1 -aec "$2" 127.0.0.1 "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done; return 1; }
 
 # Sends everything over P parallel associations; prints elapsed seconds.
 burst() {
   local port=$1 start end
   start=$(date +%s.%N)
   for g in $(seq 0 $((P - 1))); do
-    storescu -aet US_ROOM1 -aec "$2" 127.0.0.1 "$port" "$WORK/in/$g"/*.dcm >"$WORK/storescu-$g.log" 2>&1 &
+    "$STORESCU" -aet US_ROOM1 -aec "$2" 127.0.0.1 "$port" "$WORK/in/$g"/*.dcm >"$WORK/storescu-$g.log" 2>&1 &
   done
   wait
   end=$(date +%s.%N)
@@ -56,7 +61,7 @@ run_storescp() {
   local port out; port=$(free_port); out="$WORK/storescp-out"; rm -rf "$out"; mkdir -p "$out"
   local fork=(); [ "${STORESCP_FORK:-1}" = 1 ] && fork=(--fork)
   local nodelay=(); [ "${STORESCP_NODELAY:-0}" = 1 ] && nodelay=(env TCP_NODELAY=1)
-  "${nodelay[@]}" storescp "${fork[@]}" -aet WECARE -od "$out" "$port" >/dev/null 2>&1 &
+  "${nodelay[@]}" "$STORESCP" "${fork[@]}" -aet WECARE -od "$out" "$port" >/dev/null 2>&1 &
   local pid=$!
   wait_listening "$port" WECARE
   local t; t=$(burst "$port" WECARE)
