@@ -16,8 +16,8 @@ if [ "${WECARE_MPS:-1}" = 1 ] && command -v nvidia-cuda-mps-control >/dev/null; 
   export CUDA_MPS_PIPE_DIRECTORY=/tmp/mps-pipe CUDA_MPS_LOG_DIRECTORY=/tmp/mps-log
   mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
   # A daemon left by an earlier call on the same machine is reused, never stopped. (A first
-  # version tried to start a second one, which fails, then quit the running one; every run of
-  # that call stalled past its budget.)
+  # version tried to start a second one, which fails, then quit the running one; that call's
+  # runs overran their budget.)
   started=0
   if ! echo get_server_list | nvidia-cuda-mps-control >/dev/null 2>&1; then
     nvidia-cuda-mps-control -d && started=1
