@@ -76,19 +76,22 @@ final class JobRunner: @unchecked Sendable {
             let produced = try await processor.process(instance)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
             metrics.analysisDuration.recordSeconds(seconds)
-            // Only what some destination takes is stored; with no destination at all, the
-            // outbox is where results stay, so everything is. A job's objects land in its outbox
-            // folder with one directory sync; the ledger names them only once they are there.
-            let stored = destinations.isEmpty ? produced : produced.filter { object in destinations.contains { $0.wants(object.kind) } }
+            // Each object with the destinations that take it. Only what some destination takes
+            // is stored; with no destination at all, the outbox is where results stay, so
+            // everything is. A job's objects land in its outbox folder with one directory sync;
+            // the ledger names them only once they are there.
             let folder = "outbox/\(claim.jobID)"
-            if !stored.isEmpty {
-                try DurableFile.writeUnreferenced(stored.map { ($0.fileName, $0.data) }, into: dataDirectory.appendingPathComponent(folder))
-            }
-            let objects = stored.map { object in
+            let routed = produced.map { object in
                 NewObject(kind: object.kind, fileName: object.fileName, path: "\(folder)/\(object.fileName)",
                           sopInstanceUID: object.sopInstanceUID,
                           destinations: destinations.filter { $0.wants(object.kind) }.map(\.name))
             }
+            let kept = zip(produced, routed).filter { destinations.isEmpty || !$0.1.destinations.isEmpty }
+            if !kept.isEmpty {
+                try DurableFile.writeUnreferenced(kept.map { ($0.0.fileName, $0.0.data) },
+                                                  into: dataDirectory.appendingPathComponent(folder))
+            }
+            let objects = kept.map(\.1)
             try ledger.completeJob(claim.jobID, objects: objects, analysisSeconds: seconds, now: Date())
             log.info("job analysed", metadata: ["objects": "\(objects.count)", "seconds": "\(String(format: "%.3f", seconds))"])
             if objects.contains(where: { !$0.destinations.isEmpty }) { onDeliveriesQueued() }
