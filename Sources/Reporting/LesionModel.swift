@@ -10,7 +10,8 @@ public struct ModelPrediction: Sendable {
 }
 
 /// The trained network behind a small pool of inference sessions: a session is single-threaded
-/// state, so each concurrent caller checks one out; the pool grows to the peak concurrency.
+/// state, so each concurrent caller checks one out; the pool starts with `sessions` and grows
+/// to the peak concurrency.
 public final class LesionModel: @unchecked Sendable {
     public let card: ModelCard
     public let threadsPerSession: Int
@@ -20,7 +21,10 @@ public final class LesionModel: @unchecked Sendable {
     public let gflop: Double
 
     /// `thresholdOverride`: the admin's `[analysis] threshold`, replacing the model card's.
-    public init(modelFile: URL, threadsPerSession: Int = 1, thresholdOverride: Double? = nil) throws {
+    /// `sessions`: how many are planned now, one per caller expected at once (the gateway's
+    /// workers). Planning one takes about 100 ms of CPU; done here, the first images do not wait
+    /// for it and do not take that CPU from the images being analysed beside them.
+    public init(modelFile: URL, threadsPerSession: Int = 1, sessions: Int = 1, thresholdOverride: Double? = nil) throws {
         var card = try ModelCard.load(besideModel: modelFile)
         if let t = thresholdOverride { card.threshold = t }
         self.card = card
@@ -35,6 +39,10 @@ public final class LesionModel: @unchecked Sendable {
             }
             gflop = first.gflop
             idle.append(first)
+            for _ in 1..<max(1, sessions) {
+                idle.append(try InferenceSession(model: model, inputShapes: [card.input.name: card.input.shape],
+                                                 threads: self.threadsPerSession))
+            }
         } catch let e as ReportingError {
             throw e
         } catch {
@@ -55,6 +63,9 @@ public final class LesionModel: @unchecked Sendable {
         return ModelPrediction(probabilities: try ProbabilityMap(width: w, height: h, values: mask.data),
                                classProbabilities: classes.data.map(Double.init))
     }
+
+    /// Sessions planned and not in use (for tests).
+    var idleSessionCount: Int { lock.lock(); defer { lock.unlock() }; return idle.count }
 
     private func checkOut() throws -> InferenceSession {
         lock.lock()

@@ -36,6 +36,6 @@ struct ReportingProcessor: InstanceProcessor {
 /// Builds the processor `wecare serve` hands each received instance to.
 func makeInstanceProcessor(_ settings: AnalysisSettings) throws -> ReportingProcessor {
     let model = try LesionModel(modelFile: settings.model, threadsPerSession: settings.threads,
-                                thresholdOverride: settings.threshold)
+                                sessions: settings.workers, thresholdOverride: settings.threshold)
     return ReportingProcessor(reporter: Reporter(model: model))
 }

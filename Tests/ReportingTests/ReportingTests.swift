@@ -191,6 +191,24 @@ final class ReportingTests: XCTestCase {
         XCTAssertEqual(ImageReport.sizeText(px), "62 x 44 px")
     }
 
+    /// The gateway plans one session per worker at start, so no image waits while one is
+    /// planned; callers at once each find one, and each returns it.
+    func testSessionsArePlannedUpFrontForConcurrentCallers() throws {
+        XCTAssertEqual(try LesionModel(modelFile: TestSupport.model).idleSessionCount, 1)
+        let model = try LesionModel(modelFile: TestSupport.model, sessions: 3)
+        XCTAssertEqual(model.idleSessionCount, 3)
+        let image = try GrayImage(width: 64, height: 48, pixels: (0..<(64 * 48)).map { UInt8($0 % 251) })
+        let lock = NSLock()
+        var classes: [[Double]] = []
+        DispatchQueue.concurrentPerform(iterations: 3) { _ in
+            let p = try? model.predict(image).classProbabilities
+            lock.lock(); classes.append(p ?? []); lock.unlock()
+        }
+        XCTAssertEqual(classes.count, 3)
+        XCTAssertTrue(classes.allSatisfy { $0.count == 3 && $0 == classes[0] }, "\(classes)")
+        XCTAssertEqual(model.idleSessionCount, 3, "every session came back, and none was added")
+    }
+
     func testRefusesWhatIsNeitherDICOMNorPNG() throws {
         let dir = try TestSupport.tempDir()
         let junk = dir.appendingPathComponent("junk.bin")
