@@ -13,8 +13,10 @@ extension GrayImage {
         }
         var lut = [Float](repeating: 0, count: 256)
         for v in 0..<256 { lut[v] = Float(v) / 255 }
-        return adaptiveAveragePool(width: width, height: height, outWidth: outWidth, outHeight: outHeight) { x, y in
-            lut[Int(pixels[y * width + x])]
+        return lut.withUnsafeBufferPointer { lut in
+            pixels.withUnsafeBufferPointer { pixels in
+                adaptiveAveragePool(pixels, width: width, height: height, outWidth: outWidth, outHeight: outHeight) { lut[Int($0)] }
+            }
         }
     }
 }
@@ -28,8 +30,8 @@ public func resizeAdaptiveAverage(_ plane: [Float], width: Int, height: Int,
     guard plane.count == width * height else {
         throw AnalysisError.sizeMismatch(expected: width * height, got: plane.count, what: "resizeAdaptiveAverage input")
     }
-    return adaptiveAveragePool(width: width, height: height, outWidth: outWidth, outHeight: outHeight) { x, y in
-        plane[y * width + x]
+    return plane.withUnsafeBufferPointer { plane in
+        adaptiveAveragePool(plane, width: width, height: height, outWidth: outWidth, outHeight: outHeight) { $0 }
     }
 }
 
@@ -40,20 +42,33 @@ func adaptiveWindows(input: Int, output: Int) -> [(start: Int, end: Int)] {
     }
 }
 
+/// The pooling loop over raw samples, `toFloat` giving each one's value. Pointers and the
+/// windows' bounds hoisted out of the inner loops (no closure call or bounds check per
+/// sample: this ran 1.2 ms per image in the gateway); the order of the additions is the one
+/// above, so the result is the same to the bit.
 @inline(__always)
-private func adaptiveAveragePool(width: Int, height: Int, outWidth: Int, outHeight: Int,
-                                 value: (Int, Int) -> Float) -> [Float] {
+private func adaptiveAveragePool<Sample>(_ samples: UnsafeBufferPointer<Sample>, width: Int, height: Int,
+                                         outWidth: Int, outHeight: Int, toFloat: (Sample) -> Float) -> [Float] {
     let rows = adaptiveWindows(input: height, output: outHeight)
     let cols = adaptiveWindows(input: width, output: outWidth)
-    var out = [Float](repeating: 0, count: outWidth * outHeight)
-    for oy in 0..<outHeight {
-        let (y0, y1) = rows[oy]
-        for ox in 0..<outWidth {
-            let (x0, x1) = cols[ox]
-            var sum: Float = 0
-            for y in y0..<y1 { for x in x0..<x1 { sum += value(x, y) } }
-            out[oy * outWidth + ox] = sum / Float(y1 - y0) / Float(x1 - x0)
+    let base = samples.baseAddress!
+    return [Float](unsafeUninitializedCapacity: outWidth * outHeight) { out, initialized in
+        for oy in 0..<outHeight {
+            let (y0, y1) = rows[oy]
+            let rowHeight = Float(y1 - y0)
+            cols.withUnsafeBufferPointer { cols in
+                for ox in 0..<outWidth {
+                    let (x0, x1) = cols[ox]
+                    var sum: Float = 0
+                    var row = base + y0 * width
+                    for _ in y0..<y1 {
+                        for x in x0..<x1 { sum += toFloat(row[x]) }
+                        row += width
+                    }
+                    out[oy * outWidth + ox] = sum / rowHeight / Float(x1 - x0)
+                }
+            }
         }
+        initialized = outWidth * outHeight
     }
-    return out
 }

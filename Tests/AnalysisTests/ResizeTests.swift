@@ -36,6 +36,31 @@ final class ResizeTests: XCTestCase {
         XCTAssertEqual(adaptiveWindows(input: 5, output: 4).map { [$0.start, $0.end] }, [[0, 2], [1, 3], [2, 4], [3, 5]])
     }
 
+    /// The pooling keeps PyTorch's Float32 order (rows, then columns within a row, then divide
+    /// by height and by width), so it matches a plain loop written that way to the bit, on
+    /// odd sizes, down and up, for bytes and for Float planes.
+    func testSameBitsAsAPlainLoopInPyTorchsOrder() throws {
+        var rng = SystemRandomNumberGenerator()
+        for (w, h, ow, oh) in [(562, 471, 256, 256), (97, 301, 64, 80), (31, 17, 64, 40), (256, 256, 256, 256)] {
+            let px = (0..<(w * h)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            var expected = [Float](repeating: 0, count: ow * oh)
+            let rows = adaptiveWindows(input: h, output: oh), cols = adaptiveWindows(input: w, output: ow)
+            for oy in 0..<oh {
+                for ox in 0..<ow {
+                    var sum: Float = 0
+                    for y in rows[oy].start..<rows[oy].end {
+                        for x in cols[ox].start..<cols[ox].end { sum += Float(px[y * w + x]) / 255 }
+                    }
+                    expected[oy * ow + ox] = sum / Float(rows[oy].end - rows[oy].start) / Float(cols[ox].end - cols[ox].start)
+                }
+            }
+            let got = try GrayImage(width: w, height: h, pixels: px).resizedAdaptiveAverage(width: ow, height: oh)
+            XCTAssertEqual(got.map(\.bitPattern), expected.map(\.bitPattern), "\(w)x\(h) -> \(ow)x\(oh)")
+            let plane = try resizeAdaptiveAverage(px.map { Float($0) / 255 }, width: w, height: h, outWidth: ow, outHeight: oh)
+            XCTAssertEqual(plane.map(\.bitPattern), expected.map(\.bitPattern), "plane \(w)x\(h) -> \(ow)x\(oh)")
+        }
+    }
+
     func testIdentitySizeReturnsScaledPixels() throws {
         let px: [UInt8] = [0, 10, 128, 255]
         let out = try GrayImage(width: 2, height: 2, pixels: px).resizedAdaptiveAverage(width: 2, height: 2)
