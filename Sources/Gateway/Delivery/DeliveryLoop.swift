@@ -86,7 +86,11 @@ final class DeliveryLoop: @unchecked Sendable {
     }
 
     private func loop() {
-        while !stopFlag.isSet {
+        while true {
+            // Ticket first: `stop()` sets the flag before it rings, so either this sees the
+            // flag or the wait below sees the ring.
+            let ticket = doorbell.ticket()
+            if stopFlag.isSet { return }
             do {
                 let due = try claim()
                 // A full batch may leave more due: wake another sender for it.
@@ -97,10 +101,10 @@ final class DeliveryLoop: @unchecked Sendable {
                     continue
                 }
                 let next = try ledger.nextDeliveryDue(destination: destination.name).map { $0.timeIntervalSinceNow } ?? 1
-                doorbell.waitBlocking(upTo: min(max(next, 0.05), 1))
+                doorbell.waitBlocking(after: ticket, upTo: min(max(next, 0.05), 1))
             } catch {
                 logger.error("ledger error in delivery loop", metadata: ["error": "\(error)"])
-                doorbell.waitBlocking(upTo: 1)
+                doorbell.waitBlocking(after: doorbell.ticket(), upTo: 1)
             }
         }
     }

@@ -2,19 +2,36 @@ import Foundation
 
 /// Wakes sleeping loops early when new work arrives; they also wake on their own when the
 /// next retry falls due, so a missed ring only costs latency, never work.
+///
+/// A loop takes a `ticket` before it looks for work and waits past it: a ring that comes
+/// between the look and the wait then ends the wait at once instead of being slept through.
+/// Waiting costs nothing while nothing rings: blocked threads sit on a condition variable and
+/// tasks on a continuation, with one timer for their deadline, no polling.
 final class Doorbell: @unchecked Sendable {
-    // `rings` is guarded by `condition`.
+    /// The rings counted when it was taken.
+    struct Ticket { fileprivate let rings: UInt64 }
+
+    // `rings`, `sleepers` and `nextSleeper` are guarded by `condition`.
     private let condition = NSCondition()
     private var rings: UInt64 = 0
+    private var sleepers: [(id: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
+    private var nextSleeper: UInt64 = 0
 
-    /// Wakes one thread blocked in `waitBlocking` (and every polling task): one new job's
-    /// objects are one sender's batch, and waking every sender only had the others query the
-    /// ledger for nothing. A sender that finds more than a batch rings again.
+    func ticket() -> Ticket {
+        condition.lock(); defer { condition.unlock() }
+        return Ticket(rings: rings)
+    }
+
+    /// Wakes one waiter: one new job is one worker's, one job's objects one sender's batch, and
+    /// waking every waiter only had the others query the ledger for nothing. A loop that finds
+    /// more than its share rings again.
     func ring() {
         condition.lock()
         rings &+= 1
         condition.signal()
+        let woken = sleepers.isEmpty ? nil : sleepers.removeFirst()
         condition.unlock()
+        woken?.continuation.resume()
     }
 
     /// Wakes every waiter: for stopping.
@@ -22,29 +39,39 @@ final class Doorbell: @unchecked Sendable {
         condition.lock()
         rings &+= 1
         condition.broadcast()
+        let woken = sleepers
+        sleepers.removeAll()
         condition.unlock()
+        for s in woken { s.continuation.resume() }
     }
 
-    private var current: UInt64 {
-        condition.lock(); defer { condition.unlock() }
-        return rings
-    }
-
-    /// For tasks: sleeps (without blocking a pool thread) until rung, `seconds` passed, or `stop()`.
-    func wait(upTo seconds: Double, stop: @Sendable () -> Bool) async {
-        let start = current
-        let deadline = Date().addingTimeInterval(max(0, seconds))
-        while Date() < deadline && current == start && !stop() {
-            try? await Task.sleep(nanoseconds: 20_000_000)
+    /// For tasks: suspends (holding no thread) until a ring after `ticket`, or `seconds` passed.
+    func wait(after ticket: Ticket, upTo seconds: Double) async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            condition.lock()
+            guard rings == ticket.rings else { condition.unlock(); c.resume(); return }
+            let id = nextSleeper
+            nextSleeper &+= 1
+            sleepers.append((id, c))
+            condition.unlock()
+            DispatchQueue.global().asyncAfter(deadline: .now() + max(0, seconds)) { [self] in expire(id) }
         }
     }
 
-    /// For dedicated threads: blocks until rung or `seconds` passed.
-    func waitBlocking(upTo seconds: Double) {
+    /// A sleeper's deadline: resumes it unless a ring already did.
+    private func expire(_ id: UInt64) {
         condition.lock()
-        let start = rings
+        let index = sleepers.firstIndex { $0.id == id }
+        let woken = index.map { sleepers.remove(at: $0) }
+        condition.unlock()
+        woken?.continuation.resume()
+    }
+
+    /// For dedicated threads: blocks until a ring after `ticket`, or `seconds` passed.
+    func waitBlocking(after ticket: Ticket, upTo seconds: Double) {
+        condition.lock()
         let deadline = Date().addingTimeInterval(max(0, seconds))
-        while rings == start && condition.wait(until: deadline) {}
+        while rings == ticket.rings && condition.wait(until: deadline) {}
         condition.unlock()
     }
 }

@@ -42,23 +42,28 @@ final class JobRunner: @unchecked Sendable {
     /// Lets each worker finish its current job, then returns; queued jobs stay in the ledger.
     func stop() async {
         stopFlag.set()
+        doorbell.ringAll()
         for task in tasks { await task.value }
         tasks = []
     }
 
     private func work(_ index: Int) async {
         let stop = stopFlag
-        while !stop.isSet {
+        while true {
+            // Ticket first: `stop()` sets the flag before it rings, so either this sees the
+            // flag or the wait below sees the ring.
+            let ticket = doorbell.ticket()
+            if stop.isSet { return }
             do {
                 if let claim = try ledger.claimDueJob(now: Date()) {
                     await run(claim)
                     continue
                 }
                 let next = try ledger.nextJobDue().map { $0.timeIntervalSinceNow } ?? 1
-                await doorbell.wait(upTo: min(max(next, 0.05), 1), stop: { stop.isSet })
+                await doorbell.wait(after: ticket, upTo: min(max(next, 0.05), 1))
             } catch {
                 logger.error("ledger error in worker", metadata: ["worker": "\(index)", "error": "\(error)"])
-                await doorbell.wait(upTo: 1, stop: { stop.isSet })
+                await doorbell.wait(after: doorbell.ticket(), upTo: 1)
             }
         }
     }
