@@ -1,4 +1,4 @@
-// Reading the source instance for the writers, and helpers they share.
+// The source instance as the writers see it, and helpers they share.
 #include "writer_internal.h"
 
 #include "dcmtk/dcmdata/dcostrmb.h"
@@ -78,19 +78,15 @@ OFCondition putCodeItem(DcmItem &parent, const DcmTagKey &seq, const wc_code &co
     return c;
 }
 
-DcmDataset *loadSource(DcmFileFormat &ff, const char *path, char *err, size_t errlen) {
-    if (!has(path)) { fail(err, errlen, "no source instance path given"); return NULL; }
-    OFCondition c = ff.loadFile(path);
-    if (c.bad()) {
-        fail(err, errlen, "cannot read source instance %s: %s (is it a DICOM file?)", path, c.text());
-        return NULL;
-    }
-    return ff.getDataset();
+DcmDataset *lockSource(wc_image *source, std::unique_lock<std::mutex> &lock, char *err, size_t errlen) {
+    if (!source) { fail(err, errlen, "no source instance given"); return NULL; }
+    lock = std::unique_lock<std::mutex>(source->lock);
+    return source->file.getDataset();
 }
 
-DcmDataset *loadSourceWithUIDs(DcmFileFormat &ff, const char *path, SourceUIDs &uids, const char *what,
-                               char *err, size_t errlen) {
-    DcmDataset *src = loadSource(ff, path, err, errlen);
+DcmDataset *lockSourceWithUIDs(wc_image *source, std::unique_lock<std::mutex> &lock, SourceUIDs &uids,
+                               const char *what, char *err, size_t errlen) {
+    DcmDataset *src = lockSource(source, lock, err, errlen);
     if (!src) return NULL;
     src->findAndGetOFString(DCM_SOPClassUID, uids.sopClass);
     src->findAndGetOFString(DCM_SOPInstanceUID, uids.sopInstance);
@@ -160,12 +156,13 @@ static void copyStr(DcmItem &ds, const DcmTagKey &tag, char *dst, size_t n) {
     }
 }
 
-extern "C" int wc_writer_read_source(const char *path, wc_source_info *info, char *err, size_t errlen) {
+extern "C" int wc_writer_source_info(wc_image *source, wc_source_info *info, char *err, size_t errlen) {
     if (!info) return fail(err, errlen, "no wc_source_info to fill");
     memset(info, 0, sizeof(*info));
-    DcmFileFormat ff;
-    DcmDataset *ds = loadSource(ff, path, err, errlen);
+    std::unique_lock<std::mutex> lock;
+    DcmDataset *ds = lockSource(source, lock, err, errlen);
     if (!ds) return 1;
+    DcmFileFormat &ff = source->file;
     copyStr(*ds, DCM_SOPClassUID, info->sop_class_uid, sizeof info->sop_class_uid);
     copyStr(*ds, DCM_SOPInstanceUID, info->sop_instance_uid, sizeof info->sop_instance_uid);
     copyStr(*ds, DCM_StudyInstanceUID, info->study_instance_uid, sizeof info->study_instance_uid);

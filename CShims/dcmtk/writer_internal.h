@@ -4,6 +4,8 @@
 #include "dcmtk/config/osconfig.h"
 #include "dcmtk/dcmdata/dctk.h"
 #include "include/wecare_writers.h"
+#include "image_internal.h"
+#include <mutex>
 
 namespace wcw {
 
@@ -25,16 +27,17 @@ OFCondition putCodeItem(DcmItem &parent, const DcmTagKey &seq, const wc_code &co
 
 OFCondition putIfGiven(DcmItem &dst, const DcmTagKey &tag, const char *value);
 
-// Loads a file; returns the dataset or NULL with err filled.
-DcmDataset *loadSource(DcmFileFormat &ff, const char *path, char *err, size_t errlen);
+// The dataset of an opened source, its handle locked by `lock` (for the writer's whole run);
+// NULL with err filled when no source was given.
+DcmDataset *lockSource(wc_image *source, std::unique_lock<std::mutex> &lock, char *err, size_t errlen);
 
 // The source UIDs every derived object references.
 struct SourceUIDs { OFString sopClass, sopInstance, series; };
 
-// loadSource, then reads the source's SOP Class/Instance and Series UIDs; NULL with err filled
-// (prefixed by `what`, e.g. "SEG") when the file cannot be read or any of them is missing.
-DcmDataset *loadSourceWithUIDs(DcmFileFormat &ff, const char *path, SourceUIDs &uids, const char *what,
-                               char *err, size_t errlen);
+// lockSource, then reads the source's SOP Class/Instance and Series UIDs; NULL with err filled
+// (prefixed by `what`, e.g. "SEG") when there is no source or any of them is missing.
+DcmDataset *lockSourceWithUIDs(wc_image *source, std::unique_lock<std::mutex> &lock, SourceUIDs &uids,
+                               const char *what, char *err, size_t errlen);
 
 // Encodes ff as a Part 10 file (Explicit VR Little Endian) into out (malloc'd).
 OFCondition encodeFile(DcmFileFormat &ff, wc_bytes *out);

@@ -29,9 +29,9 @@ static OFCondition putReferencedImage(DcmItem &parent, const OFString &cls, cons
 
 extern "C" int wc_write_pr(const wc_pr_request *req, wc_bytes *out_bytes, char *err, size_t errlen) {
     if (!req || !out_bytes) return fail(err, errlen, "PR: no request or no output buffer");
-    DcmFileFormat srcFile;
+    std::unique_lock<std::mutex> sourceLock;
     SourceUIDs uids;
-    DcmDataset *src = loadSourceWithUIDs(srcFile, req->source_path, uids, "PR", err, errlen);
+    DcmDataset *src = lockSourceWithUIDs(req->source, sourceLock, uids, "PR", err, errlen);
     if (!src) return 1;
     const OFString &srcClass = uids.sopClass, &srcInstance = uids.sopInstance, &srcSeries = uids.series;
 

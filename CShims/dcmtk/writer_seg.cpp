@@ -42,9 +42,9 @@ extern "C" int wc_write_seg(const wc_seg_request *req, wc_bytes *out_bytes, char
     quietExpectedIODWarnings();
     if (req->frame_count == 0 || !req->masks)
         return fail(err, errlen, "SEG: no frames given; write no SEG for an image without lesion");
-    DcmFileFormat srcFile;
+    std::unique_lock<std::mutex> sourceLock;
     SourceUIDs uids;
-    DcmDataset *src = loadSourceWithUIDs(srcFile, req->source_path, uids, "SEG", err, errlen);
+    DcmDataset *src = lockSourceWithUIDs(req->source, sourceLock, uids, "SEG", err, errlen);
     if (!src) return 1;
     const OFString &srcClass = uids.sopClass, &srcInstance = uids.sopInstance, &srcSeries = uids.series;
 

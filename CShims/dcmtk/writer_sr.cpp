@@ -91,8 +91,8 @@ static OFCondition fillItem(DSRDocumentTree &tree, const wc_sr_node &n) {
 extern "C" int wc_write_sr(const wc_sr_request *req, wc_bytes *out_bytes, char *err, size_t errlen) {
     if (!req || !out_bytes || !req->nodes || req->node_count == 0)
         return fail(err, errlen, "SR: no request, output buffer or content nodes");
-    DcmFileFormat srcFile;
-    DcmDataset *src = loadSource(srcFile, req->source_path, err, errlen);
+    std::unique_lock<std::mutex> sourceLock;
+    DcmDataset *src = lockSource(req->source, sourceLock, err, errlen);
     if (!src) return 1;
     OFString studyUID;
     src->findAndGetOFString(DCM_StudyInstanceUID, studyUID);

@@ -23,7 +23,7 @@ public enum DerivedObjectsBuilder {
         let card = report.card
         let equipment = DerivedEquipment(softwareVersions: producerVersion)
         let algorithm = AlgorithmIdentification(name: card.name, version: card.version)
-        let source = instance.url
+        let source = instance
         let uidSource = instance.sopInstanceUID
         do {
             // SEG: only frames with lesion; none at all for a normal image.

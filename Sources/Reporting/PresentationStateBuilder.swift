@@ -14,7 +14,7 @@ enum PresentationStateBuilder {
             PresentationStateWriter.Annotation(contour: DerivedObjectsBuilder.openRing(l.polyline),
                                                text: i == 0 ? report.caption() : "Lesion \(i + 1): \(ImageReport.sizeText(l.measurement))")
         }
-        return try PresentationStateWriter.write(.init(source: instance.url,
+        return try PresentationStateWriter.write(.init(source: instance,
                                                        sourceFrameNumber: report.isMultiFrame ? r.frameIndex + 1 : nil,
                                                        identity: identity, equipment: equipment, annotations: annotations))
     }

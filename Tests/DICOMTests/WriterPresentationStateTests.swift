@@ -6,7 +6,7 @@ final class WriterPresentationStateTests: XCTestCase {
     static func request(_ source: WriterFixture.Source) throws -> PresentationStateWriter.Request {
         let text = "WeCare AI: malignant 87%, 16.2 x 11.4 mm"  // composed by Reporting; the writer draws it as given
         return PresentationStateWriter.Request(
-            source: source.url, sourceFrameNumber: source.frames > 1 ? 3 : nil,
+            source: try DICOMInstance(contentsOf: source.url), sourceFrameNumber: source.frames > 1 ? 3 : nil,
             identity: try WriterFixture.identity(.presentationState, source), equipment: WriterFixture.equipment,
             annotations: [.init(contour: WriterReportTests.contour, text: text)])
     }

@@ -19,7 +19,7 @@ final class WriterReportTests: XCTestCase {
         let lesion = StructuredReportWriter.Lesion(trackingIdentifier: "Lesion 1", size: size, contour: contour,
                                                    segmentationFrameNumber: source.frames > 1 ? 2 : 1)
         return StructuredReportWriter.Request(
-            source: source.url, sourceFrameNumber: source.frames > 1 ? 3 : nil,
+            source: try DICOMInstance(contentsOf: source.url), sourceFrameNumber: source.frames > 1 ? 3 : nil,
             identity: try WriterFixture.identity(.structuredReport, source), equipment: WriterFixture.equipment,
             algorithm: WriterFixture.algorithm,
             classification: lesions ? classification

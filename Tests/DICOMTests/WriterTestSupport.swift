@@ -110,7 +110,7 @@ enum WriterFixture {
         let frames = zip(source.masks, source.maskFrames).map {
             SegmentationWriter.Frame(mask: $0.0, sourceFrameNumber: source.frames > 1 ? $0.1 : nil)
         }
-        return SegmentationWriter.Request(source: source.url, identity: try identity(.segmentation, source),
+        return SegmentationWriter.Request(source: try DICOMInstance(contentsOf: source.url), identity: try identity(.segmentation, source),
                                           equipment: equipment, algorithm: algorithm, frames: frames)
     }
 }

@@ -8,6 +8,7 @@
 #define WECARE_WRITERS_H
 #include <stddef.h>
 #include <stdint.h>
+#include "wecare_image.h"
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -27,7 +28,9 @@ typedef struct {
 
 void wc_bytes_free(wc_bytes *bytes);
 
-/* ---------- reading the source instance (what Swift needs to decide) ---------- */
+/* ---------- the source instance (what Swift needs to decide) ----------
+ * Every writer copies from the source as it was opened for analysis (wc_image_open), so a job
+ * parses its source once. A writer holds the handle's lock while it runs. */
 
 /* Strings are copied into fixed buffers; empty when absent. */
 typedef struct {
@@ -47,7 +50,7 @@ typedef struct {
     uint64_t encapsulated_bytes;      /* sum of compressed fragment lengths; 0 when native */
 } wc_source_info;
 
-int wc_writer_read_source(const char *path, wc_source_info *info, char *err, size_t errlen);
+int wc_writer_source_info(wc_image *source, wc_source_info *info, char *err, size_t errlen);
 
 /* ---------- shared identification of a derived instance ---------- */
 
@@ -70,7 +73,7 @@ typedef struct {
 /* ---------- Segmentation ---------- */
 
 typedef struct {
-    const char *source_path;          /* the source instance file (patient/study/refs copied) */
+    wc_image *source;                 /* the source instance (patient/study/refs copied) */
     wc_derived_ids ids;
     const char *content_label;        /* CS */
     const char *content_description;
@@ -139,7 +142,7 @@ typedef struct {
 } wc_coding_scheme;
 
 typedef struct {
-    const char *source_path;          /* patient/study copied from it */
+    wc_image *source;                 /* the source instance (patient/study copied from it) */
     wc_derived_ids ids;
     const char *sop_class_uid;        /* Comprehensive 3D SR or Enhanced SR */
     const wc_sr_node *nodes; size_t node_count;
@@ -164,7 +167,7 @@ typedef struct {
 } wc_pr_text;
 
 typedef struct {
-    const char *source_path;
+    wc_image *source;                          /* the source instance */
     wc_derived_ids ids;
     const char *sop_class_uid;                 /* GSPS ...11.1 or Color SPS ...11.2 */
     const char *content_label;                 /* CS */

@@ -44,7 +44,8 @@ public final class DICOMInstance: @unchecked Sendable {  // immutable; the handl
     public let ultrasoundRegions: [UltrasoundRegion]
 
     private let image: ImageHandle
-    private var handle: OpaquePointer { image.pointer }
+    /// For the writers, which copy from the parsed source (keep the instance alive while used).
+    var handle: OpaquePointer { image.pointer }
     private let fileName: String
 
     /// Photometric interpretations the decoder handles.

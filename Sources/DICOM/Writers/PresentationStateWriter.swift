@@ -27,7 +27,8 @@ public enum PresentationStateWriter {
     }
 
     public struct Request: Sendable {
-        public var source: URL
+        /// The source instance as opened for analysis: the writer copies from it, no second parse.
+        public var source: DICOMInstance
         /// Frame annotated, for multi-frame sources (1-based); nil for single-frame ones.
         public var sourceFrameNumber: Int?
         public var identity: DerivedIdentity
@@ -40,7 +41,7 @@ public enum PresentationStateWriter {
         /// An ICC profile to use instead of the system sRGB profile (colour sources only).
         public var iccProfile: Data?
 
-        public init(source: URL, sourceFrameNumber: Int? = nil, identity: DerivedIdentity, equipment: DerivedEquipment,
+        public init(source: DICOMInstance, sourceFrameNumber: Int? = nil, identity: DerivedIdentity, equipment: DerivedEquipment,
                     annotations: [Annotation]) {
             self.source = source
             self.sourceFrameNumber = sourceFrameNumber
@@ -56,7 +57,7 @@ public enum PresentationStateWriter {
     }
 
     public static func write(_ request: Request) throws -> Data {
-        let source = try SourceSummary(contentsOf: request.source)
+        let source = try SourceSummary(request.source)
         if source.isMultiFrame {
             guard let f = request.sourceFrameNumber, (1...source.numberOfFrames).contains(f) else {
                 throw DerivedObjectError.invalidRequest(
@@ -91,7 +92,7 @@ public enum PresentationStateWriter {
             texts.append(textBox(a, source: source, arena: arena))
         }
         var req = wc_pr_request()
-        req.source_path = arena.str(request.source.path)
+        req.source = request.source.handle
         req.ids = arena.ids(request.identity, request.equipment, laterality: source.laterality)
         req.sop_class_uid = arena.str(colour ? colorSoftcopyPresentationStateStorage : grayscaleSoftcopyPresentationStateStorage)
         req.content_label = arena.str(request.contentLabel)
@@ -116,7 +117,7 @@ public enum PresentationStateWriter {
                 req.graphic_count = gb.count
                 req.texts = tb.baseAddress
                 req.text_count = tb.count
-                return try withExtendedLifetime(arena) {
+                return try withExtendedLifetime((arena, request.source)) {
                     try encodeWithWriter { wc_write_pr(&req, $0, $1, $2) }
                 }
             }

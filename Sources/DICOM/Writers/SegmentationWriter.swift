@@ -22,7 +22,8 @@ public enum SegmentationWriter {
     }
 
     public struct Request: Sendable {
-        public var source: URL
+        /// The source instance as opened for analysis: the writer copies from it, no second parse.
+        public var source: DICOMInstance
         public var identity: DerivedIdentity
         public var equipment: DerivedEquipment
         public var algorithm: AlgorithmIdentification
@@ -34,7 +35,7 @@ public enum SegmentationWriter {
         /// Adds a shared Plane Orientation 1\0\0\0\1\0 (OHIF refuses binary SEGs without one).
         public var planeOrientationForOHIF = false
 
-        public init(source: URL, identity: DerivedIdentity, equipment: DerivedEquipment,
+        public init(source: DICOMInstance, identity: DerivedIdentity, equipment: DerivedEquipment,
                     algorithm: AlgorithmIdentification, frames: [Frame]) {
             self.source = source
             self.identity = identity
@@ -50,11 +51,11 @@ public enum SegmentationWriter {
     }
 
     public static func write(_ request: Request) throws -> Data {
-        let source = try SourceSummary(contentsOf: request.source)
+        let source = try SourceSummary(request.source)
         try validate(request, source)
         let arena = CArena()
         var req = wc_seg_request()
-        req.source_path = arena.str(request.source.path)
+        req.source = request.source.handle
         req.ids = arena.ids(request.identity, request.equipment, laterality: nil)
         req.content_label = arena.str(request.contentLabel)
         req.content_description = arena.str(request.contentDescription)
@@ -71,7 +72,10 @@ public enum SegmentationWriter {
         req.rows = UInt16(source.rows)
         req.columns = UInt16(source.columns)
         req.frame_count = UInt32(request.frames.count)
-        req.masks = arena.array(request.frames.flatMap { $0.mask })
+        var masks: [UInt8] = []
+        masks.reserveCapacity(source.rows * source.columns * request.frames.count)
+        for frame in request.frames { masks.append(contentsOf: frame.mask) }
+        req.masks = arena.array(masks)
         req.source_frame_numbers = source.isMultiFrame
             ? arena.array(request.frames.map { Int32($0.sourceFrameNumber ?? 1) }) : nil
         req.dimension_organization_uid = arena.str(DerivedUID.make(
@@ -84,7 +88,7 @@ public enum SegmentationWriter {
             req.lossy_ratio = arena.str(lossy.ratio)
             req.lossy_method = arena.str(lossy.method)
         }
-        return try withExtendedLifetime(arena) {
+        return try withExtendedLifetime((arena, request.source)) {
             try encodeWithWriter { wc_write_seg(&req, $0, $1, $2) }
         }
     }

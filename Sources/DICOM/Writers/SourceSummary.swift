@@ -1,7 +1,7 @@
 import Foundation
 import CDCMTK
 
-/// What the writers need to know about the source instance, read from its file.
+/// What the writers need to know about the source instance, read from it as opened for analysis.
 public struct SourceSummary: Sendable {
     public var sopClassUID: String
     public var sopInstanceUID: String
@@ -32,10 +32,22 @@ public struct SourceSummary: Sendable {
     }
     public var isMonochrome: Bool { photometricInterpretation.hasPrefix("MONOCHROME") }
 
+    /// Opens the file first: for callers that have no instance at hand.
     public init(contentsOf url: URL) throws {
+        let instance: DICOMInstance
+        do { instance = try DICOMInstance(contentsOf: url) } catch {
+            throw DerivedObjectError.unusableSource("\(error)")
+        }
+        try self.init(instance)
+    }
+
+    public init(_ instance: DICOMInstance) throws {
+        let url = instance.url
         var info = wc_source_info()
         do {
-            try callWriter { wc_writer_read_source(url.path, &info, $0, $1) }
+            try withExtendedLifetime(instance) {
+                try callWriter { wc_writer_source_info(instance.handle, &info, $0, $1) }
+            }
         } catch DerivedObjectError.toolkit(let m) {
             throw DerivedObjectError.unusableSource(m)
         }

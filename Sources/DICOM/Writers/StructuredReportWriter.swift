@@ -85,7 +85,8 @@ public enum StructuredReportWriter {
     }
 
     public struct Request: Sendable {
-        public var source: URL
+        /// The source instance as opened for analysis: the writer copies from it, no second parse.
+        public var source: DICOMInstance
         /// Frame reported on, for multi-frame sources (1-based); nil for single-frame ones.
         public var sourceFrameNumber: Int?
         public var identity: DerivedIdentity
@@ -97,7 +98,7 @@ public enum StructuredReportWriter {
         /// Device Observer UID; by default derived from manufacturer and model.
         public var deviceObserverUID: String?
 
-        public init(source: URL, sourceFrameNumber: Int? = nil, identity: DerivedIdentity, equipment: DerivedEquipment,
+        public init(source: DICOMInstance, sourceFrameNumber: Int? = nil, identity: DerivedIdentity, equipment: DerivedEquipment,
                     algorithm: AlgorithmIdentification, classification: Classification, lesions: [Lesion],
                     segmentation: SegmentationReference?) {
             self.source = source
@@ -117,7 +118,7 @@ public enum StructuredReportWriter {
     }
 
     public static func write(_ request: Request) throws -> Data {
-        let source = try SourceSummary(contentsOf: request.source)
+        let source = try SourceSummary(request.source)
         try validate(request, source)
         let root = content(request, source)
         let arena = CArena()
@@ -134,7 +135,7 @@ public enum StructuredReportWriter {
                                        sop_instance_uid: arena.str(seg.sopInstanceUID)))
         }
         var req = wc_sr_request()
-        req.source_path = arena.str(request.source.path)
+        req.source = request.source.handle
         req.ids = arena.ids(request.identity, request.equipment, laterality: nil)
         req.sop_class_uid = arena.str(comprehensive3DSRStorage)
         let schemes = [wc_coding_scheme(designator: arena.str(CodedConcept.privateSchemeDesignator),
@@ -148,7 +149,7 @@ public enum StructuredReportWriter {
                 req.node_count = nodeBuffer.count
                 req.evidence = evidenceBuffer.baseAddress
                 req.evidence_count = evidenceBuffer.count
-                return try withExtendedLifetime(arena) {
+                return try withExtendedLifetime((arena, request.source)) {
                     try encodeWithWriter { wc_write_sr(&req, $0, $1, $2) }
                 }
             }
