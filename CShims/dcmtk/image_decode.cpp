@@ -1,4 +1,5 @@
-// Decoding one frame of an instance to 8-bit samples with DCMTK's DicomImage.
+// Decoding one frame of an instance to 8-bit samples with DCMTK's DicomImage, or copying it as
+// stored when Swift has found the stored samples need no mapping.
 #include "wecare_image.h"
 #include "image_internal.h"
 #include "dcmtk/dcmimgle/dcmimage.h"
@@ -104,5 +105,35 @@ extern "C" wc_image_status wc_image_decode_frame(wc_image *image, uint32_t frame
     *width = uint32_t(di->getWidth());
     *height = uint32_t(di->getHeight());
     *samples = di->isMonochrome() ? 1 : 3;
+    return WC_IMAGE_OK;
+}
+
+extern "C" wc_image_status wc_image_read_native_frame(wc_image *image, uint32_t frame, uint8_t *out, size_t frame_bytes,
+                                                     char *message, size_t message_len) {
+    std::lock_guard<std::mutex> guard(image->lock);
+    DcmDataset *dataset = image->file.getDataset();
+    DcmElement *el = nullptr;
+    if (dataset->findAndGetElement(DCM_PixelData, el, OFFalse).bad() || el == nullptr) {
+        wc_image_copy_message(message, message_len, "no Pixel Data");
+        return WC_IMAGE_DECODE;
+    }
+    if (DcmXfer(dataset->getOriginalXfer()).isEncapsulated()) {
+        wc_image_copy_message(message, message_len, "Pixel Data is encapsulated; decode it instead");
+        return WC_IMAGE_DECODE;
+    }
+    const unsigned long long end = (unsigned long long)(frame + 1ULL) * frame_bytes;
+    if (end > el->getLengthField() || end > 0xFFFFFFFFULL) {
+        std::string m = "Pixel Data holds " + std::to_string(el->getLengthField()) + " bytes; frame " +
+                        std::to_string(frame + 1) + " ends at byte " + std::to_string(end);
+        wc_image_copy_message(message, message_len, m.c_str());
+        return WC_IMAGE_DECODE;
+    }
+    const OFCondition c = el->getPartialValue(out, Uint32(end - frame_bytes), Uint32(frame_bytes));
+    if (c.bad()) {
+        std::string m = "cannot read the frame's bytes: ";
+        m += c.text();
+        wc_image_copy_message(message, message_len, m.c_str());
+        return WC_IMAGE_DECODE;
+    }
     return WC_IMAGE_OK;
 }

@@ -106,6 +106,19 @@ final class ImageDecodingTests: XCTestCase {
         try assertExact(try fx.encode(src.url, "dcmcrle", []), src.expected)
     }
 
+    /// 8-bit samples are read as stored only when nothing maps them: a window is applied.
+    func testMonochrome8UsesTheWindowWhenPresent() throws {
+        for pi in ["MONOCHROME2", "MONOCHROME1"] {
+            let src = try fx.makeUS("m8w", pngOption + ["--photometric", pi, "--window", "100", "81"])
+            let plain = try fx.makeUS("m8", pngOption + ["--photometric", pi])
+            XCTAssertNotEqual(src.expected[0], plain.expected[0], "the window changes the pixels")
+            for url in [src.url, try fx.encode(src.url, "dcmconv", ["+ti"])] {
+                let d = pixelDifference(try DICOMInstance(contentsOf: url).grayscaleFrame(0).pixels, src.expected[0])
+                XCTAssertLessThanOrEqual(d.max, 1, "\(pi)")
+            }
+        }
+    }
+
     func testMonochrome16UsesTheWindowWhenPresent() throws {
         let src = try fx.makeUS("m16w", ["--bits", "16", "--window", "26000", "30000"])
         let inst = try DICOMInstance(contentsOf: src.url)

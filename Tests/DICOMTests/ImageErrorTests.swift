@@ -74,6 +74,25 @@ final class ImageErrorTests: XCTestCase {
         XCTAssertEqual(value, "HSV")
     }
 
+    /// Rows x Columns larger than the native pixels stored: the frame's end lies past the data.
+    /// (DCMTK's RLE decoder pads such a frame instead; it is left to it.)
+    func testPixelDataShorterThanTheFrameIsADecodingError() throws {
+        for options in [["--photometric", "MONOCHROME2"], ["--photometric", "RGB"]] {
+            let src = try fx.makeUS("short", options + ["--rows", "48", "--cols", "64"])
+            for url in [src.url, try fx.encode(src.url, "dcmconv", ["+ti"])] {
+                try ImageFixtures.run("dcmodify", ["-nb", "-m", "(0028,0010)=96", url.path])
+                let inst = try DICOMInstance(contentsOf: url)
+                XCTAssertThrowsError(try inst.grayscaleFrame(0), "\(options) \(inst.transferSyntaxUID)") { error in
+                    guard case .decodingFailed(let file, 0, let reason)? = error as? DICOMInstanceError else {
+                        return XCTFail("expected decodingFailed, got \(error)")
+                    }
+                    XCTAssertEqual(file, url.lastPathComponent)
+                    XCTAssertFalse(reason.isEmpty)
+                }
+            }
+        }
+    }
+
     func testFrameOutOfRange() throws {
         let inst = try DICOMInstance(contentsOf: try fx.makeUS("two", ["--frames", "2"]).url)
         XCTAssertThrowsError(try inst.grayscaleFrame(2)) { error in

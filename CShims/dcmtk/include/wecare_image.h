@@ -67,6 +67,13 @@ wc_image_status wc_image_decode_frame(wc_image *image, uint32_t frame, wc_voi_mo
                                       uint32_t *width, uint32_t *height, uint32_t *samples,
                                       char *message, size_t message_len);
 
+/* Copies frame `frame` (0-based) of native (not encapsulated) Pixel Data as stored: the
+ * `frame_bytes` bytes at offset frame x frame_bytes, read from the file. For samples that need
+ * no mapping to 8 bits, which Swift decides; WC_IMAGE_DECODE with a message when the data is
+ * encapsulated or shorter than the frame's end. */
+wc_image_status wc_image_read_native_frame(wc_image *image, uint32_t frame, uint8_t *out, size_t frame_bytes,
+                                           char *message, size_t message_len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -43,6 +43,9 @@ public final class DICOMInstance: @unchecked Sendable {  // immutable; the handl
     /// Sequence of Ultrasound Regions (0018,6011), in order; empty when absent.
     public let ultrasoundRegions: [UltrasoundRegion]
 
+    /// Stored 8-bit samples are the output as they are (see `storedSamplesAreOutput`).
+    private let storedSamplesAreOutput: Bool
+
     private let image: ImageHandle
     /// For the writers, which copy from the parsed source (keep the instance alive while used).
     var handle: OpaquePointer { image.pointer }
@@ -123,6 +126,33 @@ public final class DICOMInstance: @unchecked Sendable {  // immutable; the handl
         guard Self.supportedPhotometrics.contains(photometricInterpretation) else {
             throw DICOMInstanceError.unsupportedPhotometric(file: file, value: photometricInterpretation)
         }
+        storedSamplesAreOutput = Self.storedSamplesAreOutput(
+            transferSyntaxUID: transferSyntaxUID, photometric: photometricInterpretation, samplesPerPixel: samplesPerPixel,
+            bitsAllocated: bitsAllocated, bitsStored: bitsStored, highBit: reader.number(ImageTag.highBit).map(Int.init),
+            pixelRepresentation: pixelRepresentation, reader: reader)
+    }
+
+    /// True when DCMTK's rendering would hand back the stored bytes unchanged, so a frame is
+    /// read as it is (about 1.2 ms less per 562 x 471 image than building a DicomImage):
+    /// native little-endian 8-bit unsigned samples, MONOCHROME without any modality or VOI
+    /// mapping, or RGB. Everything else (compressed, YBR, palette, more bits, windows, LUTs,
+    /// rescaling) goes through DCMTK.
+    private static func storedSamplesAreOutput(transferSyntaxUID: String, photometric: String, samplesPerPixel: Int,
+                                               bitsAllocated: Int, bitsStored: Int, highBit: Int?,
+                                               pixelRepresentation: Int, reader: AttributeReader) -> Bool {
+        guard transferSyntaxUID == TransferSyntax.explicitVRLittleEndian || transferSyntaxUID == TransferSyntax.implicitVRLittleEndian,
+              bitsAllocated == 8, bitsStored == 8, highBit ?? 7 == 7, pixelRepresentation == 0 else { return false }
+        switch (photometric, samplesPerPixel) {
+        case ("RGB", 3):
+            return true
+        case ("MONOCHROME2", 1), ("MONOCHROME1", 1):
+            let noRescale = (reader.number(ImageTag.rescaleSlope) ?? 1) == 1 && (reader.number(ImageTag.rescaleIntercept) ?? 0) == 0
+            let noLUT = (reader.itemCount(ImageTag.modalityLUTSequence) ?? 0) == 0 && (reader.itemCount(ImageTag.voiLUTSequence) ?? 0) == 0
+            let noWindow = reader.number(ImageTag.windowWidth) == nil && reader.number(ImageTag.windowCenter) == nil
+            return noRescale && noLUT && noWindow
+        default:
+            return false
+        }
     }
 
     public var isMonochrome: Bool { photometricInterpretation.hasPrefix("MONOCHROME") }
@@ -186,6 +216,7 @@ public final class DICOMInstance: @unchecked Sendable {  // immutable; the handl
         guard index >= 0, index < numberOfFrames else {
             throw DICOMInstanceError.frameOutOfRange(file: fileName, index: index, count: numberOfFrames)
         }
+        if storedSamplesAreOutput { return try storedFrame(index) }
         let voi = isMonochrome ? self.voi : (WC_VOI_NONE, UInt32(0))
         var out = [UInt8](repeating: 0, count: rows * columns * 3)
         var width: UInt32 = 0, height: UInt32 = 0, samples: UInt32 = 0
@@ -204,6 +235,31 @@ public final class DICOMInstance: @unchecked Sendable {  // immutable; the handl
         }
         out.removeSubrange(Int(width * height * samples)...)
         return (Int(width), Int(height), Int(samples), out)
+    }
+}
+
+extension DICOMInstance {
+    /// Frame `index` as stored (8-bit samples that need no mapping), interleaved when the
+    /// samples are stored plane by plane.
+    private func storedFrame(_ index: Int) throws -> (Int, Int, Int, [UInt8]) {
+        let count = rows * columns * samplesPerPixel
+        var message = [CChar](repeating: 0, count: 512)
+        var stored = [UInt8](repeating: 0, count: count)
+        let status = stored.withUnsafeMutableBufferPointer { buf in
+            wc_image_read_native_frame(handle, UInt32(index), buf.baseAddress, count, &message, message.count)
+        }
+        guard status == WC_IMAGE_OK else {
+            throw DICOMInstanceError.decodingFailed(file: fileName, frame: index, reason: String(cString: message))
+        }
+        guard samplesPerPixel == 3, planarConfiguration == 1 else { return (columns, rows, samplesPerPixel, stored) }
+        let plane = rows * columns
+        var interleaved = [UInt8](repeating: 0, count: count)
+        for i in 0..<plane {
+            interleaved[3 * i] = stored[i]
+            interleaved[3 * i + 1] = stored[plane + i]
+            interleaved[3 * i + 2] = stored[2 * plane + i]
+        }
+        return (columns, rows, 3, interleaved)
     }
 }
 

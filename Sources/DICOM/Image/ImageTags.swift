@@ -29,8 +29,12 @@ enum ImageTag {
     static let columns: UInt32 = 0x0028_0011
     static let bitsAllocated: UInt32 = 0x0028_0100
     static let bitsStored: UInt32 = 0x0028_0101
+    static let highBit: UInt32 = 0x0028_0102
     static let pixelRepresentation: UInt32 = 0x0028_0103
     static let burnedInAnnotation: UInt32 = 0x0028_0301
+    static let rescaleIntercept: UInt32 = 0x0028_1052
+    static let rescaleSlope: UInt32 = 0x0028_1053
+    static let modalityLUTSequence: UInt32 = 0x0028_3000
     static let windowCenter: UInt32 = 0x0028_1050
     static let windowWidth: UInt32 = 0x0028_1051
     static let lossyImageCompression: UInt32 = 0x0028_2110

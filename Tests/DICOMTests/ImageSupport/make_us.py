@@ -142,7 +142,13 @@ def make_image(args):
         if args.bits == 8:
             ds.BitsAllocated, ds.BitsStored, ds.HighBit = 8, 8, 7
             data = np.stack(grays)
-            out = [g if pi == "MONOCHROME2" else 255 - g for g in grays]
+            out = list(grays)
+            if args.window:
+                c, w = args.window
+                ds.WindowCenter, ds.WindowWidth = c, w
+                out = [linear_window(d, c, w) for d in data]
+            if pi == "MONOCHROME1":
+                out = [255 - o for o in out]
         else:
             ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 16, 15
             data = np.stack([g.astype(np.uint16) * 200 + 1000 for g in grays])
