@@ -1,5 +1,6 @@
 import CDCMTK
 import Foundation
+import Synchronization
 
 /// An image instance read from a DICOM file: the attributes the pipeline decides on, the
 /// Sequence of Ultrasound Regions, and frames decoded one at a time.
@@ -49,6 +50,8 @@ public final class DICOMInstance: @unchecked Sendable {  // immutable; the handl
     private let image: ImageHandle
     /// For the writers, which copy from the parsed source (keep the instance alive while used).
     var handle: OpaquePointer { image.pointer }
+    /// The writers' summary, read on first use (three writers use it per job).
+    let writerSummaryCache = Mutex<SourceSummary?>(nil)
     private let fileName: String
 
     /// Photometric interpretations the decoder handles.

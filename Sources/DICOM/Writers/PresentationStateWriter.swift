@@ -57,7 +57,7 @@ public enum PresentationStateWriter {
     }
 
     public static func write(_ request: Request) throws -> Data {
-        let source = try SourceSummary(request.source)
+        let source = try SourceSummary.of(request.source)
         if source.isMultiFrame {
             guard let f = request.sourceFrameNumber, (1...source.numberOfFrames).contains(f) else {
                 throw DerivedObjectError.invalidRequest(

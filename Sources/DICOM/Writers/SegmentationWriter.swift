@@ -51,7 +51,7 @@ public enum SegmentationWriter {
     }
 
     public static func write(_ request: Request) throws -> Data {
-        let source = try SourceSummary(request.source)
+        let source = try SourceSummary.of(request.source)
         try validate(request, source)
         let arena = CArena()
         var req = wc_seg_request()

@@ -84,6 +84,16 @@ public struct SourceSummary: Sendable {
                                       compressedBytes: Double(info.encapsulated_bytes))
     }
 
+    /// The summary of an instance, read from it once and kept with it.
+    static func of(_ instance: DICOMInstance) throws -> SourceSummary {
+        try instance.writerSummaryCache.withLock { cached in
+            if let cached { return cached }
+            let summary = try SourceSummary(instance)
+            cached = summary
+            return summary
+        }
+    }
+
     /// Transfer syntaxes that are lossy by definition, with their Lossy Image Compression Method.
     static let lossyTransferSyntaxes: [String: String] = [
         "1.2.840.10008.1.2.4.50": "ISO_10918_1", "1.2.840.10008.1.2.4.51": "ISO_10918_1",

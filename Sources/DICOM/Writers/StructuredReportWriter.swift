@@ -118,7 +118,7 @@ public enum StructuredReportWriter {
     }
 
     public static func write(_ request: Request) throws -> Data {
-        let source = try SourceSummary(request.source)
+        let source = try SourceSummary.of(request.source)
         try validate(request, source)
         let root = content(request, source)
         let arena = CArena()
