@@ -1,5 +1,6 @@
 // Process-wide DCMTK networking set-up: logging and TLS layers.
 #include "net_internal.hpp"
+#include "dcmtk/dcmdata/dcdict.h"
 #include "dcmtk/dcmnet/dul.h"
 #include "dcmtk/dcmnet/dimse.h"
 #include "dcmtk/dcmnet/dcmtrans.h"
@@ -69,6 +70,8 @@ void ensureInitialized() {
         DcmTLSTransportLayer::initializeOpenSSL();
     });
 }
+
+extern "C" int wc_dicom_dictionary_load(void) { return dcmDataDict.isDictionaryLoaded() ? 1 : 0; }
 
 void setError(wc_net_error *error, int kind, const std::string &message) {
     if (error == nullptr) return;

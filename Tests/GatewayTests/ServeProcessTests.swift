@@ -80,6 +80,22 @@ final class ServeProcessTests: XCTestCase {
         XCTAssertEqual(try ledger.counts().jobs[.received], 3)
     }
 
+    /// Without DCMTK's data dictionary no message could be read: serve says so and does not start.
+    func testServeRefusesToStartWithoutTheDataDictionary() throws {
+        let wecare = try WeCareBinary.url()
+        var config = TestConfig(dir: dir)
+        config.analysisEnabled = false
+        var environment = ProcessInfo.processInfo.environment
+        environment["DCMDICTPATH"] = dir.appendingPathComponent("no-such-dicom.dic").path
+        let running = try Tools.start(wecare.path, ["serve", "--config", try config.write().path], environment: environment)
+        XCTAssertTrue(Tools.eventually(timeout: 60) { !running.process.isRunning }, running.output())
+        running.stop()
+        XCTAssertNotEqual(running.process.terminationStatus, 0)
+        XCTAssertTrue(running.output().contains("data dictionary could not be loaded"), running.output())
+        XCTAssertTrue(running.output().contains("no-such-dicom.dic"), running.output())
+        XCTAssertFalse(running.output().contains("wecare: listening"), running.output())
+    }
+
     func testServeRefusesABadConfigurationWithFileAndLine() throws {
         let wecare = try WeCareBinary.url()
         var config = TestConfig(dir: dir)

@@ -24,6 +24,11 @@ typedef struct {
 typedef void (*wc_net_log_sink)(int level, const char *logger, const char *message);
 void wc_net_set_log_sink(wc_net_log_sink sink);
 
+/* Loads DCMTK's data dictionary now; otherwise the first message received or sent loads it,
+ * and waits 20-30 ms for it. 1 when a dictionary is loaded, 0 when none was found (DCMDICTPATH,
+ * else the dcmtk package's dicom.dic). */
+int wc_dicom_dictionary_load(void);
+
 /* Why an association-level operation failed. */
 enum {
     WC_NET_OK = 0,

@@ -14,6 +14,8 @@ public enum DICOMNetworkError: Error, Sendable, Equatable, CustomStringConvertib
     /// The association broke (abort, timeout, protocol error).
     case associationFailed(String)
     case echoFailed(status: UInt16)
+    /// DCMTK found no data dictionary, so it could not read any message.
+    case dataDictionaryMissing(path: String?)
 
     public var description: String {
         switch self {
@@ -35,6 +37,9 @@ public enum DICOMNetworkError: Error, Sendable, Equatable, CustomStringConvertib
             return "association failed: \(message)"
         case .echoFailed(let status):
             return "C-ECHO answered status \(String(format: "%04X", status))"
+        case .dataDictionaryMissing(let path):
+            let from = path.map { "DCMDICTPATH=\($0)" } ?? "the dcmtk package's dicom.dic"
+            return "DCMTK's data dictionary could not be loaded from \(from); install the dcmtk package, or point DCMDICTPATH at its dicom.dic"
         }
     }
 }

@@ -59,6 +59,11 @@ public final class StorageSCP: @unchecked Sendable {
     public func start() throws {
         lock.lock()
         defer { lock.unlock() }
+        // Before listening: without a dictionary no message can be read, and loaded here it
+        // does not hold up the first image received.
+        guard wc_dicom_dictionary_load() == 1 else {
+            throw DICOMNetworkError.dataDictionaryMissing(path: ProcessInfo.processInfo.environment["DCMDICTPATH"])
+        }
         var error = wc_net_error()
         if wc_scp_start(handle, &error) != Int32(WC_NET_OK) {
             throw DICOMNetworkError(error, port: configuration.port)
