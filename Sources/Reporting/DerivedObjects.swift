@@ -23,7 +23,6 @@ public enum DerivedObjectsBuilder {
         let card = report.card
         let equipment = DerivedEquipment(softwareVersions: producerVersion)
         let algorithm = AlgorithmIdentification(name: card.name, version: card.version)
-        let source = instance
         let uidSource = instance.sopInstanceUID
         do {
             // SEG: only frames with lesion; none at all for a normal image.
@@ -38,7 +37,7 @@ public enum DerivedObjectsBuilder {
                     SegmentationWriter.Frame(mask: f.masks.mask.bits, sourceFrameNumber: report.isMultiFrame ? f.frameIndex + 1 : nil)
                 }
                 for (k, f) in lesionFrames.enumerated() { segFrameOfSourceFrame[f.frameIndex] = k + 1 }
-                seg = try SegmentationWriter.write(.init(source: source, identity: identity, equipment: equipment,
+                seg = try SegmentationWriter.write(.init(source: instance, identity: identity, equipment: equipment,
                                                          algorithm: algorithm, frames: frames))
                 segIdentity = identity
             }
@@ -69,7 +68,7 @@ public enum DerivedObjectsBuilder {
                     : StructuredReportWriter.SegmentationReference(seriesInstanceUID: id.seriesInstanceUID, sopInstanceUID: id.sopInstanceUID)
             }
             let sr = try StructuredReportWriter.write(.init(
-                source: source, sourceFrameNumber: report.isMultiFrame ? r.frameIndex + 1 : nil,
+                source: instance, sourceFrameNumber: report.isMultiFrame ? r.frameIndex + 1 : nil,
                 identity: srIdentity, equipment: equipment, algorithm: algorithm,
                 classification: .init(predicted: predicted, probabilities: probabilities),
                 lesions: lesions, segmentation: segReference))

@@ -31,8 +31,7 @@ public final class LesionModel: @unchecked Sendable {
         self.threadsPerSession = max(1, threadsPerSession)
         do {
             model = try ONNXModel(contentsOf: modelFile)
-            let first = try InferenceSession(model: model, inputShapes: [card.input.name: card.input.shape],
-                                             threads: self.threadsPerSession)
+            let first = try Self.planSession(model, card, threads: self.threadsPerSession)
             guard first.outputs.contains(where: { $0.name == "mask" }),
                   first.outputs.contains(where: { $0.name == "class_probs" }) else {
                 throw ReportingError.modelUnusable("\(modelFile.lastPathComponent) must have outputs 'mask' and 'class_probs'")
@@ -40,8 +39,7 @@ public final class LesionModel: @unchecked Sendable {
             gflop = first.gflop
             idle.append(first)
             for _ in 1..<max(1, sessions) {
-                idle.append(try InferenceSession(model: model, inputShapes: [card.input.name: card.input.shape],
-                                                 threads: self.threadsPerSession))
+                idle.append(try Self.planSession(model, card, threads: self.threadsPerSession))
             }
         } catch let e as ReportingError {
             throw e
@@ -71,7 +69,12 @@ public final class LesionModel: @unchecked Sendable {
         lock.lock()
         if let s = idle.popLast() { lock.unlock(); return s }
         lock.unlock()
-        return try InferenceSession(model: model, inputShapes: [card.input.name: card.input.shape], threads: threadsPerSession)
+        return try Self.planSession(model, card, threads: threadsPerSession)
+    }
+
+    /// One session for the model card's input shape.
+    private static func planSession(_ model: ONNXModel, _ card: ModelCard, threads: Int) throws -> InferenceSession {
+        try InferenceSession(model: model, inputShapes: [card.input.name: card.input.shape], threads: threads)
     }
 
     private func checkIn(_ s: InferenceSession) {

@@ -41,7 +41,8 @@ public struct SourceSummary: Sendable {
         try self.init(instance)
     }
 
-    public init(_ instance: DICOMInstance) throws {
+    /// Writers take it through `of(_:)`, which keeps it with the instance.
+    private init(_ instance: DICOMInstance) throws {
         let url = instance.url
         var info = wc_source_info()
         do {
