@@ -1,7 +1,7 @@
 // Binary Segmentation (SEG) of one segment over a 2D ultrasound source, no Frame of Reference:
 // each frame references its source image (and frame) through the Derivation Image FG.
-// dcmseg does the IOD and the 1-bit packing; what 3.6.7 gets wrong is patched after writing
-// (see shared/docs/dicom-notes.md).
+// dcmseg does the IOD; what 3.6.7 gets wrong (its 1-bit packing among it) is patched after
+// writing (see shared/docs/dicom-notes.md).
 #include "writer_internal.h"
 #include "dcmtk/dcmseg/segdoc.h"
 #include "dcmtk/dcmseg/segment.h"
@@ -13,6 +13,27 @@
 #include <mutex>
 
 using namespace wcw;
+
+// The frames of a binary SEG are one bit stream, least significant bit first, with no padding
+// between frames (PS3.5 8.1.1). dcmseg 3.6.7 puts a frame that starts inside a byte one byte
+// early when the bits before it leave four (e.g. the third 393x462 frame), so the stream is
+// packed again here from the masks as given and replaces what dcmseg wrote.
+static OFCondition repackBinaryFrames(DcmDataset &ds, const uint8_t *masks, size_t pixels) {
+    DcmElement *pixelData = NULL;
+    OFCondition c = ds.findAndGetElement(DCM_PixelData, pixelData);
+    if (c.bad() || !pixelData) return c.bad() ? c : EC_TagNotFound;
+    size_t bytes = (pixels + 7) / 8;
+    OFVector<Uint8> packed(bytes + (bytes & 1), 0);  // even length, as every value is
+    size_t i = 0;
+    for (; i + 8 <= pixels; i += 8) {
+        const uint8_t *m = masks + i;
+        packed[i / 8] = OFstatic_cast(Uint8, (m[0] != 0) | (m[1] != 0) << 1 | (m[2] != 0) << 2 | (m[3] != 0) << 3 |
+                                             (m[4] != 0) << 4 | (m[5] != 0) << 5 | (m[6] != 0) << 6 | (m[7] != 0) << 7);
+    }
+    for (; i < pixels; i++)
+        if (masks[i]) packed[i / 8] |= OFstatic_cast(Uint8, 1u << (i % 8));
+    return pixelData->putUint8Array(&packed[0], OFstatic_cast(unsigned long, packed.size()));
+}
 
 // Spatial Locations Preserved (highdicom cannot map pixels without it) in every source item.
 static void markSpatialLocationsPreserved(DcmItem &ds) {
@@ -130,6 +151,10 @@ extern "C" int wc_write_seg(const wc_seg_request *req, wc_bytes *out_bytes, char
         ds->findAndDeleteElement(DCM_PositionReferenceIndicator);
     }
     markSpatialLocationsPreserved(*ds);
+    if (c.good()) {
+        c = repackBinaryFrames(*ds, req->masks, frameBytes * req->frame_count);
+        if (c.bad()) return fail(err, errlen, "SEG: cannot replace the packed frames: %s", c.text());
+    }
     if (c.good() && req->lossy_flag) {
         c = ds->putAndInsertString(DCM_LossyImageCompression, "01");
         if (c.good()) c = putIfGiven(*ds, DCM_LossyImageCompressionRatio, req->lossy_ratio);

@@ -46,6 +46,13 @@ final class WriterSegmentationTests: XCTestCase {
         XCTAssertEqual(r["referenced_frames"] as? [Int], [1, 3])
     }
 
+    /// Eight lesion frames of odd size start at every bit offset within a byte: each must come
+    /// back where it was drawn (3.6.7's own packing put some frames a byte early).
+    func testEveryFrameOfALongOddSizedSEGRoundTripsPixelExact() throws {
+        let (_, r) = try writeAndCheck("cine")
+        XCTAssertEqual(r["referenced_frames"] as? [Int], Array(1...8))
+    }
+
     func testColourSourceAndLeftLaterality() throws {
         let (_, r) = try writeAndCheck("rgb")
         XCTAssertEqual(r["laterality_modifier"] as? String, "7771000")

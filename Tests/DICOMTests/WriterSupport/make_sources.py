@@ -10,6 +10,7 @@ Writes into OUTDIR, each with <name>.mask (rows*columns bytes 0/1, row-major, pe
   ybr.dcm    US Image, colour JPEG Baseline (YBR_FULL_422), Laterality L
   palette.dcm US Image, PALETTE COLOR, Laterality L
   multi.dcm  US Multi-frame, 3 frames, MONOCHROME2, odd size; mask only on frames 1 and 3
+  cine.dcm   US Multi-frame, 8 frames, odd size; a differently placed mask on every frame
 and sources.json describing them (size, frames, mask frames, mm per pixel).
 """
 import json, os, subprocess, sys
@@ -153,6 +154,21 @@ def main():
     ds.save_as(f"{out}/multi.dcm")
     masks[[0, 2]].tofile(f"{out}/multi.mask")
     info["multi"] = dict(rows=rows, columns=cols, frames=3, mask_frames=[1, 3], laterality="R")
+
+    # cine: 8 frames, a lesion on every one, each moved differently. With odd rows x columns the
+    # frames start at every bit offset within a byte; DCMTK 3.6.7 put some of them a byte early.
+    shifts = [(3 * k, 7 * k) for k in range(8)]
+    frames = np.stack([np.roll(img, s, axis=(0, 1)) for s in shifts])
+    masks = np.stack([np.roll(mask, s, axis=(0, 1)) for s in shifts])
+    ds = pydicom.dcmread(f"{out}/multi.dcm")
+    ds.SOPInstanceUID = generate_uid()
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    ds.NumberOfFrames = len(frames)
+    ds.PixelData = frames.tobytes()
+    ds.save_as(f"{out}/cine.dcm")
+    masks.tofile(f"{out}/cine.mask")
+    info["cine"] = dict(rows=rows, columns=cols, frames=len(frames), mask_frames=list(range(1, len(frames) + 1)),
+                        laterality="R")
 
     for name in info:
         info[name]["mm_per_pixel"] = MM_PER_PX
