@@ -28,8 +28,12 @@ if os.path.exists(seg_path):
     pix = np.asarray(pix)[..., 0] > 0
     out["seg_pixels_per_frame"] = [int(p.sum()) for p in pix]
     mask = np.asarray(Image.open(os.path.join(d, "mask.png"))) > 0
-    # The mask PNG is the reported frame: it must equal one SEG frame pixel for pixel.
-    out["seg_equals_mask"] = any(bool((p == mask).all()) for p in pix)
+    # The mask PNG is the reported frame: it must equal that frame's SEG frame pixel for pixel.
+    reported = 0
+    if "NumberOfFrames" in src:
+        with open(os.path.join(d, "result.json")) as f:
+            reported = frames.index(json.load(f)["frame"])
+    out["seg_equals_mask"] = bool((pix[reported] == mask).all())
 sr = pydicom.dcmread(os.path.join(d, "sr.dcm"))
 out["sr_study"] = sr.StudyInstanceUID == src.StudyInstanceUID
 
