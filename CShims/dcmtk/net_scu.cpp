@@ -313,23 +313,27 @@ extern "C" int wc_echo(const wc_peer *peer, uint16_t *status, wc_net_error *erro
     return WC_NET_OK;
 }
 
-extern "C" int wc_store_files(const wc_peer *peer, const char *const *files, size_t count, wc_store_result *results,
-                              wc_net_error *error) {
-    std::vector<FileInfo> infos(count);
-    // Per SOP class: its compressed transfer syntaxes, each proposed alone, then one
-    // uncompressed context as fallback.
+struct wc_scu_association {
+    Session session;
+};
+
+namespace {
+
+// Whether every readable file has an accepted presentation context on this association.
+bool acceptsAll(T_ASC_Association *assoc, const std::vector<FileInfo> &infos) {
+    for (const FileInfo &info : infos)
+        if (info.readable && ASC_findAcceptedPresentationContextID(assoc, info.sopClass.c_str()) == 0) return false;
+    return true;
+}
+
+// Per SOP class: its compressed transfer syntaxes, each proposed alone, then one uncompressed
+// context as fallback; then the extra SOP classes, uncompressed.
+std::vector<ProposedContext> proposal(const std::vector<FileInfo> &infos, const char *const *also, size_t alsoCount) {
     std::map<std::string, std::set<std::string>> wanted;
-    for (size_t i = 0; i < count; ++i) {
-        wc_store_result &r = results[i];
-        r = wc_store_result{};
-        infos[i] = inspect(files[i]);
-        if (!infos[i].readable) {
-            copyString(r.error, sizeof r.error, "not a readable DICOM file with SOP Class and Instance UID");
-            continue;
-        }
-        copyString(r.sop_instance_uid, sizeof r.sop_instance_uid, infos[i].sopInstance.c_str());
-        wanted[infos[i].sopClass].insert(infos[i].transferSyntax);
-    }
+    for (const FileInfo &info : infos)
+        if (info.readable) wanted[info.sopClass].insert(info.transferSyntax);
+    for (size_t i = 0; i < alsoCount; ++i)
+        if (also[i] != nullptr && also[i][0] != 0) wanted[also[i]];
     std::vector<ProposedContext> contexts;
     for (const auto &entry : wanted) {
         for (const std::string &ts : entry.second)
@@ -337,16 +341,15 @@ extern "C" int wc_store_files(const wc_peer *peer, const char *const *files, siz
         contexts.push_back(
             {entry.first, {UID_LittleEndianExplicitTransferSyntax, UID_LittleEndianImplicitTransferSyntax}});
     }
-    if (contexts.empty()) return WC_NET_OK; // nothing sendable: every file carries its error
-    if (contexts.size() > 128) {
-        setError(error, WC_NET_CONFIG, "too many SOP class / transfer syntax combinations for one association (max 128)");
-        return WC_NET_CONFIG;
-    }
-    Session session;
-    int kind = session.open(*peer, contexts, error);
-    if (kind != WC_NET_OK && kind != WC_NET_NO_CONTEXT) return kind;
+    return contexts;
+}
+
+// C-STORE of every readable file, each result filled in. True when the association broke (it is
+// then closed); `answered` counts the files the peer gave a status.
+bool sendAll(Session &session, const char *const *files, const std::vector<FileInfo> &infos, wc_store_result *results,
+             size_t &answered) {
     bool broken = false;
-    for (size_t i = 0; i < count; ++i) {
+    for (size_t i = 0; i < infos.size(); ++i) {
         if (!infos[i].readable) continue;
         wc_store_result &r = results[i];
         if (broken) {
@@ -387,7 +390,7 @@ extern "C" int wc_store_files(const wc_peer *peer, const char *const *files, siz
         if (cond.bad()) {
             std::string message = std::string("C-STORE failed: ") + cond.text();
             copyString(r.error, sizeof r.error, message.c_str());
-            if (associationBroken(cond) || cond == DIMSE_NODATAAVAILABLE) {
+            if (associationBroken(cond)) {
                 broken = true;
                 session.close(true);
             }
@@ -395,6 +398,69 @@ extern "C" int wc_store_files(const wc_peer *peer, const char *const *files, siz
         }
         r.has_status = 1;
         r.status = response.DimseStatus;
+        answered++;
     }
+    return broken;
+}
+
+} // namespace
+
+extern "C" int wc_store_files(wc_scu_association **association, const wc_peer *peer, const char *const *files,
+                              size_t count, const char *const *also_propose, size_t also_count,
+                              wc_store_result *results, wc_net_error *error) {
+    std::vector<FileInfo> infos(count);
+    bool sendable = false;
+    for (size_t i = 0; i < count; ++i) {
+        wc_store_result &r = results[i];
+        r = wc_store_result{};
+        infos[i] = inspect(files[i]);
+        if (!infos[i].readable) {
+            copyString(r.error, sizeof r.error, "not a readable DICOM file with SOP Class and Instance UID");
+            continue;
+        }
+        copyString(r.sop_instance_uid, sizeof r.sop_instance_uid, infos[i].sopInstance.c_str());
+        sendable = true;
+    }
+    if (!sendable) return WC_NET_OK; // every file carries its error; a kept association stays
+    wc_scu_association *current = *association;
+    *association = nullptr;
+    // Data waiting on an idle association is the peer's release request, abort or closed socket.
+    bool kept = current != nullptr && current->session.association() != nullptr &&
+                !ASC_dataWaiting(current->session.association(), 0) && acceptsAll(current->session.association(), infos);
+    if (!kept) {
+        delete current;
+        current = nullptr;
+    }
+    for (;;) {
+        if (current == nullptr) {
+            std::vector<ProposedContext> contexts = proposal(infos, also_propose, also_count);
+            if (contexts.size() > 128) {
+                setError(error, WC_NET_CONFIG, "too many SOP class / transfer syntax combinations for one association (max 128)");
+                return WC_NET_CONFIG;
+            }
+            current = new wc_scu_association;
+            const int kind = current->session.open(*peer, contexts, error);
+            if (kind != WC_NET_OK && kind != WC_NET_NO_CONTEXT) {
+                delete current;
+                return kind;
+            }
+        }
+        size_t answered = 0;
+        if (!sendAll(current->session, files, infos, results, answered)) break;
+        delete current;
+        current = nullptr;
+        if (!kept || answered > 0) break;
+        kept = false; // closed by the peer while idle: once more, on a new association
+        for (size_t i = 0; i < count; ++i)
+            if (infos[i].readable) results[i].error[0] = 0;
+    }
+    // An association that accepted nothing serves no later file either.
+    if (current != nullptr && ASC_countAcceptedPresentationContexts(current->session.association()->params) == 0) {
+        delete current;
+        current = nullptr;
+    }
+    *association = current;
     return WC_NET_OK;
 }
+
+extern "C" void wc_scu_association_release(wc_scu_association *association) { delete association; }

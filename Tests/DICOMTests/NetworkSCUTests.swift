@@ -14,10 +14,10 @@ final class NetworkSCUTests: XCTestCase {
     }
 
     /// storescp writing into `output`; waits until it answers C-ECHO.
-    private func startStorescp(output: URL, port: UInt16) throws -> ExternalTool.Background {
+    private func startStorescp(output: URL, port: UInt16, options: [String] = []) throws -> ExternalTool.Background {
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         let storescp = try ExternalTool.Background(try ExternalTool.dcmtk("storescp"),
-                                                   ["--aetitle", "PACS", "+xa", "-od", output.path, "\(port)"],
+                                                   options + ["--aetitle", "PACS", "+xa", "-od", output.path, "\(port)"],
                                                    log: directory.appendingPathComponent("storescp.log"))
         let peer = DICOMPeer(aeTitle: "PACS", host: "127.0.0.1", port: port, callingAETitle: "WECARE", timeoutSeconds: 5)
         for _ in 0..<200 {
@@ -26,6 +26,59 @@ final class NetworkSCUTests: XCTestCase {
         }
         storescp.stop()
         throw ExternalTool.Failure.failed("storescp", storescp.wait())
+    }
+
+    /// Associations storescp has accepted so far (its verbose log).
+    private func associationsReceived() throws -> Int {
+        let log = try String(contentsOf: directory.appendingPathComponent("storescp.log"), encoding: .utf8)
+        return log.components(separatedBy: "Association Received").count - 1
+    }
+
+    private func distinctImages(_ count: Int) throws -> [URL] {
+        let source = try NetworkTestInputs.ultrasoundImage(in: directory)
+        return try (0..<count).map {
+            try NetworkTestInputs.relabel(source, sopClassUID: NetworkTestInputs.ultrasoundImageStorage, name: "kept-\($0)", in: directory)
+        }
+    }
+
+    /// A kept association carries the next batch: storescp negotiates once for two sends.
+    func testAKeptAssociationCarriesTheNextBatch() throws {
+        let port = try NetworkTestInputs.freePort()
+        let output = directory.appendingPathComponent("pacs")
+        let storescp = try startStorescp(output: output, port: port, options: ["-v"])
+        defer { storescp.stop() }
+        let files = try distinctImages(2)
+        let before = try associationsReceived()
+        let association = StorageAssociation(peer: DICOMPeer(aeTitle: "PACS", host: "127.0.0.1", port: port,
+                                                             callingAETitle: "WECARE", timeoutSeconds: 10))
+        XCTAssertEqual(try association.send([files[0]]).first?.status, .success)
+        XCTAssertTrue(association.isOpen)
+        XCTAssertEqual(try association.send([files[1]]).first?.status, .success)
+        association.release()
+        XCTAssertFalse(association.isOpen)
+        XCTAssertEqual(try associationsReceived() - before, 1)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: output.path).count, 2)
+    }
+
+    /// A PACS that drops an idle association (storescp's socket timeout here) gets the next
+    /// batch over a new one, and every file arrives.
+    func testAnAssociationThePeerDroppedIsReopenedForTheNextBatch() throws {
+        let port = try NetworkTestInputs.freePort()
+        let output = directory.appendingPathComponent("pacs")
+        let storescp = try startStorescp(output: output, port: port, options: ["-v", "--socket-timeout", "1"])
+        defer { storescp.stop() }
+        let files = try distinctImages(2)
+        let before = try associationsReceived()
+        let association = StorageAssociation(peer: DICOMPeer(aeTitle: "PACS", host: "127.0.0.1", port: port,
+                                                             callingAETitle: "WECARE", timeoutSeconds: 10))
+        XCTAssertEqual(try association.send([files[0]]).first?.status, .success)
+        Thread.sleep(forTimeInterval: 2.5)  // storescp stops waiting on the idle socket and drops it
+        let second = try XCTUnwrap(try association.send([files[1]]).first)
+        XCTAssertEqual(second.status, .success, second.error ?? "")
+        XCTAssertTrue(association.isOpen)
+        association.release()
+        XCTAssertEqual(try associationsReceived() - before, 2)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: output.path).count, 2)
     }
 
     func testSendDeliversFilesToStorescpUnchanged() throws {

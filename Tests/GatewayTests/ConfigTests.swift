@@ -143,6 +143,26 @@ final class ConfigTests: XCTestCase {
         XCTAssertTrue(onFolder.first?.message.contains("only applies to type = \"dicom\"") == true, "\(onFolder)")
     }
 
+    func testKeptAssociationsDefaultToTenSecondsAndAreChecked() throws {
+        let file = dir.appendingPathComponent("gateway.toml")
+        try Self.valid.write(to: file, atomically: true, encoding: .utf8)
+        guard case .dicom(let peer) = try XCTUnwrap(try ConfigurationLoader.load(file).destinations.last).kind else {
+            return XCTFail("pacs is dicom")
+        }
+        XCTAssertEqual(peer.keepAssociationSeconds, 10)
+        try (Self.valid + "\nkeep_association_seconds = 0\n").write(to: file, atomically: true, encoding: .utf8)
+        guard case .dicom(let off) = try XCTUnwrap(try ConfigurationLoader.load(file).destinations.last).kind else {
+            return XCTFail("pacs is dicom")
+        }
+        XCTAssertEqual(off.keepAssociationSeconds, 0)
+        let negative = try problems(Self.valid + "\nkeep_association_seconds = -1\n")
+        XCTAssertEqual(negative.first?.line, 22)
+        XCTAssertTrue(negative.first?.message.contains("keep_association_seconds") == true, "\(negative)")
+        let onFolder = try problems(Self.valid.replacingOccurrences(of: "type = \"folder\"", with: "type = \"folder\"\nkeep_association_seconds = 5"))
+        XCTAssertEqual(onFolder.first?.line, 13)
+        XCTAssertTrue(onFolder.first?.message.contains("only applies to type = \"dicom\"") == true, "\(onFolder)")
+    }
+
     func testSVGCannotGoToAPACS() throws {
         let p = try problems(Self.valid.replacingOccurrences(of: "outputs = [\"seg\", \"sr\", \"pr\"]", with: "outputs = [\"seg\", \"svg\"]"))
         XCTAssertEqual(p.first?.line, 21)

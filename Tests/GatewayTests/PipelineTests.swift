@@ -1,3 +1,4 @@
+import Synchronization
 import XCTest
 @testable import Gateway
 
@@ -186,6 +187,112 @@ final class PipelineTests: XCTestCase {
         let expected = Set(try files.map { TestProcessor.derivedUID(try TestImages.sopInstanceUID($0), "seg") })
         let got = try FileManager.default.contentsOfDirectory(atPath: received.path)
         XCTAssertEqual(Set(try got.map { try TestImages.sopInstanceUID(received.appendingPathComponent($0)) }), expected)
+    }
+
+    /// A burst of images reaches the PACS over one kept association (one sender), which is
+    /// released, not aborted, when the gateway stops; with keep_association_seconds = 0 every
+    /// batch negotiates its own.
+    func testABurstTravelsOverOneKeptAssociationReleasedAtStop() async throws {
+        try Tools.require("storescp")
+        for keep in [10, 0] {
+            let round = dir.appendingPathComponent("keep\(keep)")
+            try FileManager.default.createDirectory(at: round, withIntermediateDirectories: true)
+            let files = try TestImages.make(6, in: round)
+            let pacsPort = Tools.freePort()
+            let received = round.appendingPathComponent("pacs")
+            try FileManager.default.createDirectory(at: received, withIntermediateDirectories: true)
+            let storescp = try Tools.start("storescp", ["-v", "-aet", "PACS", "-od", received.path, "\(pacsPort)"])
+            defer { storescp.stop() }
+            let s = try await start({
+                $0.dir = round
+                $0.destinations += """
+
+                    [[destination]]
+                    name = "pacs"
+                    type = "dicom"
+                    ae_title = "PACS"
+                    host = "127.0.0.1"
+                    port = \(pacsPort)
+                    max_associations = 1
+                    keep_association_seconds = \(keep)
+                    outputs = ["seg"]
+                    """
+            }, processor: TestProcessor(makeDICOM: true))
+            for file in files {  // one image at a time, as a modality sends them
+                XCTAssertEqual(Peers.acknowledged(in: try Peers.store([file], port: s.dicomPort).output).count, 1)
+                let sent = files.firstIndex(of: file)! + 1
+                let arrived = try await Tools.eventually(timeout: 30) {
+                    (try FileManager.default.contentsOfDirectory(atPath: received.path).count) == sent
+                }
+                XCTAssertTrue(arrived, "image \(sent) at the PACS")
+            }
+            await s.stop()
+            service = nil
+            let log = storescp.output()
+            let associations = log.components(separatedBy: "Association Received").count - 1
+            XCTAssertEqual(associations, keep > 0 ? 1 : files.count, log)
+            XCTAssertEqual(log.components(separatedBy: "Association Release").count - 1, associations, "released, not aborted: \(log)")
+        }
+    }
+
+    /// A PACS that serves one association at a time (storescp without --fork) and two senders:
+    /// one opens an association while the other is sending. The first then releases instead of
+    /// keeping its association, so the second is served at once instead of waiting out its
+    /// timeout behind an idle association.
+    func testASenderOpeningMeanwhileMakesTheOtherReleaseForAOneAssociationPACS() throws {
+        try Tools.require("storescp")
+        let file = try TestImages.make(1, in: dir)[0]
+        let pacsPort = Tools.freePort()
+        let received = dir.appendingPathComponent("pacs")
+        try FileManager.default.createDirectory(at: received, withIntermediateDirectories: true)
+        pacs = try Tools.start("storescp", ["-aet", "PACS", "-od", received.path, "\(pacsPort)"])
+        let peer = DICOMDestinationSettings(aeTitle: "PACS", host: "127.0.0.1", port: pacsPort, callingAETitle: "WECARE",
+                                            timeoutSeconds: 5).peer
+        let item = DeliveryItem(file: file, fileName: "a.dcm", kind: .seg, studyInstanceUID: nil, sourceSOPInstanceUID: nil)
+        for _ in 0..<100 where DICOMDeliverer(peer: peer).deliver([item]).first?.error != nil { usleep(50_000) }
+        let deliverer = DICOMDeliverer(peer: peer, keepAssociationSeconds: 60)
+        let long = [DeliveryItem](repeating: item, count: 150)
+        let first = Mutex<[DeliveryResult]>([])
+        let sending = Thread { first.withLock { $0 = deliverer.deliver(long) } }
+        sending.start()
+        usleep(30_000)  // the long batch is under way
+        let started = Date()
+        let second = deliverer.deliver([item])
+        let waited = Date().timeIntervalSince(started)
+        while first.withLock({ $0.isEmpty }) { usleep(10_000) }
+        XCTAssertTrue(first.withLock { $0.allSatisfy { $0.error == nil } })
+        XCTAssertNil(second.first?.error, "the second sender was served")
+        XCTAssertLessThan(waited, 4, "it did not wait out its 5 s timeout behind a kept association")
+        XCTAssertEqual(deliverer.idleAssociationCount, 1, "the second sender's association is kept")
+    }
+
+    /// A kept association is released once it has been idle for keep_association_seconds.
+    func testAKeptAssociationIsReleasedAfterItsIdleTime() throws {
+        try Tools.require("storescp")
+        let files = try TestImages.make(1, in: dir)
+        let pacsPort = Tools.freePort()
+        let received = dir.appendingPathComponent("pacs")
+        try FileManager.default.createDirectory(at: received, withIntermediateDirectories: true)
+        pacs = try Tools.start("storescp", ["-v", "-aet", "PACS", "-od", received.path, "\(pacsPort)"])
+        let peer = DICOMDestinationSettings(aeTitle: "PACS", host: "127.0.0.1", port: pacsPort, callingAETitle: "WECARE").peer
+        var results: [DeliveryResult] = []
+        for _ in 0..<100 {  // until storescp listens
+            results = DICOMDeliverer(peer: peer).deliver([DeliveryItem(file: files[0], fileName: "a.dcm", kind: .seg,
+                                                                       studyInstanceUID: nil, sourceSOPInstanceUID: nil)])
+            if results.first?.error == nil { break }
+            usleep(50_000)
+        }
+        let deliverer = DICOMDeliverer(peer: peer, keepAssociationSeconds: 5)
+        let item = DeliveryItem(file: files[0], fileName: "a.dcm", kind: .seg, studyInstanceUID: nil, sourceSOPInstanceUID: nil)
+        XCTAssertNil(deliverer.deliver([item]).first?.error)
+        XCTAssertEqual(deliverer.idleAssociationCount, 1)
+        deliverer.closeIdleConnections(now: Date().addingTimeInterval(4))
+        XCTAssertEqual(deliverer.idleAssociationCount, 1, "not idle long enough yet")
+        deliverer.closeIdleConnections(now: Date().addingTimeInterval(6))
+        XCTAssertEqual(deliverer.idleAssociationCount, 0)
+        let log = try XCTUnwrap(pacs).output()
+        XCTAssertEqual(log.components(separatedBy: "Association Received").count - 1, 2, log)
+        XCTAssertEqual(log.components(separatedBy: "Association Release").count - 1, 2, log)
     }
 
     func testSendCommandPushesFilesThroughTheDeliveryPath() throws {

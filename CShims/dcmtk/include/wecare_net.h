@@ -131,11 +131,26 @@ typedef struct {
 /* C-ECHO. Returns WC_NET_OK with *status set, or a WC_NET_* kind with *error filled. */
 int wc_echo(const wc_peer *peer, uint16_t *status, wc_net_error *error);
 
-/* One association, each file's SOP class proposed with its own transfer syntax plus Explicit and
- * Implicit VR Little Endian. results has count entries. Returns WC_NET_OK when the association
- * worked (per-file outcomes in results), else the association-level failure. */
-int wc_store_files(const wc_peer *peer, const char *const *files, size_t count,
+/* An open association kept for the next files (NULL: none). */
+typedef struct wc_scu_association wc_scu_association;
+
+/* C-STORE of files over one association: each file's SOP class is proposed with its own transfer
+ * syntax plus Explicit and Implicit VR Little Endian. results has count entries. Returns
+ * WC_NET_OK when an association worked (per-file outcomes in results), else the
+ * association-level failure.
+ * The files go on *association when it is still open, the peer has sent nothing since
+ * (no release request, abort or closed connection) and it accepted a context for every file;
+ * else *association is released and a new one opened, which also proposes the SOP classes in
+ * also_propose (Explicit/Implicit VR LE) so that it can serve later files. When a kept
+ * association breaks before any file is answered (the peer closed it meanwhile), the files go
+ * once more over a new one. Afterwards *association is the open association, or NULL when it
+ * broke or none could be opened. */
+int wc_store_files(wc_scu_association **association, const wc_peer *peer, const char *const *files,
+                   size_t count, const char *const *also_propose, size_t also_count,
                    wc_store_result *results, wc_net_error *error);
+
+/* A-RELEASE (abort when the peer does not answer) and free; NULL is ignored. */
+void wc_scu_association_release(wc_scu_association *association);
 
 #ifdef __cplusplus
 }

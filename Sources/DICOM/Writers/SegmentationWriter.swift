@@ -9,6 +9,7 @@ import CDCMTK
 public enum SegmentationWriter {
     /// The segment number of the single segment (used by the SR's Referenced Segmentation Frame).
     public static let segmentNumber = 1
+    public static let segmentationStorage = "1.2.840.10008.5.1.4.1.1.66.4"
 
     /// One SEG frame: a rows x columns mask of the source frame (0 = background, else lesion).
     public struct Frame: Sendable {

@@ -77,7 +77,7 @@ public enum StructuredReportWriter {
         public var seriesInstanceUID: String
         public var sopInstanceUID: String
         public var segmentNumber: Int = SegmentationWriter.segmentNumber
-        public static let sopClassUID = "1.2.840.10008.5.1.4.1.1.66.4"
+        public static let sopClassUID = SegmentationWriter.segmentationStorage
         public init(seriesInstanceUID: String, sopInstanceUID: String) {
             self.seriesInstanceUID = seriesInstanceUID
             self.sopInstanceUID = sopInstanceUID

@@ -180,7 +180,7 @@ public enum ConfigurationLoader {
 
     private static func destination(_ t: TOMLTable, path: String, reader: ConfigReader, base: URL, dataDir: URL, gatewayAE: String) -> DestinationSettings? {
         let d = reader.section(t, path: path, known: ["name", "type", "outputs", "path", "ae_title", "host", "port",
-                                                      "calling_ae_title", "timeout_seconds", "max_associations", "tls"])
+                                                      "calling_ae_title", "timeout_seconds", "max_associations", "keep_association_seconds", "tls"])
         let name = d.string("name", required: "\"archive\"")
         if let name, name.isEmpty || name.contains("/") { d.problem("name", "'\(name)' is not a usable name; use letters, digits, - or _") }
         let type = d.string("type", required: "\"folder\" or \"dicom\"")
@@ -198,7 +198,8 @@ public enum ConfigurationLoader {
         guard let name, let type else { return nil }
         switch type {
         case "folder":
-            for key in ["ae_title", "host", "port", "calling_ae_title", "max_associations", "tls"] where d.has(key) {
+            for key in ["ae_title", "host", "port", "calling_ae_title", "max_associations", "keep_association_seconds", "tls"]
+            where d.has(key) {
                 d.problem(key, "'\(key)' only applies to type = \"dicom\"; remove it or change the type")
             }
             let folder = resolve(d.string("path") ?? "outbox/\(name)", base: dataDir)
@@ -213,6 +214,7 @@ public enum ConfigurationLoader {
             let calling = d.string("calling_ae_title").flatMap { validAETitle($0, d, "calling_ae_title") } ?? gatewayAE
             let timeout = d.int("timeout_seconds", in: 1...3600) ?? 30
             let associations = d.int("max_associations", in: 1...16) ?? 2
+            let keep = d.int("keep_association_seconds", in: 0...3600) ?? 10
             var tls: TLSSettings?
             if let tt = d.table("tls") {
                 let s = reader.section(tt, path: "\(path).tls", known: ["enabled", "certificate", "private_key", "trusted_certificates", "verify_peer"])
@@ -221,7 +223,7 @@ public enum ConfigurationLoader {
             guard let ae, let host, !host.isEmpty, let port else { return nil }
             return DestinationSettings(name: name, kind: .dicom(DICOMDestinationSettings(
                 aeTitle: ae, host: host, port: UInt16(port), callingAETitle: calling, timeoutSeconds: timeout, tls: tls,
-                maxAssociations: associations)), outputs: outputs)
+                maxAssociations: associations, keepAssociationSeconds: keep)), outputs: outputs)
         default:
             var message = "unknown destination type '\(type)'; use \"folder\" or \"dicom\""
             if let guess = closestKey(to: type, among: ["folder", "dicom"]) { message += " (did you mean \"\(guess)\"?)" }

@@ -118,9 +118,12 @@ public struct DICOMDestinationSettings: Sendable {
     /// Associations opened to this peer at once: each C-STORE waits for its response, so a
     /// PACS that answers slowly (latency, delayed ACKs) is fed by several in parallel.
     public var maxAssociations: Int
+    /// How long an association stays open after its last object, for the next ones; 0 closes
+    /// it after each batch.
+    public var keepAssociationSeconds: Int
 
     public init(aeTitle: String, host: String, port: UInt16, callingAETitle: String, timeoutSeconds: Int = 30,
-                tls: TLSSettings? = nil, maxAssociations: Int = 2) {
+                tls: TLSSettings? = nil, maxAssociations: Int = 2, keepAssociationSeconds: Int = 10) {
         self.aeTitle = aeTitle
         self.host = host
         self.port = port
@@ -128,6 +131,7 @@ public struct DICOMDestinationSettings: Sendable {
         self.timeoutSeconds = timeoutSeconds
         self.tls = tls
         self.maxAssociations = maxAssociations
+        self.keepAssociationSeconds = keepAssociationSeconds
     }
 }
 

@@ -1,5 +1,6 @@
 import DICOM
 import Foundation
+import Synchronization
 
 /// One file to hand to a destination.
 public struct DeliveryItem: Sendable {
@@ -28,13 +29,23 @@ public struct DeliveryResult: Sendable {
 /// Sends a batch of files to one destination; never throws: each item gets its own result.
 public protocol Deliverer: Sendable {
     func deliver(_ items: [DeliveryItem]) -> [DeliveryResult]
+    /// Ends connections idle for longer than the destination keeps them (called now and then).
+    func closeIdleConnections(now: Date)
+    /// Ends every connection kept open (on stop).
+    func closeAllConnections()
+}
+
+extension Deliverer {
+    public func closeIdleConnections(now: Date) {}
+    public func closeAllConnections() {}
 }
 
 public enum Deliverers {
     public static func make(_ destination: DestinationSettings) -> Deliverer {
         switch destination.kind {
         case .folder(let path): return FolderDeliverer(root: path)
-        case .dicom(let settings): return DICOMDeliverer(peer: settings.peer)
+        case .dicom(let settings):
+            return DICOMDeliverer(peer: settings.peer, keepAssociationSeconds: TimeInterval(settings.keepAssociationSeconds))
         }
     }
 }
@@ -94,17 +105,57 @@ public struct FolderDeliverer: Deliverer {
     }
 }
 
-/// C-STORE of the DICOM objects over one association per batch.
-public struct DICOMDeliverer: Deliverer {
-    public var peer: DICOMPeer
-    public init(peer: DICOMPeer) { self.peer = peer }
+/// C-STORE of the DICOM objects, a batch over one association. An association stays open for
+/// `keepAssociationSeconds` after its batch and serves the next one, so the PACS negotiates
+/// once per burst of images rather than once per image. Each sender takes an idle association
+/// (or none, and opens one) and hands it back afterwards, unless another sender is opening one
+/// meanwhile: then it is released, because a PACS that serves one association at a time would
+/// hold the new one back until the idle one ended.
+public final class DICOMDeliverer: Deliverer {
+    public let peer: DICOMPeer
+    public let keepAssociationSeconds: TimeInterval
+    /// The SOP classes WeCare writes: proposed on every association, so one opened for a report
+    /// alone also carries the next image's segmentation and presentation state.
+    static let outputSOPClasses = [SegmentationWriter.segmentationStorage, StructuredReportWriter.comprehensive3DSRStorage,
+                                   PresentationStateWriter.grayscaleSoftcopyPresentationStateStorage,
+                                   PresentationStateWriter.colorSoftcopyPresentationStateStorage]
+    private struct Pool {
+        var idle: [(association: StorageAssociation, since: Date)] = []
+        var opening = 0
+    }
+    private let pool = Mutex(Pool())
+
+    public init(peer: DICOMPeer, keepAssociationSeconds: TimeInterval = 0) {
+        self.peer = peer
+        self.keepAssociationSeconds = keepAssociationSeconds
+    }
+
+    deinit { closeAllConnections() }
+
+    /// Associations open and waiting for a batch.
+    public var idleAssociationCount: Int { pool.withLock { $0.idle.count } }
 
     public func deliver(_ items: [DeliveryItem]) -> [DeliveryResult] {
+        // Taking from the pool and counting an opening happen under one lock, so a sender
+        // handing back sees every opening that found the pool empty.
+        let kept = pool.withLock { p -> StorageAssociation? in
+            if let kept = p.idle.popLast()?.association { return kept }
+            p.opening += 1
+            return nil
+        }
+        let association = kept ?? StorageAssociation(peer: peer, alsoPropose: Self.outputSOPClasses)
+        let sent = Result { try association.send(items.map(\.file)) }
+        let keep = pool.withLock { p -> Bool in
+            if kept == nil { p.opening -= 1 }
+            guard keepAssociationSeconds > 0, association.isOpen, p.opening == 0 else { return false }
+            p.idle.append((association, Date()))
+            return true
+        }
+        if !keep { association.release() }
         let outcomes: [StoreOutcome]
-        do {
-            outcomes = try StorageSCU.send(items.map(\.file), to: peer)
-        } catch {
-            return items.map { DeliveryResult(item: $0, error: "\(error)") }
+        switch sent {
+        case .success(let o): outcomes = o
+        case .failure(let error): return items.map { DeliveryResult(item: $0, error: "\(error)") }
         }
         return items.enumerated().map { index, item in
             let outcome = outcomes.first { $0.file.standardizedFileURL == item.file.standardizedFileURL }
@@ -113,6 +164,21 @@ public struct DICOMDeliverer: Deliverer {
             if let status = outcome.status, status.isSuccessOrWarning { return DeliveryResult(item: item, error: nil) }
             let detail = outcome.status.map { String(format: "peer answered status %04X", $0.code) } ?? "no status"
             return DeliveryResult(item: item, error: [detail, outcome.error].compactMap { $0 }.joined(separator: ": "))
+        }
+    }
+
+    public func closeIdleConnections(now: Date) {
+        let expired = pool.withLock { p -> [StorageAssociation] in
+            let old = p.idle.filter { now.timeIntervalSince($0.since) >= keepAssociationSeconds }.map(\.association)
+            p.idle.removeAll { now.timeIntervalSince($0.since) >= keepAssociationSeconds }
+            return old
+        }
+        for association in expired { association.release() }  // outside the lock: A-RELEASE waits for the peer
+    }
+
+    public func closeAllConnections() {
+        for association in pool.withLock({ p in defer { p.idle.removeAll() }; return p.idle.map(\.association) }) {
+            association.release()
         }
     }
 }

@@ -50,15 +50,18 @@ final class DeliveryLoop: @unchecked Sendable {
         }
     }
 
-    /// Finishes the batches in flight, then returns; pending deliveries stay in the ledger.
+    /// Finishes the batches in flight and releases kept associations, then returns; pending
+    /// deliveries stay in the ledger.
     func stop() async {
         stopFlag.set()
         doorbell.ringAll()
         let finished = self.finished
         let senders = self.senders
+        let deliverer = self.deliverer
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             DispatchQueue.global().async {
                 for _ in 0..<senders { finished.wait() }
+                deliverer.closeAllConnections()
                 c.resume()
             }
         }
@@ -100,6 +103,8 @@ final class DeliveryLoop: @unchecked Sendable {
                     try deliver(due)
                     continue
                 }
+                // Nothing due: associations kept past their time are released while we wait.
+                deliverer.closeIdleConnections(now: Date())
                 let next = try ledger.nextDeliveryDue(destination: destination.name).map { $0.timeIntervalSinceNow } ?? 1
                 doorbell.waitBlocking(after: ticket, upTo: min(max(next, 0.05), 1))
             } catch {

@@ -15,7 +15,11 @@ public enum ManualDelivery {
                 results.append(DeliveryResult(item: item, error: "cannot read the file; check the path"))
             }
         }
-        if !items.isEmpty { results += Deliverers.make(destination).deliver(items) }
+        if !items.isEmpty {
+            let deliverer = Deliverers.make(destination)
+            results += deliverer.deliver(items)
+            deliverer.closeAllConnections()
+        }
         return results
     }
 }

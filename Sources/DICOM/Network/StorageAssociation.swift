@@ -1,0 +1,64 @@
+import CDCMTK
+import Foundation
+
+/// An association to one peer that stays open between batches of C-STOREs, so a PACS is not
+/// asked to negotiate one for every image (about 2.6 ms of `storescp`'s CPU each here).
+/// It is reopened when the peer has closed it, when it lacks a context for a file, or after
+/// it broke; `release()` ends it. One caller at a time: a sender takes it, sends, and hands it
+/// back (`DICOMDeliverer` keeps the idle ones).
+public final class StorageAssociation: @unchecked Sendable {
+    public let peer: DICOMPeer
+    /// SOP classes proposed besides those of the first batch, so later batches fit too.
+    public let alsoPropose: [String]
+    private var handle: OpaquePointer?
+
+    public init(peer: DICOMPeer, alsoPropose: [String] = []) {
+        self.peer = peer
+        self.alsoPropose = alsoPropose
+    }
+
+    deinit { release() }
+
+    /// Whether an association is open now (the peer may still have closed it meanwhile).
+    public var isOpen: Bool { handle != nil }
+
+    /// Proposes each file's SOP class with its own transfer syntax, plus Explicit/Implicit VR
+    /// Little Endian as fallback (used only when the peer refuses the file's own syntax;
+    /// converting needs the codecs registered). Nothing is transcoded otherwise.
+    /// Association-level failures (connection refused, rejected, TLS) throw `DICOMNetworkError`;
+    /// per-file failures land in the outcome (`status` nil, `error` set), also for files left
+    /// unsent after an abort mid-association.
+    public func send(_ files: [URL]) throws -> [StoreOutcome] {
+        if files.isEmpty { return [] }
+        let arena = CStringArena()
+        let tls = peer.tls.map { $0.cValue(in: arena) }
+        let paths: [UnsafePointer<CChar>?] = files.map { arena.make($0.path) }
+        let extra: [UnsafePointer<CChar>?] = alsoPropose.map { arena.make($0) }
+        var results = [wc_store_result](repeating: wc_store_result(), count: files.count)
+        var error = wc_net_error()
+        let kind = StorageSCU.withPeer(peer, arena: arena, tls: tls) { cPeer in
+            paths.withUnsafeBufferPointer { pathBuffer in
+                extra.withUnsafeBufferPointer { extraBuffer in
+                    results.withUnsafeMutableBufferPointer { resultBuffer in
+                        wc_store_files(&handle, cPeer, pathBuffer.baseAddress, files.count, extraBuffer.baseAddress,
+                                       extra.count, resultBuffer.baseAddress, &error)
+                    }
+                }
+            }
+        }
+        if kind != Int32(WC_NET_OK) { throw DICOMNetworkError(error, host: peer.host, port: peer.port) }
+        return zip(files, results).map { file, result in
+            let uid = String(fixedCString: result.sop_instance_uid)
+            let message = String(fixedCString: result.error)
+            return StoreOutcome(file: file, sopInstanceUID: uid.isEmpty ? nil : uid,
+                                status: result.has_status != 0 ? DIMSEStatus(code: result.status) : nil,
+                                error: message.isEmpty ? nil : message)
+        }
+    }
+
+    /// A-RELEASE (an abort when the peer does not answer); a later `send` opens a new one.
+    public func release() {
+        wc_scu_association_release(handle)
+        handle = nil
+    }
+}
