@@ -27,34 +27,47 @@ public final class InferenceSession: @unchecked Sendable {
     private let boundOutputs: [[FloatPtr]]
     private let lock = NSLock()
 
-    public init(model: ONNXModel, inputShapes: [String: [Int]] = [:], threads: Int = 1) throws {
+    public convenience init(model: ONNXModel, inputShapes: [String: [Int]] = [:], threads: Int = 1) throws {
         guard threads >= 1 else { throw InferenceError.badInput("threads must be >= 1, got \(threads)") }
         // Our own partition does the threading; OpenBLAS inside a worker must not spawn more.
         openblas_set_num_threads(1)
-        self.threads = threads
         let c = try GraphCompiler(model: model, inputShapes: inputShapes)
-        steps = c.steps
-        slots = c.slots
-        inputIds = c.inputSlots
-        outputIds = c.outputSlots
-        inputs = c.inputSlots.map { ($0.0, c.slots[$0.1].shape) }
-        outputs = c.outputSlots.map { ($0.0, c.slots[$0.1].shape) }
-        gflop = c.steps.reduce(0) { $0 + $1.kernel.flops } / 1e9
-        let plan = MemoryPlan(slots: c.slots, steps: c.steps, inputs: c.inputSlots.map(\.1), outputs: c.outputSlots.map(\.1))
+        self.init(steps: c.steps, slots: c.slots, inputIds: c.inputSlots, outputIds: c.outputSlots, threads: threads)
+    }
+
+    /// A session for another concurrent caller that runs `other`'s compiled kernels (read-only
+    /// while running: weights packed at compile time) with its own activations and scratch.
+    /// Two workers then keep one copy of the packed weights (8 MB for the shipped UNet) in the
+    /// shared cache between them, and no second compile is needed.
+    public convenience init(sharingKernelsOf other: InferenceSession, threads: Int = 1) throws {
+        guard threads >= 1 else { throw InferenceError.badInput("threads must be >= 1, got \(threads)") }
+        self.init(steps: other.steps, slots: other.slots, inputIds: other.inputIds, outputIds: other.outputIds, threads: threads)
+    }
+
+    private init(steps: [CompiledStep], slots: [ValueSlot], inputIds: [(String, Int)], outputIds: [(String, Int)], threads: Int) {
+        self.threads = threads
+        self.steps = steps
+        self.slots = slots
+        self.inputIds = inputIds
+        self.outputIds = outputIds
+        inputs = inputIds.map { ($0.0, slots[$0.1].shape) }
+        outputs = outputIds.map { ($0.0, slots[$0.1].shape) }
+        gflop = steps.reduce(0) { $0 + $1.kernel.flops } / 1e9
+        let plan = MemoryPlan(slots: slots, steps: steps, inputs: inputIds.map(\.1), outputs: outputIds.map(\.1))
         offsets = plan.offsets
         arenaFloats = plan.totalFloats
         arenaBytes = arenaFloats * 4
         arena = UnsafeMutableRawPointer.allocate(byteCount: max(arenaFloats, 16) * 4, alignment: 64).bindMemory(to: Float.self, capacity: max(arenaFloats, 16))
         arena.initialize(repeating: 0, count: max(arenaFloats, 16))
-        scratchFloats = c.steps.map { $0.kernel.scratchFloats(threads: threads) }.max() ?? 0
+        scratchFloats = steps.map { $0.kernel.scratchFloats(threads: threads) }.max() ?? 0
         scratch = UnsafeMutableRawPointer.allocate(byteCount: max(scratchFloats, 16) * 4, alignment: 64).bindMemory(to: Float.self, capacity: max(scratchFloats, 16))
         scratch.initialize(repeating: 0, count: max(scratchFloats, 16))
-        for (id, slot) in c.slots.enumerated() where offsets[id] >= 0 {
+        for (id, slot) in slots.enumerated() where offsets[id] >= 0 {
             if let data = slot.constant { (arena + offsets[id]).update(from: data, count: data.count) }
         }
         let base = arena, offs = offsets
-        boundInputs = c.steps.map { $0.inputs.map { base + offs[$0] } }
-        boundOutputs = c.steps.map { $0.outputs.map { base + offs[$0] } }
+        boundInputs = steps.map { $0.inputs.map { base + offs[$0] } }
+        boundOutputs = steps.map { $0.outputs.map { base + offs[$0] } }
     }
 
     deinit {

@@ -11,35 +11,39 @@ public struct ModelPrediction: Sendable {
 
 /// The trained network behind a small pool of inference sessions: a session is single-threaded
 /// state, so each concurrent caller checks one out; the pool starts with `sessions` and grows
-/// to the peak concurrency.
+/// to the peak concurrency. The network is compiled once; every session runs the same kernels
+/// (one copy of the packed weights) on its own activations.
 public final class LesionModel: @unchecked Sendable {
     public let card: ModelCard
     public let threadsPerSession: Int
-    private let model: ONNXModel
     private var idle: [InferenceSession] = []
+    /// The compiled session every other one shares its kernels with.
+    private let first: InferenceSession
     private let lock = NSLock()
     public let gflop: Double
 
     /// `thresholdOverride`: the admin's `[analysis] threshold`, replacing the model card's.
     /// `sessions`: how many are planned now, one per caller expected at once (the gateway's
-    /// workers). Planning one takes about 100 ms of CPU; done here, the first images do not wait
-    /// for it and do not take that CPU from the images being analysed beside them.
+    /// workers). Compiling takes about 100 ms of CPU and each further session allocates its
+    /// buffers; done here, the first images do not wait for it.
     public init(modelFile: URL, threadsPerSession: Int = 1, sessions: Int = 1, thresholdOverride: Double? = nil) throws {
         var card = try ModelCard.load(besideModel: modelFile)
         if let t = thresholdOverride { card.threshold = t }
         self.card = card
         self.threadsPerSession = max(1, threadsPerSession)
         do {
-            model = try ONNXModel(contentsOf: modelFile)
-            let first = try Self.planSession(model, card, threads: self.threadsPerSession)
+            let model = try ONNXModel(contentsOf: modelFile)
+            let first = try InferenceSession(model: model, inputShapes: [card.input.name: card.input.shape],
+                                             threads: self.threadsPerSession)
             guard first.outputs.contains(where: { $0.name == "mask" }),
                   first.outputs.contains(where: { $0.name == "class_probs" }) else {
                 throw ReportingError.modelUnusable("\(modelFile.lastPathComponent) must have outputs 'mask' and 'class_probs'")
             }
             gflop = first.gflop
+            self.first = first
             idle.append(first)
             for _ in 1..<max(1, sessions) {
-                idle.append(try Self.planSession(model, card, threads: self.threadsPerSession))
+                idle.append(try InferenceSession(sharingKernelsOf: first, threads: self.threadsPerSession))
             }
         } catch let e as ReportingError {
             throw e
@@ -69,12 +73,7 @@ public final class LesionModel: @unchecked Sendable {
         lock.lock()
         if let s = idle.popLast() { lock.unlock(); return s }
         lock.unlock()
-        return try Self.planSession(model, card, threads: threadsPerSession)
-    }
-
-    /// One session for the model card's input shape.
-    private static func planSession(_ model: ONNXModel, _ card: ModelCard, threads: Int) throws -> InferenceSession {
-        try InferenceSession(model: model, inputShapes: [card.input.name: card.input.shape], threads: threads)
+        return try InferenceSession(sharingKernelsOf: first, threads: threadsPerSession)
     }
 
     private func checkIn(_ s: InferenceSession) {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import XCTest
 @testable import Inference
 
@@ -23,5 +24,43 @@ final class ShippedModelTests: XCTestCase {
             let sum = mask.data.reduce(0.0) { $0 + Double($1) }
             XCTAssertEqual(sum, ref.mask_sum, accuracy: 1e-5 * Double(mask.count))
         }
+    }
+
+    /// Sessions sharing one compile's kernels, run at the same time on different inputs, each
+    /// give what a session of its own gives: the kernels keep no state between runs.
+    func testSessionsSharingKernelsRunConcurrentlyWithTheirOwnResults() throws {
+        let index = try FixtureIndex.load()
+        guard let ref = index.shipped else { throw XCTSkip("no shipped-model reference in the fixtures yet") }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let model = try ONNXModel(contentsOf: root.appendingPathComponent(ref.model))
+        let pixels = try Data(contentsOf: FixtureIndex.directory.appendingPathComponent(ref.input))
+        // Two different inputs: the fixture image and its mirror image.
+        let width = ref.shape[3]
+        let a = pixels.map { Float($0) / 255 }
+        let b = (0..<a.count).map { a[($0 / width) * width + (width - 1 - $0 % width)] }
+        let first = try InferenceSession(model: model, inputShapes: ["image": ref.shape])
+        let shared = try InferenceSession(sharingKernelsOf: first)
+        let expected = try [a, b].map { input in
+            try InferenceSession(model: model, inputShapes: ["image": ref.shape]).run(["image": Tensor(shape: ref.shape, data: input)])
+        }
+        let got = Mutex<[[String: Tensor]?]>([nil, nil])
+        let failures = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 2) { k in
+            let session = k == 0 ? first : shared
+            do {
+                for _ in 0..<3 {
+                    let out = try session.run(["image": Tensor(shape: ref.shape, data: k == 0 ? a : b)])
+                    got.withLock { $0[k] = out }
+                    if out["mask"]?.data != expected[k]["mask"]?.data || out["class_probs"]?.data != expected[k]["class_probs"]?.data {
+                        failures.withLock { $0.append("session \(k) differs") }
+                    }
+                }
+            } catch {
+                failures.withLock { $0.append("session \(k): \(error)") }
+            }
+        }
+        XCTAssertEqual(failures.withLock { $0 }, [])
+        XCTAssertNotEqual(expected[0]["mask"]?.data, expected[1]["mask"]?.data, "the two inputs give different masks")
+        XCTAssertNotNil(got.withLock { $0[1] })
     }
 }
