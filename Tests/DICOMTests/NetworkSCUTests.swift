@@ -34,51 +34,47 @@ final class NetworkSCUTests: XCTestCase {
         return log.components(separatedBy: "Association Received").count - 1
     }
 
-    private func distinctImages(_ count: Int) throws -> [URL] {
-        let source = try NetworkTestInputs.ultrasoundImage(in: directory)
-        return try (0..<count).map {
-            try NetworkTestInputs.relabel(source, sopClassUID: NetworkTestInputs.ultrasoundImageStorage, name: "kept-\($0)", in: directory)
-        }
-    }
-
-    /// A kept association carries the next batch: storescp negotiates once for two sends.
-    func testAKeptAssociationCarriesTheNextBatch() throws {
+    /// Two images sent one at a time over one `StorageAssociation` to a verbose storescp
+    /// started with `options`, with `between` run between the sends. Returns the associations
+    /// storescp accepted for them and the files it stored.
+    private func sendTwiceOverOneAssociation(storescpOptions options: [String], between: () -> Void) throws -> (associations: Int, stored: Int) {
         let port = try NetworkTestInputs.freePort()
         let output = directory.appendingPathComponent("pacs")
-        let storescp = try startStorescp(output: output, port: port, options: ["-v"])
+        let storescp = try startStorescp(output: output, port: port, options: ["-v"] + options)
         defer { storescp.stop() }
-        let files = try distinctImages(2)
+        let source = try NetworkTestInputs.ultrasoundImage(in: directory)
+        let files = try (0..<2).map {
+            try NetworkTestInputs.relabel(source, sopClassUID: NetworkTestInputs.ultrasoundImageStorage, name: "kept-\($0)", in: directory)
+        }
         let before = try associationsReceived()
         let association = StorageAssociation(peer: DICOMPeer(aeTitle: "PACS", host: "127.0.0.1", port: port,
                                                              callingAETitle: "WECARE", timeoutSeconds: 10))
         XCTAssertEqual(try association.send([files[0]]).first?.status, .success)
         XCTAssertTrue(association.isOpen)
-        XCTAssertEqual(try association.send([files[1]]).first?.status, .success)
+        between()
+        let second = try XCTUnwrap(try association.send([files[1]]).first)
+        XCTAssertEqual(second.status, .success, second.error ?? "")
+        XCTAssertTrue(association.isOpen)
         association.release()
         XCTAssertFalse(association.isOpen)
-        XCTAssertEqual(try associationsReceived() - before, 1)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: output.path).count, 2)
+        return (try associationsReceived() - before, try FileManager.default.contentsOfDirectory(atPath: output.path).count)
+    }
+
+    /// A kept association carries the next batch: storescp negotiates once for two sends.
+    func testAKeptAssociationCarriesTheNextBatch() throws {
+        let r = try sendTwiceOverOneAssociation(storescpOptions: []) {}
+        XCTAssertEqual(r.associations, 1)
+        XCTAssertEqual(r.stored, 2)
     }
 
     /// A PACS that drops an idle association (storescp's socket timeout here) gets the next
     /// batch over a new one, and every file arrives.
     func testAnAssociationThePeerDroppedIsReopenedForTheNextBatch() throws {
-        let port = try NetworkTestInputs.freePort()
-        let output = directory.appendingPathComponent("pacs")
-        let storescp = try startStorescp(output: output, port: port, options: ["-v", "--socket-timeout", "1"])
-        defer { storescp.stop() }
-        let files = try distinctImages(2)
-        let before = try associationsReceived()
-        let association = StorageAssociation(peer: DICOMPeer(aeTitle: "PACS", host: "127.0.0.1", port: port,
-                                                             callingAETitle: "WECARE", timeoutSeconds: 10))
-        XCTAssertEqual(try association.send([files[0]]).first?.status, .success)
-        Thread.sleep(forTimeInterval: 2.5)  // storescp stops waiting on the idle socket and drops it
-        let second = try XCTUnwrap(try association.send([files[1]]).first)
-        XCTAssertEqual(second.status, .success, second.error ?? "")
-        XCTAssertTrue(association.isOpen)
-        association.release()
-        XCTAssertEqual(try associationsReceived() - before, 2)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: output.path).count, 2)
+        let r = try sendTwiceOverOneAssociation(storescpOptions: ["--socket-timeout", "1"]) {
+            Thread.sleep(forTimeInterval: 2.5)  // storescp stops waiting on the idle socket and drops it
+        }
+        XCTAssertEqual(r.associations, 2)
+        XCTAssertEqual(r.stored, 2)
     }
 
     func testSendDeliversFilesToStorescpUnchanged() throws {

@@ -50,15 +50,7 @@ final class EndToEndTests: XCTestCase {
             name = "archive"
             type = "folder"
             outputs = ["svg"]
-
-            [[destination]]
-            name = "pacs"
-            type = "dicom"
-            ae_title = "PACS"
-            host = "127.0.0.1"
-            port = \(pacsPort)
-            outputs = ["seg", "sr", "pr"]
-            """
+            """ + TestConfig.pacsDestination(port: pacsPort, outputs: "\"seg\", \"sr\", \"pr\"")
         config.extra = "" // [analysis] model comes from the line below
         var text = config.text.replacingOccurrences(of: "[analysis]\nenabled = true\n",
                                                     with: "[analysis]\nenabled = true\nmodel = \"\(Self.root.path)/weights/busi_unet.onnx\"\n")

@@ -50,15 +50,7 @@ final class PipelineTests: XCTestCase {
     func testOnlyObjectsSomeDestinationTakesAreStored() async throws {
         let files = try TestImages.make(1, in: dir)
         let s = try await start({
-            $0.destinations = """
-                [[destination]]
-                name = "pacs"
-                type = "dicom"
-                ae_title = "PACS"
-                host = "127.0.0.1"
-                port = \(Tools.freePort())
-                outputs = ["seg"]
-                """
+            $0.destinations = TestConfig.pacsDestination(port: Tools.freePort())
         }, processor: TestProcessor(makeDICOM: true))
         _ = try Peers.store(files, port: s.dicomPort)
         let analysed = try await Tools.eventually { try s.ledger.counts().jobs[.analysed] == 1 }
@@ -120,16 +112,7 @@ final class PipelineTests: XCTestCase {
         let pacsPort = Tools.freePort()
         let processor = TestProcessor(makeDICOM: true)
         let s = try await start({
-            $0.destinations += """
-
-                [[destination]]
-                name = "pacs"
-                type = "dicom"
-                ae_title = "PACS"
-                host = "127.0.0.1"
-                port = \(pacsPort)
-                outputs = ["seg"]
-                """
+            $0.destinations += TestConfig.pacsDestination(port: pacsPort)
         }, processor: processor)
         let r = try Peers.store(files, port: s.dicomPort)
         XCTAssertEqual(Peers.acknowledged(in: r.output).count, 2, r.output)
@@ -165,17 +148,7 @@ final class PipelineTests: XCTestCase {
         try FileManager.default.createDirectory(at: received, withIntermediateDirectories: true)
         pacs = try Tools.start("storescp", ["--fork", "-aet", "PACS", "-od", received.path, "\(pacsPort)"])
         let s = try await start({
-            $0.destinations += """
-
-                [[destination]]
-                name = "pacs"
-                type = "dicom"
-                ae_title = "PACS"
-                host = "127.0.0.1"
-                port = \(pacsPort)
-                max_associations = 3
-                outputs = ["seg"]
-                """
+            $0.destinations += TestConfig.pacsDestination(port: pacsPort, "max_associations = 3")
         }, processor: TestProcessor(makeDICOM: true))
         let r = try Peers.store(files, port: s.dicomPort)
         XCTAssertEqual(Peers.acknowledged(in: r.output).count, 12, r.output)
@@ -205,18 +178,7 @@ final class PipelineTests: XCTestCase {
             defer { storescp.stop() }
             let s = try await start({
                 $0.dir = round
-                $0.destinations += """
-
-                    [[destination]]
-                    name = "pacs"
-                    type = "dicom"
-                    ae_title = "PACS"
-                    host = "127.0.0.1"
-                    port = \(pacsPort)
-                    max_associations = 1
-                    keep_association_seconds = \(keep)
-                    outputs = ["seg"]
-                    """
+                $0.destinations += TestConfig.pacsDestination(port: pacsPort, "max_associations = 1\nkeep_association_seconds = \(keep)")
             }, processor: TestProcessor(makeDICOM: true))
             for file in files {  // one image at a time, as a modality sends them
                 XCTAssertEqual(Peers.acknowledged(in: try Peers.store([file], port: s.dicomPort).output).count, 1)
@@ -247,11 +209,11 @@ final class PipelineTests: XCTestCase {
         try FileManager.default.createDirectory(at: received, withIntermediateDirectories: true)
         pacs = try Tools.start("storescp", ["-aet", "PACS", "-od", received.path, "\(pacsPort)"])
         let peer = DICOMDestinationSettings(aeTitle: "PACS", host: "127.0.0.1", port: pacsPort, callingAETitle: "WECARE",
-                                            timeoutSeconds: 5).peer
+                                            timeoutSeconds: 10).peer
         let item = DeliveryItem(file: file, fileName: "a.dcm", kind: .seg, studyInstanceUID: nil, sourceSOPInstanceUID: nil)
         for _ in 0..<100 where DICOMDeliverer(peer: peer).deliver([item]).first?.error != nil { usleep(50_000) }
         let deliverer = DICOMDeliverer(peer: peer, keepAssociationSeconds: 60)
-        let long = [DeliveryItem](repeating: item, count: 150)
+        let long = [DeliveryItem](repeating: item, count: 60)
         let first = Mutex<[DeliveryResult]>([])
         let sending = Thread { first.withLock { $0 = deliverer.deliver(long) } }
         sending.start()
@@ -262,7 +224,7 @@ final class PipelineTests: XCTestCase {
         while first.withLock({ $0.isEmpty }) { usleep(10_000) }
         XCTAssertTrue(first.withLock { $0.allSatisfy { $0.error == nil } })
         XCTAssertNil(second.first?.error, "the second sender was served")
-        XCTAssertLessThan(waited, 4, "it did not wait out its 5 s timeout behind a kept association")
+        XCTAssertLessThan(waited, 8, "it did not wait out its 10 s timeout behind a kept association")
         XCTAssertEqual(deliverer.idleAssociationCount, 1, "the second sender's association is kept")
     }
 
@@ -301,7 +263,7 @@ final class PipelineTests: XCTestCase {
         let files = try TestImages.make(2, in: dir)
         let pacsPort = Tools.freePort()
         var config = TestConfig(dir: dir)
-        config.destinations += "\n[[destination]]\nname = \"pacs\"\ntype = \"dicom\"\nae_title = \"PACS\"\nhost = \"127.0.0.1\"\nport = \(pacsPort)\noutputs = [\"seg\"]\n"
+        config.destinations += TestConfig.pacsDestination(port: pacsPort)
         let conf = try config.write()
         let down = try Tools.run(wecare.path, ["send", "--config", conf.path, "--to", "pacs"] + files.map(\.path))
         try skipIfNetworkMissing(down.output)

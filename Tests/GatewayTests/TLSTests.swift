@@ -42,21 +42,13 @@ final class TLSTests: XCTestCase {
             require_client_certificate = true
 
             """
-        config.destinations += """
-
-            [[destination]]
-            name = "pacs"
-            type = "dicom"
-            ae_title = "PACS"
-            host = "127.0.0.1"
-            port = \(pacsPort)
-            outputs = ["seg"]
+        config.destinations += TestConfig.pacsDestination(port: pacsPort, """
             [destination.tls]
             certificate = "\(gateway.certificate)"
             private_key = "\(gateway.key)"
             trusted_certificates = "\(pacsCert.certificate)"
             verify_peer = true
-            """
+            """)
         let received = dir.appendingPathComponent("pacs")
         try FileManager.default.createDirectory(at: received, withIntermediateDirectories: true)
         pacs = try Tools.start("storescp", ["+tls", pacsCert.key, pacsCert.certificate, "+cf", gateway.certificate,

@@ -26,6 +26,22 @@ struct TestConfig {
 
     init(dir: URL) { self.dir = dir }
 
+    /// A `[[destination]]` named "pacs": a DICOM peer "PACS" on this machine; `extra` adds
+    /// keys or a `[destination.tls]` table, one per line.
+    static func pacsDestination(port: UInt16, outputs: String = "\"seg\"", _ extra: String = "") -> String {
+        """
+
+        [[destination]]
+        name = "pacs"
+        type = "dicom"
+        ae_title = "PACS"
+        host = "127.0.0.1"
+        port = \(port)
+        outputs = [\(outputs)]
+        \(extra)
+        """
+    }
+
     var text: String {
         var s = """
         [gateway]
