@@ -319,10 +319,22 @@ struct wc_scu_association {
 
 namespace {
 
-// Whether every readable file has an accepted presentation context on this association.
+// Whether this association serves every readable file as a new one proposed for them would:
+// in the file's own transfer syntax, or, for an uncompressed file, uncompressed. A compressed
+// file whose syntax was not accepted here gets a new association that proposes it, instead of
+// being converted on this one. (DCMTK's lookup falls back to any accepted context of the SOP
+// class, so the accepted syntax is compared here.)
 bool acceptsAll(T_ASC_Association *assoc, const std::vector<FileInfo> &infos) {
-    for (const FileInfo &info : infos)
-        if (info.readable && ASC_findAcceptedPresentationContextID(assoc, info.sopClass.c_str()) == 0) return false;
+    for (const FileInfo &info : infos) {
+        if (!info.readable) continue;
+        const T_ASC_PresentationContextID id =
+            ASC_findAcceptedPresentationContextID(assoc, info.sopClass.c_str(), info.transferSyntax.c_str());
+        T_ASC_PresentationContext pc;
+        if (id == 0 || ASC_findAcceptedPresentationContext(assoc->params, id, &pc).bad()) return false;
+        const std::string accepted = pc.acceptedTransferSyntax;
+        if (accepted != info.transferSyntax && !(isUncompressedLE(info.transferSyntax) && isUncompressedLE(accepted)))
+            return false;
+    }
     return true;
 }
 

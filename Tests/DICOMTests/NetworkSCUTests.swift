@@ -77,6 +77,31 @@ final class NetworkSCUTests: XCTestCase {
         XCTAssertEqual(r.stored, 2)
     }
 
+    /// A kept association negotiated for an uncompressed image lacks the next image's JPEG
+    /// syntax: a new one proposes it, and the file arrives as encoded instead of converted.
+    func testAKeptAssociationIsReplacedForAnEncodingItDidNotNegotiate() throws {
+        let port = try NetworkTestInputs.freePort()
+        let output = directory.appendingPathComponent("pacs")
+        let storescp = try startStorescp(output: output, port: port, options: ["-v"])
+        defer { storescp.stop() }
+        let source = try NetworkTestInputs.ultrasoundImage(in: directory)
+        let jpeg = try XCTUnwrap(NetworkTestInputs.encodings.first { $0.name == "jpeg-baseline" })
+        let plain = try NetworkTestInputs.relabel(source, sopClassUID: NetworkTestInputs.ultrasoundImageStorage, name: "plain", in: directory)
+        let compressed = try NetworkTestInputs.relabel(try NetworkTestInputs.encode(source, as: jpeg, in: directory),
+                                                       sopClassUID: NetworkTestInputs.ultrasoundImageStorage, name: "jpeg", in: directory)
+        let before = try associationsReceived()
+        let association = StorageAssociation(peer: DICOMPeer(aeTitle: "PACS", host: "127.0.0.1", port: port,
+                                                             callingAETitle: "WECARE", timeoutSeconds: 10))
+        defer { association.release() }
+        XCTAssertEqual(try association.send([plain]).first?.status, .success)
+        let outcome = try XCTUnwrap(try association.send([compressed]).first)
+        XCTAssertEqual(outcome.status, .success, outcome.error ?? "")
+        XCTAssertEqual(try associationsReceived() - before, 2)
+        let uid = try XCTUnwrap(outcome.sopInstanceUID)
+        let stored = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: output.path).first { $0.hasSuffix(uid) })
+        XCTAssertEqual(try NetworkTestInputs.transferSyntax(of: output.appendingPathComponent(stored)), jpeg.transferSyntaxUID)
+    }
+
     func testSendDeliversFilesToStorescpUnchanged() throws {
         let port = try NetworkTestInputs.freePort()
         let output = directory.appendingPathComponent("pacs")

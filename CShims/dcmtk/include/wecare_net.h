@@ -139,7 +139,8 @@ typedef struct wc_scu_association wc_scu_association;
  * WC_NET_OK when an association worked (per-file outcomes in results), else the
  * association-level failure.
  * The files go on *association when it is still open, the peer has sent nothing since
- * (no release request, abort or closed connection) and it accepted a context for every file;
+ * (no release request, abort or closed connection) and it accepted every file's own transfer
+ * syntax (an uncompressed one for an uncompressed file);
  * else *association is released and a new one opened, which also proposes the SOP classes in
  * also_propose (Explicit/Implicit VR LE) so that it can serve later files. When a kept
  * association breaks before any file is answered (the peer closed it meanwhile), the files go
