@@ -37,8 +37,8 @@ public final class InferenceSession: @unchecked Sendable {
 
     /// A session for another concurrent caller that runs `other`'s compiled kernels (read-only
     /// while running: weights packed at compile time) with its own activations and scratch.
-    /// Two workers then keep one copy of the packed weights (8 MB for the shipped UNet) in the
-    /// shared cache between them, and no second compile is needed.
+    /// Two workers then hold one copy of the packed weights (the gateway's resident memory with
+    /// two workers: 7 MB less), and no second compile is needed.
     public convenience init(sharingKernelsOf other: InferenceSession, threads: Int = 1) throws {
         guard threads >= 1 else { throw InferenceError.badInput("threads must be >= 1, got \(threads)") }
         self.init(steps: other.steps, slots: other.slots, inputIds: other.inputIds, outputIds: other.outputIds, threads: threads)

@@ -15,6 +15,14 @@ final class PipelineTests: XCTestCase {
         try? FileManager.default.removeItem(at: dir)
     }
 
+    /// A storescp PACS with AE title "PACS" on `port`, storing into `folder`/pacs (the test's
+    /// folder by default); `options` go before the others (e.g. "--fork", "-v").
+    func startPACS(port: UInt16, in folder: URL? = nil, _ options: [String] = []) throws -> (received: URL, process: Tools.Running) {
+        let received = (folder ?? dir).appendingPathComponent("pacs")
+        try FileManager.default.createDirectory(at: received, withIntermediateDirectories: true)
+        return (received, try Tools.start("storescp", options + ["-aet", "PACS", "-od", received.path, "\(port)"]))
+    }
+
     func start(_ configure: (inout TestConfig) -> Void = { _ in }, processor: InstanceProcessor) async throws -> GatewayService {
         var config = TestConfig(dir: dir)
         configure(&config)
@@ -125,9 +133,8 @@ final class PipelineTests: XCTestCase {
         XCTAssertTrue(waiting.allSatisfy { $0.state == "failed-retrying" && $0.lastError != nil }, "\(waiting)")
 
         // PACS up: the two SEGs arrive, once each, with the UIDs derived from their sources.
-        let received = dir.appendingPathComponent("pacs")
-        try FileManager.default.createDirectory(at: received, withIntermediateDirectories: true)
-        pacs = try Tools.start("storescp", ["-aet", "PACS", "-od", received.path, "\(pacsPort)"])
+        let (received, storescp) = try startPACS(port: pacsPort)
+        pacs = storescp
         let ok103 = try await Tools.eventually(timeout: 60) { try s.ledger.counts().deliveries[.delivered] == 8 }
         XCTAssertTrue(ok103, "\(String(describing: try? s.ledger.counts()))")
         let expected = Set(try files.map { TestProcessor.derivedUID(try TestImages.sopInstanceUID($0), "seg") })
@@ -144,9 +151,8 @@ final class PipelineTests: XCTestCase {
         try Tools.require("storescp")
         let files = try TestImages.make(12, in: dir)
         let pacsPort = Tools.freePort()
-        let received = dir.appendingPathComponent("pacs")
-        try FileManager.default.createDirectory(at: received, withIntermediateDirectories: true)
-        pacs = try Tools.start("storescp", ["--fork", "-aet", "PACS", "-od", received.path, "\(pacsPort)"])
+        let (received, storescp) = try startPACS(port: pacsPort, ["--fork"])
+        pacs = storescp
         let s = try await start({
             $0.destinations += TestConfig.pacsDestination(port: pacsPort, "max_associations = 3")
         }, processor: TestProcessor(makeDICOM: true))
@@ -172,9 +178,7 @@ final class PipelineTests: XCTestCase {
             try FileManager.default.createDirectory(at: round, withIntermediateDirectories: true)
             let files = try TestImages.make(6, in: round)
             let pacsPort = Tools.freePort()
-            let received = round.appendingPathComponent("pacs")
-            try FileManager.default.createDirectory(at: received, withIntermediateDirectories: true)
-            let storescp = try Tools.start("storescp", ["-v", "-aet", "PACS", "-od", received.path, "\(pacsPort)"])
+            let (received, storescp) = try startPACS(port: pacsPort, in: round, ["-v"])
             defer { storescp.stop() }
             let s = try await start({
                 $0.dir = round
@@ -205,9 +209,8 @@ final class PipelineTests: XCTestCase {
         try Tools.require("storescp")
         let file = try TestImages.make(1, in: dir)[0]
         let pacsPort = Tools.freePort()
-        let received = dir.appendingPathComponent("pacs")
-        try FileManager.default.createDirectory(at: received, withIntermediateDirectories: true)
-        pacs = try Tools.start("storescp", ["-aet", "PACS", "-od", received.path, "\(pacsPort)"])
+        let (received, storescp) = try startPACS(port: pacsPort)
+        pacs = storescp
         let peer = DICOMDestinationSettings(aeTitle: "PACS", host: "127.0.0.1", port: pacsPort, callingAETitle: "WECARE",
                                             timeoutSeconds: 10).peer
         let item = DeliveryItem(file: file, fileName: "a.dcm", kind: .seg, studyInstanceUID: nil, sourceSOPInstanceUID: nil)
@@ -233,9 +236,8 @@ final class PipelineTests: XCTestCase {
         try Tools.require("storescp")
         let files = try TestImages.make(1, in: dir)
         let pacsPort = Tools.freePort()
-        let received = dir.appendingPathComponent("pacs")
-        try FileManager.default.createDirectory(at: received, withIntermediateDirectories: true)
-        pacs = try Tools.start("storescp", ["-v", "-aet", "PACS", "-od", received.path, "\(pacsPort)"])
+        let (received, storescp) = try startPACS(port: pacsPort, ["-v"])
+        pacs = storescp
         let peer = DICOMDestinationSettings(aeTitle: "PACS", host: "127.0.0.1", port: pacsPort, callingAETitle: "WECARE").peer
         var results: [DeliveryResult] = []
         for _ in 0..<100 {  // until storescp listens
@@ -270,9 +272,8 @@ final class PipelineTests: XCTestCase {
         XCTAssertNotEqual(down.status, 0, down.output)
         XCTAssertTrue(down.output.contains("FAILED"), down.output)
 
-        let received = dir.appendingPathComponent("pacs")
-        try FileManager.default.createDirectory(at: received, withIntermediateDirectories: true)
-        pacs = try Tools.start("storescp", ["-aet", "PACS", "-od", received.path, "\(pacsPort)"])
+        let (received, storescp) = try startPACS(port: pacsPort)
+        pacs = storescp
         XCTAssertTrue(Tools.eventually(timeout: 10) { (try? Peers.echoPACS(port: pacsPort)) == true })
         let up = try Tools.run(wecare.path, ["send", "--config", conf.path, "--to", "pacs"] + files.map(\.path))
         XCTAssertEqual(up.status, 0, up.output)
