@@ -1,0 +1,35 @@
+import Foundation
+import XCTest
+
+/// `wecare bench` as a process: the inference-only peer of the pipeline benchmark.
+final class BenchCommandTests: XCTestCase {
+    let model = EndToEndTests.root.appendingPathComponent("weights/busi_unet.onnx").path
+
+    func bench(_ arguments: [String]) throws -> (status: Int32, json: [String: Any]?, output: String) {
+        let result = try Tools.run(try WeCareBinary.url().path, ["bench", "--model", model] + arguments)
+        let last = result.output.split(separator: "\n").last.map(String.init) ?? ""
+        let json = try? JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any]
+        return (result.status, json, result.output)
+    }
+
+    /// The gateway's configuration: two sessions at once on shared kernels, each timed.
+    func testConcurrentSessionsReportTheirCombinedRate() throws {
+        let run = try bench(["--sessions", "2", "--runs", "2"])
+        XCTAssertEqual(run.status, 0, run.output)
+        let json = try XCTUnwrap(run.json, run.output)
+        XCTAssertEqual(json["sessions"] as? Int, 2)
+        let median = try XCTUnwrap(json["median_ms"] as? Double)
+        let rate = try XCTUnwrap(json["images_per_s"] as? Double)
+        XCTAssertGreaterThan(median, 0)
+        // Four timed images; each session ran two of them one after the other, so the wall time
+        // is at least twice the fastest run and the rate at most two images per fastest run.
+        XCTAssertGreaterThan(rate, 0)
+        XCTAssertLessThanOrEqual(rate, 2 * 1000 / (json["min_ms"] as? Double ?? 1) + 1e-6)
+    }
+
+    func testZeroSessionsIsRefused() throws {
+        let run = try bench(["--sessions", "0", "--runs", "1"])
+        XCTAssertNotEqual(run.status, 0)
+        XCTAssertTrue(run.output.contains("--sessions must be at least 1"), run.output)
+    }
+}
