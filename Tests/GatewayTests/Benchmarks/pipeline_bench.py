@@ -51,6 +51,26 @@ def dcmtk(name):
     sys.exit(f"{name} not found: apt-get install dcmtk")
 
 
+def cpu_seconds(pid):
+    """CPU time (user + system) of a process, its reaped children and its live children
+    (storescp --fork serves each association in a child)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    def fields(p):
+        with open(f"/proc/{p}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    f = fields(pid)
+    total = sum(int(v) for v in f[11:15])  # utime stime cutime cstime
+    for p in os.listdir("/proc"):
+        if p.isdigit() and p != str(pid):
+            try:
+                c = fields(p)
+                if c[1] == str(pid):
+                    total += int(c[11]) + int(c[12])
+            except (OSError, IndexError):
+                pass
+    return total / tick
+
+
 def wait_for(pred, timeout, poll=0.05):
     end = time.time() + timeout
     while time.time() < end:
@@ -90,7 +110,8 @@ def main():
         # gateway run (the machine is shared and noisy); the ratios use their means.
         # - configuration: the gateway's workers x threads, all sessions at once (the peer);
         # - one_session: one image at a time on workers x threads threads, at most one per core.
-        one_session_threads = min(a.threads * a.workers, os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+        one_session_threads = min(a.threads * a.workers, cores)
         def inference_rates():
             def rate(*args):
                 out = subprocess.run([a.wecare, "bench", "--model", os.path.join(ROOT, "weights", "busi_unet.onnx"), "--runs", "20", *args],
@@ -116,8 +137,9 @@ def main():
             # --pacs-fork: one storescp process per association, so WeCare's parallel senders
             # ([[destination]] max_associations) are served at once, as by a PACS.
             fork = ["--fork"] if a.pacs_fork else []
-            procs.append(subprocess.Popen([dcmtk("storescp"), *fork, "-aet", "PACS", "-od", pacs_dir, str(pacs_port)], env=pacs_env,
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            pacs = subprocess.Popen([dcmtk("storescp"), *fork, "-aet", "PACS", "-od", pacs_dir, str(pacs_port)], env=pacs_env,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            procs.append(pacs)
             conf = os.path.join(round_dir, "gateway.toml")
             with open(conf, "w") as f:
                 f.write(f"""[gateway]
@@ -147,6 +169,8 @@ threads = {a.threads}
                                   stdout=subprocess.PIPE, stderr=log, text=True)
             procs.append(gw)
             line = gw.stdout.readline()
+            # CPU from here on: the images' work, not the start (model compile, dictionary load).
+            gateway_cpu0, pacs_cpu0 = cpu_seconds(gw.pid), cpu_seconds(pacs.pid)
             port = int(line.split()[2].split("=")[1])
 
             # The modality pushes the whole set over one association, as fast as the gateway acknowledges;
@@ -175,6 +199,7 @@ threads = {a.threads}
             if not wait_for(lambda: sr_count() == len(inputs), 1800, poll=0.25):
                 sys.exit(f"only {sr_count()} of {len(inputs)} reports reached the PACS")
             time.sleep(1.0)  # let the last SEG/PR of the last job land
+            gateway_cpu, pacs_cpu = cpu_seconds(gw.pid) - gateway_cpu0, cpu_seconds(pacs.pid) - pacs_cpu0
             result = {}
             for name in os.listdir(pacs_dir):
                 path = os.path.join(pacs_dir, name)
@@ -202,6 +227,13 @@ threads = {a.threads}
                 # Against the weaker one-image-at-a-time peer (this benchmark's peer before 2026-11-28).
                 "ratio_over_one_session_inference": round(gateway_rate / mean_rate("one_session"), 3),
                 "median_cstore_response_to_last_result_s": round(statistics.median(latencies), 3),
+                # Where the machine's time went, per image: all cores' time over the whole run,
+                # what the gateway and the PACS used of it, and what the model alone needs
+                # (cores over the peer's rate: its CPU, as it keeps every core busy).
+                "core_ms_per_image": {"available": round(1000 * cores / gateway_rate, 1),
+                                      "gateway_cpu": round(1000 * gateway_cpu / len(inputs), 1),
+                                      "pacs_cpu": round(1000 * pacs_cpu / len(inputs), 1),
+                                      "inference_only": round(1000 * cores / mean_rate("configuration"), 1)},
                 "timeline_s": {"last_ack": round(max(acked.values()) - t0, 3),
                                "first_result": round(min(m for objs in result.values() for _, m in objs) - t0, 3),
                                "last_result": round(last - t0, 3)},
