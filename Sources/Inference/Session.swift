@@ -75,8 +75,16 @@ public final class InferenceSession: @unchecked Sendable {
         scratch.deallocate()
     }
 
-    /// Runs the model. Inputs must match the planned shapes exactly.
+    /// Runs the model on `threads` threads. Inputs must match the planned shapes exactly.
     public func run(_ feeds: [String: Tensor]) throws -> [String: Tensor] {
+        try run(feeds, threadsPerStep: { [threads] in threads })
+    }
+
+    /// Runs the model asking before each step how many threads it may use (1 up to the
+    /// session's `threads`, which sized its scratch), so a run can take up cores that other
+    /// work has left idle meanwhile. Every step's split is over fixed pieces, so the outputs
+    /// are the same whatever the answers.
+    public func run(_ feeds: [String: Tensor], threadsPerStep: () -> Int) throws -> [String: Tensor] {
         lock.lock(); defer { lock.unlock() }
         for (name, id) in inputIds {
             guard let t = feeds[name] else { throw InferenceError.badInput("missing input \"\(name)\"") }
@@ -88,8 +96,8 @@ public final class InferenceSession: @unchecked Sendable {
         if let extra = feeds.keys.first(where: { k in !inputIds.contains { $0.0 == k } }) {
             throw InferenceError.badInput("\"\(extra)\" is not a model input (inputs: \(inputIds.map(\.0)))")
         }
-        let parallel = Parallel(threads: threads)
         for i in steps.indices {
+            let parallel = Parallel(threads: min(threads, max(1, threadsPerStep())))
             steps[i].kernel.run(boundInputs[i], boundOutputs[i], scratch: scratch, parallel: parallel)
         }
         var result: [String: Tensor] = [:]

@@ -88,6 +88,13 @@ public struct Reporter: Sendable {
 
     public init(model: LesionModel) { self.model = model }
 
+    /// Runs `body` (one image's analysis and outputs) as one job at work in the model's thread
+    /// budget, so other jobs' inference steps know to leave it its share of the cores.
+    public func asOneJob<T>(_ body: () throws -> T) rethrows -> T {
+        guard let budget = model.budget else { return try body() }
+        return try budget.working(body)
+    }
+
     /// Every frame of a DICOM instance; the field of view and mm per pixel come from the
     /// calibrated 2D tissue region of the Sequence of Ultrasound Regions when there is one.
     public func analyze(_ instance: DICOMInstance, sourceName: String) throws -> ImageReport {

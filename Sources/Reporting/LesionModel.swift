@@ -16,6 +16,8 @@ public struct ModelPrediction: Sendable {
 public final class LesionModel: @unchecked Sendable {
     public let card: ModelCard
     public let threadsPerSession: Int
+    /// Shared with the other workers: a job alone may run on their idle threads too.
+    public let budget: ThreadBudget?
     private var idle: [InferenceSession] = []
     /// The compiled session every other one shares its kernels with.
     private let first: InferenceSession
@@ -26,15 +28,22 @@ public final class LesionModel: @unchecked Sendable {
     /// `sessions`: how many are planned now, one per caller expected at once (the gateway's
     /// workers). Compiling takes about 100 ms of CPU and each further session allocates its
     /// buffers; done here, the first images do not wait for it.
-    public init(modelFile: URL, threadsPerSession: Int = 1, sessions: Int = 1, thresholdOverride: Double? = nil) throws {
+    /// `budget`: the threads all sessions share (the gateway's workers x threads). A run then
+    /// takes, before each step, its share of them among the jobs at work (`Reporter.asOneJob`),
+    /// and at least `threadsPerSession`.
+    public init(modelFile: URL, threadsPerSession: Int = 1, sessions: Int = 1, thresholdOverride: Double? = nil,
+                budget: ThreadBudget? = nil) throws {
         var card = try ModelCard.load(besideModel: modelFile)
         if let t = thresholdOverride { card.threshold = t }
         self.card = card
         self.threadsPerSession = max(1, threadsPerSession)
+        self.budget = budget
+        // Each session's scratch is sized for the most threads one run may take.
+        let sessionThreads = max(self.threadsPerSession, budget?.total ?? 0)
         do {
             let model = try ONNXModel(contentsOf: modelFile)
             let first = try InferenceSession(model: model, inputShapes: [card.input.name: card.input.shape],
-                                             threads: self.threadsPerSession)
+                                             threads: sessionThreads)
             guard first.outputs.contains(where: { $0.name == "mask" }),
                   first.outputs.contains(where: { $0.name == "class_probs" }) else {
                 throw ReportingError.modelUnusable("\(modelFile.lastPathComponent) must have outputs 'mask' and 'class_probs'")
@@ -43,7 +52,7 @@ public final class LesionModel: @unchecked Sendable {
             self.first = first
             idle.append(first)
             for _ in 1..<max(1, sessions) {
-                idle.append(try InferenceSession(sharingKernelsOf: first, threads: self.threadsPerSession))
+                idle.append(try InferenceSession(sharingKernelsOf: first, threads: sessionThreads))
             }
         } catch let e as ReportingError {
             throw e
@@ -57,7 +66,14 @@ public final class LesionModel: @unchecked Sendable {
         let input = try fieldOfView.resizedAdaptiveAverage(width: card.inputWidth, height: card.inputHeight)
         let session = try checkOut()
         defer { checkIn(session) }
-        let out = try session.run([card.input.name: Tensor(shape: card.input.shape, data: input)])
+        let feeds = [card.input.name: Tensor(shape: card.input.shape, data: input)]
+        let out: [String: Tensor]
+        if let budget {
+            let minimum = threadsPerSession
+            out = try session.run(feeds, threadsPerStep: { budget.share(minimum: minimum) })
+        } else {
+            out = try session.run(feeds)
+        }
         guard let mask = out["mask"], let classes = out["class_probs"], classes.count == card.classes.count else {
             throw ReportingError.modelUnusable("outputs do not match the model card")
         }
@@ -73,7 +89,7 @@ public final class LesionModel: @unchecked Sendable {
         lock.lock()
         if let s = idle.popLast() { lock.unlock(); return s }
         lock.unlock()
-        return try InferenceSession(sharingKernelsOf: first, threads: threadsPerSession)
+        return try InferenceSession(sharingKernelsOf: first, threads: first.threads)
     }
 
     private func checkIn(_ s: InferenceSession) {

@@ -56,7 +56,7 @@ enum AnalysisRoutes {
                 defer { try? FileManager.default.removeItem(at: tmp) }
                 do {
                     try data.write(to: tmp)
-                    let (report, _) = try reporter.analyzeFile(tmp)
+                    let (report, _) = try reporter.asOneJob { try reporter.analyzeFile(tmp) }
                     var out = try render(report)
                     out["source"] = "request body"
                     continuation.resume(returning: json(.ok, out))

@@ -1,5 +1,6 @@
 import Foundation
 import Gateway
+import Inference
 import Reporting
 
 /// The analysis behind `wecare serve`: each spooled instance goes through the Reporting pipeline
@@ -12,7 +13,7 @@ struct ReportingProcessor: InstanceProcessor {
     func process(_ instance: ReceivedInstance) async throws -> [ProducedObject] {
         let outputs: AnalysisOutputs
         do {
-            outputs = try reporter.outputs(forFile: instance.spoolFile)
+            outputs = try reporter.asOneJob { try reporter.outputs(forFile: instance.spoolFile) }
         } catch let e as ReportingError {
             throw e.isTransient ? ProcessingError.transient(e.description) : ProcessingError.permanent(e.description)
         }
@@ -35,7 +36,11 @@ struct ReportingProcessor: InstanceProcessor {
 
 /// Builds the processor `wecare serve` hands each received instance to.
 func makeInstanceProcessor(_ settings: AnalysisSettings) throws -> ReportingProcessor {
+    // A job alone may use the threads of the idle workers too (on 2 cores a lone image's
+    // results reached the PACS 61 instead of 96 ms after its C-STORE response, medians of 4
+    // runs each); with every worker busy each keeps to its own.
+    let budget = ThreadBudget(total: settings.workers * settings.threads)
     let model = try LesionModel(modelFile: settings.model, threadsPerSession: settings.threads,
-                                sessions: settings.workers, thresholdOverride: settings.threshold)
+                                sessions: settings.workers, thresholdOverride: settings.threshold, budget: budget)
     return ReportingProcessor(reporter: Reporter(model: model))
 }

@@ -26,6 +26,32 @@ final class ShippedModelTests: XCTestCase {
         }
     }
 
+    /// A run may change its thread count from step to step (the gateway gives a lone job the
+    /// idle workers' cores): the outputs are the same to the bit as on one thread.
+    func testOutputsDoNotDependOnTheThreadsOfEachStep() throws {
+        let index = try FixtureIndex.load()
+        guard let ref = index.shipped else { throw XCTSkip("no shipped-model reference in the fixtures yet") }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let model = try ONNXModel(contentsOf: root.appendingPathComponent(ref.model))
+        let pixels = try Data(contentsOf: FixtureIndex.directory.appendingPathComponent(ref.input))
+        let input = ["image": Tensor(shape: ref.shape, data: pixels.map { Float($0) / 255 })]
+        let one = try InferenceSession(model: model, inputShapes: ["image": ref.shape], threads: 1).run(input)
+        let session = try InferenceSession(model: model, inputShapes: ["image": ref.shape], threads: 3)
+        var step = 0
+        let schedules: [String: () -> Int] = [
+            "3 threads": { 3 },
+            "1, 2, 3, 1, ... threads": { step += 1; return step % 3 + 1 },
+            "asks for 8, gets 3": { 8 },
+            "asks for 0, gets 1": { 0 },
+        ]
+        for (name, threads) in schedules {
+            let out = try session.run(input, threadsPerStep: threads)
+            XCTAssertEqual(out["mask"]?.data, one["mask"]?.data, name)
+            XCTAssertEqual(out["class_probs"]?.data, one["class_probs"]?.data, name)
+        }
+        XCTAssertGreaterThan(step, 10, "asked before each step")
+    }
+
     /// Sessions sharing one compile's kernels, run at the same time on different inputs, each
     /// give what a session of its own gives: the kernels keep no state between runs.
     func testSessionsSharingKernelsRunConcurrentlyWithTheirOwnResults() throws {

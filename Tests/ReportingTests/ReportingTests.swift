@@ -1,6 +1,8 @@
 @testable import Analysis
 import DICOM
 import Foundation
+import Inference
+import Synchronization
 import XCTest
 @testable import Reporting
 
@@ -207,6 +209,32 @@ final class ReportingTests: XCTestCase {
         XCTAssertEqual(classes.count, 3)
         XCTAssertTrue(classes.allSatisfy { $0.count == 3 && $0 == classes[0] }, "\(classes)")
         XCTAssertEqual(model.idleSessionCount, 3, "every session came back, and none was added")
+    }
+
+    /// With a thread budget, a job alone runs its inference on the idle workers' threads too,
+    /// jobs at work at once split them, and the results are exactly those of one thread.
+    func testAJobAloneTakesTheIdleThreadsWithTheSameResults() throws {
+        let budget = ThreadBudget(total: 2)
+        let model = try LesionModel(modelFile: TestSupport.model, sessions: 2, budget: budget)
+        let reporter = Reporter(model: model)
+        XCTAssertEqual(reporter.asOneJob { budget.share(minimum: 1) }, 2, "alone: every thread")
+        XCTAssertEqual(reporter.asOneJob { reporter.asOneJob { budget.share(minimum: 1) } }, 1, "two jobs: one each")
+        XCTAssertEqual(budget.share(minimum: 1), 2, "both jobs ended")
+
+        let png = try Data(contentsOf: TestSupport.busiImage("benign_100"))
+        let alone = try reporter.asOneJob { try reporter.analyzePNG(png, sourceName: "a") }
+        let oneThread = try Reporter(model: self.model()).analyzePNG(png, sourceName: "a")
+        XCTAssertEqual(alone.reported.classProbabilities, oneThread.reported.classProbabilities)
+        XCTAssertEqual(alone.reported.masks.mask.bits, oneThread.reported.masks.mask.bits)
+        let together = Mutex<[ImageReport]>([])
+        DispatchQueue.concurrentPerform(iterations: 2) { _ in
+            if let r = try? reporter.asOneJob({ try reporter.analyzePNG(png, sourceName: "a") }) { together.withLock { $0.append(r) } }
+        }
+        XCTAssertEqual(together.withLock { $0.count }, 2)
+        for r in together.withLock({ $0 }) {
+            XCTAssertEqual(r.reported.classProbabilities, oneThread.reported.classProbabilities)
+            XCTAssertEqual(r.reported.masks.mask.bits, oneThread.reported.masks.mask.bits)
+        }
     }
 
     func testRefusesWhatIsNeitherDICOMNorPNG() throws {
