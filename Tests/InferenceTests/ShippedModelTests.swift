@@ -5,13 +5,16 @@ import XCTest
 
 /// The shipped model (weights/busi_unet.onnx) against onnxruntime's outputs for one fixed input.
 final class ShippedModelTests: XCTestCase {
-    func testShippedModelMatchesReference() throws {
-        let index = try FixtureIndex.load()
-        guard let ref = index.shipped else { throw XCTSkip("no shipped-model reference in the fixtures yet") }
+    /// The fixtures' shipped-model entry, the model it names and its input image's bytes.
+    func shipped() throws -> (FixtureIndex.Shipped, ONNXModel, Data) {
+        guard let ref = try FixtureIndex.load().shipped else { throw XCTSkip("no shipped-model reference in the fixtures yet") }
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let modelURL = root.appendingPathComponent(ref.model)
-        let model = try ONNXModel(contentsOf: modelURL)
-        let pixels = try Data(contentsOf: FixtureIndex.directory.appendingPathComponent(ref.input))
+        return (ref, try ONNXModel(contentsOf: root.appendingPathComponent(ref.model)),
+                try Data(contentsOf: FixtureIndex.directory.appendingPathComponent(ref.input)))
+    }
+
+    func testShippedModelMatchesReference() throws {
+        let (ref, model, pixels) = try shipped()
         XCTAssertEqual(pixels.count, ref.shape.reduce(1, *))
         let input = Tensor(shape: ref.shape, data: pixels.map { Float($0) / 255 })
         for threads in [1, 2] {
@@ -29,11 +32,7 @@ final class ShippedModelTests: XCTestCase {
     /// A run may change its thread count from step to step (the gateway gives a lone job the
     /// idle workers' cores): the outputs are the same to the bit as on one thread.
     func testOutputsDoNotDependOnTheThreadsOfEachStep() throws {
-        let index = try FixtureIndex.load()
-        guard let ref = index.shipped else { throw XCTSkip("no shipped-model reference in the fixtures yet") }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let model = try ONNXModel(contentsOf: root.appendingPathComponent(ref.model))
-        let pixels = try Data(contentsOf: FixtureIndex.directory.appendingPathComponent(ref.input))
+        let (ref, model, pixels) = try shipped()
         let input = ["image": Tensor(shape: ref.shape, data: pixels.map { Float($0) / 255 })]
         let one = try InferenceSession(model: model, inputShapes: ["image": ref.shape], threads: 1).run(input)
         let session = try InferenceSession(model: model, inputShapes: ["image": ref.shape], threads: 3)
@@ -55,11 +54,7 @@ final class ShippedModelTests: XCTestCase {
     /// Sessions sharing one compile's kernels, run at the same time on different inputs, each
     /// give what a session of its own gives: the kernels keep no state between runs.
     func testSessionsSharingKernelsRunConcurrentlyWithTheirOwnResults() throws {
-        let index = try FixtureIndex.load()
-        guard let ref = index.shipped else { throw XCTSkip("no shipped-model reference in the fixtures yet") }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let model = try ONNXModel(contentsOf: root.appendingPathComponent(ref.model))
-        let pixels = try Data(contentsOf: FixtureIndex.directory.appendingPathComponent(ref.input))
+        let (ref, model, pixels) = try shipped()
         // Two different inputs: the fixture image and its mirror image.
         let width = ref.shape[3]
         let a = pixels.map { Float($0) / 255 }
