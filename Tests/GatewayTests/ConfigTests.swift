@@ -127,40 +127,38 @@ final class ConfigTests: XCTestCase {
         XCTAssertTrue(type.message.contains("did you mean \"dicom\""), type.message)
     }
 
-    func testPACSAssociationsDefaultToTwoAndAreChecked() throws {
+    /// The PACS destination's settings from a configuration that loads.
+    func pacs(_ text: String) throws -> DICOMDestinationSettings {
         let file = dir.appendingPathComponent("gateway.toml")
-        try Self.valid.write(to: file, atomically: true, encoding: .utf8)
-        let c = try ConfigurationLoader.load(file)
-        guard case .dicom(let peer) = try XCTUnwrap(c.destinations.last).kind else { return XCTFail("pacs is dicom") }
-        XCTAssertEqual(peer.maxAssociations, 2)
-        XCTAssertEqual(c.analysis.workers, ProcessInfo.processInfo.activeProcessorCount, "one worker per core by default")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        let kind = try XCTUnwrap(try ConfigurationLoader.load(file).destinations.last).kind
+        guard case .dicom(let peer) = kind else { return try XCTUnwrap(nil, "pacs is dicom") }
+        return peer
+    }
 
-        let tooMany = try problems(Self.valid + "\nmax_associations = 40\n")
-        XCTAssertEqual(tooMany.first?.line, 22)
-        XCTAssertTrue(tooMany.first?.message.contains("max_associations") == true, "\(tooMany)")
-        let onFolder = try problems(Self.valid.replacingOccurrences(of: "type = \"folder\"", with: "type = \"folder\"\nmax_associations = 2"))
-        XCTAssertEqual(onFolder.first?.line, 13)
-        XCTAssertTrue(onFolder.first?.message.contains("only applies to type = \"dicom\"") == true, "\(onFolder)")
+    /// A `[[destination]]` key for DICOM peers only: a value out of its range is refused at its
+    /// line (22), and so is the key on the folder destination (line 13).
+    func assertDICOMOnlyKey(_ key: String, outOfRange: Int, onFolder value: Int, line: UInt = #line) throws {
+        let bad = try problems(Self.valid + "\n\(key) = \(outOfRange)\n")
+        XCTAssertEqual(bad.first?.line, 22, line: line)
+        XCTAssertTrue(bad.first?.message.contains(key) == true, "\(bad)", line: line)
+        let onFolder = try problems(Self.valid.replacingOccurrences(of: "type = \"folder\"", with: "type = \"folder\"\n\(key) = \(value)"))
+        XCTAssertEqual(onFolder.first?.line, 13, line: line)
+        XCTAssertTrue(onFolder.first?.message.contains("only applies to type = \"dicom\"") == true, "\(onFolder)", line: line)
+    }
+
+    func testPACSAssociationsDefaultToTwoAndAreChecked() throws {
+        XCTAssertEqual(try pacs(Self.valid).maxAssociations, 2)
+        let file = dir.appendingPathComponent("gateway.toml") // as pacs(_:) just wrote it
+        XCTAssertEqual(try ConfigurationLoader.load(file).analysis.workers, ProcessInfo.processInfo.activeProcessorCount,
+                       "one worker per core by default")
+        try assertDICOMOnlyKey("max_associations", outOfRange: 40, onFolder: 2)
     }
 
     func testKeptAssociationsDefaultToTenSecondsAndAreChecked() throws {
-        let file = dir.appendingPathComponent("gateway.toml")
-        try Self.valid.write(to: file, atomically: true, encoding: .utf8)
-        guard case .dicom(let peer) = try XCTUnwrap(try ConfigurationLoader.load(file).destinations.last).kind else {
-            return XCTFail("pacs is dicom")
-        }
-        XCTAssertEqual(peer.keepAssociationSeconds, 10)
-        try (Self.valid + "\nkeep_association_seconds = 0\n").write(to: file, atomically: true, encoding: .utf8)
-        guard case .dicom(let off) = try XCTUnwrap(try ConfigurationLoader.load(file).destinations.last).kind else {
-            return XCTFail("pacs is dicom")
-        }
-        XCTAssertEqual(off.keepAssociationSeconds, 0)
-        let negative = try problems(Self.valid + "\nkeep_association_seconds = -1\n")
-        XCTAssertEqual(negative.first?.line, 22)
-        XCTAssertTrue(negative.first?.message.contains("keep_association_seconds") == true, "\(negative)")
-        let onFolder = try problems(Self.valid.replacingOccurrences(of: "type = \"folder\"", with: "type = \"folder\"\nkeep_association_seconds = 5"))
-        XCTAssertEqual(onFolder.first?.line, 13)
-        XCTAssertTrue(onFolder.first?.message.contains("only applies to type = \"dicom\"") == true, "\(onFolder)")
+        XCTAssertEqual(try pacs(Self.valid).keepAssociationSeconds, 10)
+        XCTAssertEqual(try pacs(Self.valid + "\nkeep_association_seconds = 0\n").keepAssociationSeconds, 0)
+        try assertDICOMOnlyKey("keep_association_seconds", outOfRange: -1, onFolder: 5)
     }
 
     func testSVGCannotGoToAPACS() throws {
