@@ -4,8 +4,9 @@ import Foundation
 /// An association to one peer that stays open between batches of C-STOREs, so a PACS is not
 /// asked to negotiate one for every image (about 2.6 ms of `storescp`'s CPU each here).
 /// It is reopened when the peer has closed it, when it did not accept a file's own transfer
-/// syntax (an uncompressed one for an uncompressed file), or after it broke; `release()` ends it. One caller at a time: a sender takes it, sends, and hands it
-/// back (`DICOMDeliverer` keeps the idle ones).
+/// syntax (an uncompressed one for an uncompressed file), or after it broke; `release()` ends
+/// it. One caller at a time: a sender takes it, sends, and hands it back (`DICOMDeliverer`
+/// keeps the idle ones).
 public final class StorageAssociation: @unchecked Sendable {
     public let peer: DICOMPeer
     /// SOP classes proposed besides those of the first batch, so later batches fit too.
