@@ -1,3 +1,4 @@
+import DICOM
 import Synchronization
 import XCTest
 @testable import Gateway
@@ -21,6 +22,20 @@ final class PipelineTests: XCTestCase {
         let received = (folder ?? dir).appendingPathComponent("pacs")
         try FileManager.default.createDirectory(at: received, withIntermediateDirectories: true)
         return (received, try Tools.start("storescp", options + ["-aet", "PACS", "-od", received.path, "\(port)"]))
+    }
+
+    /// Delivers `item` with one-off senders until the PACS stores it (storescp takes a moment
+    /// to listen), so the test's own associations start from a PACS that answers.
+    func deliverOnceThePACSListens(_ item: DeliveryItem, to peer: DICOMPeer) {
+        for _ in 0..<100 {
+            if DICOMDeliverer(peer: peer).deliver([item]).first?.error == nil { return }
+            usleep(50_000)
+        }
+    }
+
+    /// Associations a verbose storescp accepted, and those released (not aborted), in its log.
+    func associations(in log: String) -> (received: Int, released: Int) {
+        (log.components(separatedBy: "Association Received").count - 1, log.components(separatedBy: "Association Release").count - 1)
     }
 
     func start(_ configure: (inout TestConfig) -> Void = { _ in }, processor: InstanceProcessor) async throws -> GatewayService {
@@ -195,9 +210,9 @@ final class PipelineTests: XCTestCase {
             await s.stop()
             service = nil
             let log = storescp.output()
-            let associations = log.components(separatedBy: "Association Received").count - 1
-            XCTAssertEqual(associations, keep > 0 ? 1 : files.count, log)
-            XCTAssertEqual(log.components(separatedBy: "Association Release").count - 1, associations, "released, not aborted: \(log)")
+            let counted = associations(in: log)
+            XCTAssertEqual(counted.received, keep > 0 ? 1 : files.count, log)
+            XCTAssertEqual(counted.released, counted.received, "released, not aborted: \(log)")
         }
     }
 
@@ -209,12 +224,11 @@ final class PipelineTests: XCTestCase {
         try Tools.require("storescp")
         let file = try TestImages.make(1, in: dir)[0]
         let pacsPort = Tools.freePort()
-        let (received, storescp) = try startPACS(port: pacsPort)
-        pacs = storescp
+        pacs = try startPACS(port: pacsPort).process
         let peer = DICOMDestinationSettings(aeTitle: "PACS", host: "127.0.0.1", port: pacsPort, callingAETitle: "WECARE",
                                             timeoutSeconds: 10).peer
         let item = DeliveryItem(file: file, fileName: "a.dcm", kind: .seg, studyInstanceUID: nil, sourceSOPInstanceUID: nil)
-        for _ in 0..<100 where DICOMDeliverer(peer: peer).deliver([item]).first?.error != nil { usleep(50_000) }
+        deliverOnceThePACSListens(item, to: peer)
         let deliverer = DICOMDeliverer(peer: peer, keepAssociationSeconds: 60)
         let long = [DeliveryItem](repeating: item, count: 60)
         let first = Mutex<[DeliveryResult]>([])
@@ -236,18 +250,11 @@ final class PipelineTests: XCTestCase {
         try Tools.require("storescp")
         let files = try TestImages.make(1, in: dir)
         let pacsPort = Tools.freePort()
-        let (received, storescp) = try startPACS(port: pacsPort, ["-v"])
-        pacs = storescp
+        pacs = try startPACS(port: pacsPort, ["-v"]).process
         let peer = DICOMDestinationSettings(aeTitle: "PACS", host: "127.0.0.1", port: pacsPort, callingAETitle: "WECARE").peer
-        var results: [DeliveryResult] = []
-        for _ in 0..<100 {  // until storescp listens
-            results = DICOMDeliverer(peer: peer).deliver([DeliveryItem(file: files[0], fileName: "a.dcm", kind: .seg,
-                                                                       studyInstanceUID: nil, sourceSOPInstanceUID: nil)])
-            if results.first?.error == nil { break }
-            usleep(50_000)
-        }
-        let deliverer = DICOMDeliverer(peer: peer, keepAssociationSeconds: 5)
         let item = DeliveryItem(file: files[0], fileName: "a.dcm", kind: .seg, studyInstanceUID: nil, sourceSOPInstanceUID: nil)
+        deliverOnceThePACSListens(item, to: peer)
+        let deliverer = DICOMDeliverer(peer: peer, keepAssociationSeconds: 5)
         XCTAssertNil(deliverer.deliver([item]).first?.error)
         XCTAssertEqual(deliverer.idleAssociationCount, 1)
         deliverer.closeIdleConnections(now: Date().addingTimeInterval(4))
@@ -255,8 +262,8 @@ final class PipelineTests: XCTestCase {
         deliverer.closeIdleConnections(now: Date().addingTimeInterval(6))
         XCTAssertEqual(deliverer.idleAssociationCount, 0)
         let log = try XCTUnwrap(pacs).output()
-        XCTAssertEqual(log.components(separatedBy: "Association Received").count - 1, 2, log)
-        XCTAssertEqual(log.components(separatedBy: "Association Release").count - 1, 2, log)
+        XCTAssertEqual(associations(in: log).received, 2, log)
+        XCTAssertEqual(associations(in: log).released, 2, log)
     }
 
     func testSendCommandPushesFilesThroughTheDeliveryPath() throws {
