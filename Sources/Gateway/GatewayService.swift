@@ -56,20 +56,23 @@ public final class GatewayService: @unchecked Sendable {
             let loop = DeliveryLoop(destination: destination, deliverer: Deliverers.make(destination), ledger: ledger,
                                     dataDirectory: configuration.dataDirectory, settings: configuration.delivery,
                                     metrics: metrics, logger: logger)
-            loop.start()
             loops.append(loop)
         }
+        // Wired before anything starts: a job's deliveries wake the loops, a job whose outbox
+        // objects were lost wakes the workers.
         if let processor {
             let runner = JobRunner(ledger: ledger, processor: processor, spool: spool, dataDirectory: configuration.dataDirectory,
                                    destinations: configuration.destinations, retry: retry,
                                    workers: configuration.analysis.workers, metrics: metrics, logger: logger)
             let loops = self.loops
             runner.onDeliveriesQueued = { for loop in loops { loop.doorbell.ring() } }
-            runner.start()
+            for loop in loops { loop.onJobRedone = { runner.doorbell.ring() } }
             self.runner = runner
         } else {
             logger.notice("analysis disabled: instances are received and queued, not analysed")
         }
+        for loop in loops { loop.start() }
+        runner?.start()
 
         let handler = StoreHandler(listener: configuration.listener, modalities: configuration.modalities, spool: spool,
                                    ledger: ledger, minFreeBytes: configuration.minFreeDiskBytes, metrics: metrics, logger: logger)

@@ -19,19 +19,31 @@ final class DurableFileTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path).count, 3)
     }
 
-    /// A job's outbox files go straight under their names; a rerun over a crashed attempt's
-    /// longer leftover truncates it.
+    /// A job's outbox files go straight under their names, synced or not; a rerun over a
+    /// crashed attempt's longer leftover truncates it, and missing parents are made.
     func testUnreferencedWriteReplacesLeftoversWhole() throws {
         let dir = try Tools.temporaryDirectory("durable-outbox")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let folder = dir.appendingPathComponent("outbox/9")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try Data(repeating: 7, count: 50_000).write(to: folder.appendingPathComponent("seg.dcm"))
-        let files: [(name: String, data: Data)] = [("seg.dcm", Data("short".utf8)), ("sr.dcm", Data(repeating: 2, count: 70_000))]
-        try DurableFile.writeUnreferenced(files, into: folder)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted(), ["seg.dcm", "sr.dcm"])
-        XCTAssertEqual(try Data(contentsOf: folder.appendingPathComponent("seg.dcm")), files[0].data)
-        XCTAssertEqual(try Data(contentsOf: folder.appendingPathComponent("sr.dcm")), files[1].data)
+        for durable in [true, false] {
+            let folder = dir.appendingPathComponent("outbox-\(durable)/9")
+            try DurableFile.writeUnreferenced([("seg.dcm", Data(repeating: 7, count: 50_000))], into: folder, durable: durable)
+            let files: [(name: String, data: Data)] = [("seg.dcm", Data("short".utf8)), ("sr.dcm", Data(repeating: 2, count: 70_000))]
+            try DurableFile.writeUnreferenced(files, into: folder, durable: durable)
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted(), ["seg.dcm", "sr.dcm"])
+            XCTAssertEqual(try Data(contentsOf: folder.appendingPathComponent("seg.dcm")), files[0].data)
+            XCTAssertEqual(try Data(contentsOf: folder.appendingPathComponent("sr.dcm")), files[1].data)
+        }
+    }
+
+    /// An unsynced write into a place that cannot hold a folder names the path.
+    func testUnsyncedWriteFailureNamesThePath() throws {
+        let dir = try Tools.temporaryDirectory("durable-outbox-fail")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data("not a folder".utf8).write(to: dir.appendingPathComponent("outbox"))
+        XCTAssertThrowsError(try DurableFile.writeUnreferenced([("seg.dcm", Data("a".utf8))],
+                                                               into: dir.appendingPathComponent("outbox/3"), durable: false)) { error in
+            XCTAssertTrue("\(error)".contains("mkdir") && "\(error)".contains("outbox"), "\(error)")
+        }
     }
 
     /// A batch that cannot be written fails as a whole with the path, and leaves no temporaries.

@@ -70,6 +70,43 @@ final class LedgerTests: XCTestCase {
         XCTAssertFalse(job.instance.contains("9.9"))
     }
 
+    /// An unsynced outbox object's fingerprint reaches the delivery; a job sent back to analysis
+    /// holds its waiting deliveries (none due, none counted due) until it completes again with
+    /// the new run's fingerprint, or fails for good and takes them with it.
+    func testARedoneJobHoldsItsDeliveriesUntilAnalysedAgain() throws {
+        let ledger = try SQLiteLedger(path: dir.appendingPathComponent("redo.sqlite"))
+        func object(_ hash: UInt64) -> NewObject {
+            NewObject(kind: .seg, fileName: "seg.dcm", path: "outbox/1/seg.dcm", sopInstanceUID: "2.25.1", destinations: ["pacs"],
+                      fingerprint: ContentFingerprint(size: 36_000, hash: hash))
+        }
+        _ = try ledger.recordReceived(newInstance("8.1"), now: Date())
+        let claim = try XCTUnwrap(try ledger.claimDueJob(now: Date()))
+        XCTAssertFalse(try ledger.redoJob(claim.jobID, reason: "lost", now: Date()), "only an analysed job is redone")
+        try ledger.completeJob(claim.jobID, objects: [object(.max)], analysisSeconds: 0.1, now: Date())
+        let first = try ledger.dueDeliveries(destination: "pacs", now: Date(), limit: 10)
+        XCTAssertEqual(first.map(\.fingerprint), [ContentFingerprint(size: 36_000, hash: .max)], "all 64 bits survive")
+
+        XCTAssertTrue(try ledger.redoJob(claim.jobID, reason: "outbox file seg.dcm missing", now: Date()))
+        XCTAssertFalse(try ledger.redoJob(claim.jobID, reason: "again", now: Date()), "a second sender finds it done")
+        XCTAssertEqual(try ledger.dueDeliveries(destination: "pacs", now: Date().addingTimeInterval(3600), limit: 10).count, 0)
+        XCTAssertNil(try ledger.nextDeliveryDue(destination: "pacs"), "the loop does not poll for them meanwhile")
+        XCTAssertEqual(try ledger.job(id: claim.jobID)?.reason, "outbox file seg.dcm missing")
+        let again = try XCTUnwrap(try ledger.claimDueJob(now: Date()))
+        XCTAssertEqual(again.jobID, claim.jobID)
+        XCTAssertEqual(again.attempts, 2)
+        try ledger.completeJob(again.jobID, objects: [object(42)], analysisSeconds: 0.1, now: Date())
+        let second = try ledger.dueDeliveries(destination: "pacs", now: Date(), limit: 10)
+        XCTAssertEqual(second.map(\.id), first.map(\.id), "the same delivery, not a second one")
+        XCTAssertEqual(second.first?.fingerprint?.hash, 42)
+
+        XCTAssertTrue(try ledger.redoJob(claim.jobID, reason: "lost again", now: Date()))
+        let third = try XCTUnwrap(try ledger.claimDueJob(now: Date()))
+        try ledger.failJob(third.jobID, reason: "spool file gone", retryAt: nil, now: Date())
+        let pacs = try XCTUnwrap(try ledger.job(id: claim.jobID)?.deliveries.first)
+        XCTAssertEqual(pacs.state, "failed")
+        XCTAssertEqual(pacs.lastError, "analysis failed: spool file gone")
+    }
+
     func testBackoffGrowsWithFullJitterWithinBounds() {
         let policy = RetryPolicy(baseSeconds: 1, maxSeconds: 3600)
         for attempt in 1...20 {

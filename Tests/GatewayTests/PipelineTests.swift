@@ -161,6 +161,37 @@ final class PipelineTests: XCTestCase {
         XCTAssertTrue(deliveries.filter { $0.destination == "pacs" }.allSatisfy { $0.attempts >= 2 && $0.state == "delivered" })
     }
 
+    /// Outbox objects are not fsynced; one that lost its data (as after a power cut) sends its
+    /// job back to analysis instead of going out, and the PACS gets the object analysis wrote.
+    func testAnOutboxObjectLostAfterAnalysisIsAnalysedAgainNotSent() async throws {
+        try Tools.require("storescp")
+        let files = try TestImages.make(1, in: dir)
+        let uid = try TestImages.sopInstanceUID(files[0])
+        let pacsPort = Tools.freePort()
+        let processor = TestProcessor(makeDICOM: true)
+        let s = try await start({ $0.destinations = TestConfig.pacsDestination(port: pacsPort) }, processor: processor)
+        _ = try Peers.store(files, port: s.dicomPort)
+        let waiting = try await Tools.eventually { (try s.ledger.counts().failingByDestination["pacs"] ?? 0) == 1 }
+        XCTAssertTrue(waiting, "the PACS is down: the SEG waits to be retried")
+        let job = try XCTUnwrap(try s.ledger.recentJobs(limit: 1).first)
+        let seg = dir.appendingPathComponent("data/outbox/\(job.id)/seg.dcm")
+        let analysed = try Data(contentsOf: seg)
+        try analysed.prefix(200).write(to: seg)  // what a power cut before writeback can leave
+
+        let (received, storescp) = try startPACS(port: pacsPort)
+        pacs = storescp
+        let delivered = try await Tools.eventually(timeout: 60) { try s.ledger.counts().deliveries[.delivered] == 1 }
+        XCTAssertTrue(delivered, "\(String(describing: try? s.ledger.counts()))")
+        XCTAssertEqual(processor.callCount(uid), 2, "analysed again")
+        let after = try XCTUnwrap(try s.ledger.job(id: job.id))
+        XCTAssertEqual(after.attempts, 2)
+        XCTAssertEqual(after.state, "analysed")
+        XCTAssertEqual(try Data(contentsOf: seg).count, analysed.count, "the outbox holds the whole object again")
+        let got = try FileManager.default.contentsOfDirectory(atPath: received.path)
+        XCTAssertEqual(got.count, 1, "\(got)")
+        XCTAssertEqual(try TestImages.sopInstanceUID(received.appendingPathComponent(got[0])), TestProcessor.derivedUID(uid, "seg"))
+    }
+
     /// Several senders share one destination's queue: every object reaches the PACS once.
     func testParallelSendersDeliverEachObjectExactlyOnce() async throws {
         try Tools.require("storescp")

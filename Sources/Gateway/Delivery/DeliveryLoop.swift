@@ -19,6 +19,9 @@ final class DeliveryLoop: @unchecked Sendable {
     private let logger: Logger
     private let senders: Int
     let doorbell = Doorbell()
+    /// Told when a job went back to analysis because its outbox objects were lost; set before
+    /// `start()`.
+    var onJobRedone: @Sendable () -> Void = {}
     private let stopFlag = StopFlag()
     private let finished = DispatchSemaphore(value: 0)
     private let lock = NSLock()
@@ -114,7 +117,30 @@ final class DeliveryLoop: @unchecked Sendable {
         }
     }
 
-    private func deliver(_ tasks: [DeliveryTask]) throws {
+    /// Whether the outbox file still holds what analysis wrote (see `ContentFingerprint`):
+    /// nil when it does or was written durably, else what is wrong.
+    private func loss(_ task: DeliveryTask) -> String? {
+        guard let expected = task.fingerprint else { return nil }
+        guard let data = try? Data(contentsOf: dataDirectory.appendingPathComponent(task.path)) else { return "missing" }
+        let found = ContentFingerprint(of: data)
+        return found == expected ? nil : "holds \(found), analysis wrote \(expected)"
+    }
+
+    private func deliver(_ batch: [DeliveryTask]) throws {
+        // A job with an object lost since analysis (a power cut before the page cache reached
+        // the disk) is analysed again; none of its objects go out until then.
+        var lostJobs: Set<Int64> = []
+        for task in batch where !lostJobs.contains(task.jobID) {
+            guard let problem = loss(task) else { continue }
+            lostJobs.insert(task.jobID)
+            if try ledger.redoJob(task.jobID, reason: "outbox file \(task.fileName) \(problem); analysing again", now: Date()) {
+                logger.warning("outbox object lost since analysis; analysing the job again",
+                               metadata: ["job": "\(task.jobID)", "file": "\(task.fileName)", "problem": "\(problem)"])
+                onJobRedone()
+            }
+        }
+        let tasks = batch.filter { !lostJobs.contains($0.jobID) }
+        if tasks.isEmpty { return }
         // DICOM objects of a batch travel over one association; files are read from the outbox.
         let items = tasks.map { t in
             DeliveryItem(file: dataDirectory.appendingPathComponent(t.path), fileName: t.fileName, kind: t.kind,

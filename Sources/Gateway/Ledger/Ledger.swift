@@ -13,6 +13,10 @@ public protocol Ledger: Sendable {
     func claimDueJob(now: Date) throws -> JobClaim?
     /// Marks the job analysed and records its objects and their pending deliveries.
     func completeJob(_ id: Int64, objects: [NewObject], analysisSeconds: Double, now: Date) throws
+    /// An analysed job whose outbox objects were lost (see `ContentFingerprint`) goes back to
+    /// `received`, due now, with `reason`; its deliveries wait until it is analysed again.
+    /// False when the job was not `analysed` (another sender sent it back first).
+    func redoJob(_ id: Int64, reason: String, now: Date) throws -> Bool
     /// `retryAt` nil: failed for good with `reason`; otherwise back to `received`, due then.
     func failJob(_ id: Int64, reason: String, retryAt: Date?, now: Date) throws
     func nextJobDue() throws -> Date?
@@ -91,13 +95,17 @@ public struct NewObject: Sendable {
     public var sopInstanceUID: String?
     /// Names of the destinations that get this object.
     public var destinations: [String]
+    /// What the file must hold when it is delivered; nil for a file written durably.
+    public var fingerprint: ContentFingerprint?
 
-    public init(kind: OutputKind, fileName: String, path: String, sopInstanceUID: String?, destinations: [String]) {
+    public init(kind: OutputKind, fileName: String, path: String, sopInstanceUID: String?, destinations: [String],
+                fingerprint: ContentFingerprint? = nil) {
         self.kind = kind
         self.fileName = fileName
         self.path = path
         self.sopInstanceUID = sopInstanceUID
         self.destinations = destinations
+        self.fingerprint = fingerprint
     }
 }
 
@@ -115,6 +123,8 @@ public struct DeliveryTask: Sendable {
     public var studyInstanceUID: String?
     /// Attempts before this one.
     public var attempts: Int
+    /// What the outbox file must hold (nil: written durably, nothing to check).
+    public var fingerprint: ContentFingerprint?
 }
 
 public struct DeliverySummary: Sendable, Codable, Equatable {

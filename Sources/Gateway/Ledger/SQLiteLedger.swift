@@ -67,6 +67,13 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
                 CREATE INDEX deliveries_due ON deliveries(destination, state, next_attempt_at);
                 """)
         }
+        // Outbox objects written without fsync carry their fingerprint; NULL for durable ones.
+        m.registerMigration("v2 object fingerprints") { db in
+            try db.execute(sql: """
+                ALTER TABLE objects ADD COLUMN size_bytes INTEGER;
+                ALTER TABLE objects ADD COLUMN content_hash INTEGER;
+                """)
+        }
         return m
     }
 
@@ -158,19 +165,41 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
                 WHERE id = ?
                 """, [t, analysisSeconds, id])
             for o in objects {
-                // A re-run after a crash produces the same objects: keep the first rows.
+                // A re-run (after a crash, or after lost outbox files) produces the same
+                // objects: the rows stay, with the new run's fingerprints.
                 try db.run("""
-                    INSERT OR IGNORE INTO objects (job_id, kind, file_name, path, sop_instance_uid) VALUES (?, ?, ?, ?, ?)
-                    """, [id, o.kind.rawValue, o.fileName, o.path, o.sopInstanceUID])
+                    INSERT INTO objects (job_id, kind, file_name, path, sop_instance_uid, size_bytes, content_hash)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(job_id, file_name) DO UPDATE SET size_bytes = excluded.size_bytes, content_hash = excluded.content_hash
+                    """, [id, o.kind.rawValue, o.fileName, o.path, o.sopInstanceUID, o.fingerprint?.size,
+                          o.fingerprint.map { Int64(bitPattern: $0.hash) }])
                 guard let objectID = try db.value(Int64.self, "SELECT id FROM objects WHERE job_id = ? AND file_name = ?",
                                                   [id, o.fileName]) else { continue }
+                // A redone job's deliveries that still wait are due again now.
                 for destination in o.destinations {
                     try db.run("""
-                        INSERT OR IGNORE INTO deliveries (object_id, destination, state, attempts, next_attempt_at)
+                        INSERT INTO deliveries (object_id, destination, state, attempts, next_attempt_at)
                         VALUES (?, ?, 'pending', 0, ?)
+                        ON CONFLICT(object_id, destination) DO UPDATE SET next_attempt_at = excluded.next_attempt_at
+                        WHERE state IN ('pending', 'failed-retrying')
                         """, [objectID, destination, t])
                 }
             }
+        }
+    }
+
+    public func redoJob(_ id: Int64, reason: String, now: Date) throws -> Bool {
+        try write(.redoable) { db in
+            let t = now.timeIntervalSince1970
+            try db.run("UPDATE jobs SET state = 'received', reason = ?, next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'analysed'",
+                       [reason, t, t, id])
+            guard db.changesCount == 1 else { return false }
+            // Not due until the job completes again (which makes them due) or fails for good.
+            try db.run("""
+                UPDATE deliveries SET next_attempt_at = NULL
+                WHERE state IN ('pending', 'failed-retrying') AND object_id IN (SELECT id FROM objects WHERE job_id = ?)
+                """, [id])
+            return true
         }
     }
 
@@ -179,6 +208,13 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
             try db.run("UPDATE jobs SET state = ?, reason = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?",
                        [retryAt == nil ? "failed" : "received", reason, retryAt?.timeIntervalSince1970,
                         now.timeIntervalSince1970, id])
+            // A redone job that can no longer be analysed takes its waiting deliveries with it.
+            if retryAt == nil {
+                try db.run("""
+                    UPDATE deliveries SET state = 'failed', last_error = ?, next_attempt_at = NULL
+                    WHERE state IN ('pending', 'failed-retrying') AND object_id IN (SELECT id FROM objects WHERE job_id = ?)
+                    """, ["analysis failed: \(reason)", id])
+            }
         }
     }
 
@@ -193,16 +229,18 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
         try readOne { db in
             try db.rows("""
                 SELECT d.id, d.destination, d.attempts, o.job_id, o.kind, o.file_name, o.path, o.sop_instance_uid,
-                       i.sop_instance_uid AS source_uid, i.study_instance_uid
+                       o.size_bytes, o.content_hash, i.sop_instance_uid AS source_uid, i.study_instance_uid
                 FROM deliveries d JOIN objects o ON o.id = d.object_id JOIN jobs j ON j.id = o.job_id
                 JOIN instances i ON i.id = j.instance_id
                 WHERE d.destination = ? AND d.state IN ('pending', 'failed-retrying') AND d.next_attempt_at <= ?
+                  AND j.state = 'analysed'
                 ORDER BY d.next_attempt_at, o.job_id, d.id LIMIT ?
                 """, [destination, now.timeIntervalSince1970, limit]).map { row in
                 DeliveryTask(id: row["id"], jobID: row["job_id"], destination: row["destination"],
                              kind: OutputKind(rawValue: row["kind"]) ?? .json, fileName: row["file_name"], path: row["path"],
                              sopInstanceUID: row["sop_instance_uid"], sourceSOPInstanceUID: row["source_uid"],
-                             studyInstanceUID: row["study_instance_uid"], attempts: row["attempts"])
+                             studyInstanceUID: row["study_instance_uid"], attempts: row["attempts"],
+                             fingerprint: Self.fingerprint(size: row["size_bytes"], hash: row["content_hash"]))
             }
         }
     }
@@ -293,6 +331,11 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
                           updatedAt: Date(timeIntervalSince1970: row["updated_at"]),
                           nextAttemptAt: (row["next_attempt_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
                           analysisSeconds: row["analysis_seconds"], deliveries: deliveries)
+    }
+
+    private static func fingerprint(size: Int64?, hash: Int64?) -> ContentFingerprint? {
+        guard let size, let hash else { return nil }
+        return ContentFingerprint(size: size, hash: UInt64(bitPattern: hash))
     }
 
     private static func instance(_ row: Row) -> StoredInstance {

@@ -83,18 +83,23 @@ final class JobRunner: @unchecked Sendable {
             metrics.analysisDuration.recordSeconds(seconds)
             // Each object with the destinations that take it. Only what some destination takes
             // is stored; with no destination at all, the outbox is where results stay, so
-            // everything is. A job's objects land in its outbox folder with one directory sync;
-            // the ledger names them only once they are there.
+            // everything is. A job's objects land in its outbox folder before the ledger names
+            // them. Objects on their way to a destination are not fsynced: the ledger keeps
+            // their fingerprints and the delivery loop checks them, so a power cut that lost
+            // them sends the job back to analysis. With no destination nobody checks them,
+            // so they are written durably.
             let folder = "outbox/\(claim.jobID)"
             let routed = produced.map { object in
-                NewObject(kind: object.kind, fileName: object.fileName, path: "\(folder)/\(object.fileName)",
-                          sopInstanceUID: object.sopInstanceUID,
-                          destinations: destinations.filter { $0.wants(object.kind) }.map(\.name))
+                let to = destinations.filter { $0.wants(object.kind) }.map(\.name)
+                return NewObject(kind: object.kind, fileName: object.fileName, path: "\(folder)/\(object.fileName)",
+                                 sopInstanceUID: object.sopInstanceUID, destinations: to,
+                                 fingerprint: to.isEmpty ? nil : ContentFingerprint(of: object.data))
             }
             let kept = zip(produced, routed).filter { destinations.isEmpty || !$0.1.destinations.isEmpty }
             if !kept.isEmpty {
                 try DurableFile.writeUnreferenced(kept.map { ($0.0.fileName, $0.0.data) },
-                                                  into: dataDirectory.appendingPathComponent(folder))
+                                                  into: dataDirectory.appendingPathComponent(folder),
+                                                  durable: destinations.isEmpty)
             }
             let objects = kept.map(\.1)
             try ledger.completeJob(claim.jobID, objects: objects, analysisSeconds: seconds, now: Date())

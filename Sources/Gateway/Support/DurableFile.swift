@@ -103,13 +103,16 @@ enum DurableFile {
     }
 
     /// Writes files that nobody reads before a later ledger commit names them (a job's outbox
-    /// folder): all are written under their final names, then each is fsynced, then the
-    /// directory once. No temporary names or renames: a crash midway leaves files the ledger
-    /// does not know, and the job's rerun truncates and rewrites them. Writing all before the
-    /// first fsync lets that one journal commit carry the others' new entries; a job's three
-    /// objects took a median 3.2 ms instead of 4.1 ms (two gateway runs each).
-    static func writeUnreferenced(_ files: [(name: String, data: Data)], into directory: URL) throws {
-        try makeDirectory(directory)
+    /// folder) under their final names. No temporary names or renames: a crash midway leaves
+    /// files the ledger does not know, and the job's rerun truncates and rewrites them.
+    /// - `durable`: then each file is fsynced, then the directory (writing all before the first
+    ///   fsync lets that one journal commit carry the others' entries).
+    /// - not `durable`: nothing is fsynced. Only for files the ledger records with their
+    ///   `ContentFingerprint` and checks before each use, so that a power cut that lost them
+    ///   sends their job back to analysis. This saved the workers 4 fsyncs per job (of the
+    ///   outbox's 2.5 ms of CPU per image, 0.7 ms were fsync and 0.6 ms the synced mkdir).
+    static func writeUnreferenced(_ files: [(name: String, data: Data)], into directory: URL, durable: Bool) throws {
+        if durable { try makeDirectory(directory) } else { try makeDirectoryUnsynced(directory) }
         var written: [(fd: Int32, path: String)] = []
         defer { for f in written { close(f.fd) } }
         for file in files {
@@ -118,10 +121,22 @@ enum DurableFile {
             written.append((fd, path))
             try writeAll(file.data, to: fd, path: path)
         }
+        guard durable else { return }
         for f in written {
             guard Glibc.fsync(f.fd) == 0 else { throw DurableFileError(operation: "fsync", path: f.path, errno: errno) }
         }
         try fsync(path: directory.path)
+    }
+
+    /// `mkdir -p` without syncing the parents: one mkdir when the parent exists, as the
+    /// outbox's does for every job but the first.
+    private static func makeDirectoryUnsynced(_ url: URL) throws {
+        if mkdir(url.path, 0o755) == 0 || errno == EEXIST { return }
+        guard errno == ENOENT else { throw DurableFileError(operation: "mkdir", path: url.path, errno: errno) }
+        try makeDirectoryUnsynced(url.deletingLastPathComponent())
+        if mkdir(url.path, 0o755) != 0 && errno != EEXIST {
+            throw DurableFileError(operation: "mkdir", path: url.path, errno: errno)
+        }
     }
 
     /// Free bytes available to this (unprivileged) process on the file system holding `url`.
