@@ -104,9 +104,12 @@ final class DeliveryLoop: @unchecked Sendable {
                 if !due.isEmpty {
                     defer { release(due) }
                     try deliver(due)
-                    continue
+                    // A full batch may have left more due. A partial one was all there was:
+                    // what was queued since rang after `ticket`, which ends the wait below at
+                    // once, so asking the ledger again now would mostly find nothing.
+                    if due.count == batchLimit { continue }
                 }
-                // Nothing due: associations kept past their time are released while we wait.
+                // Nothing (more) due: associations kept past their time are released while we wait.
                 deliverer.closeIdleConnections(now: Date())
                 let next = try ledger.nextDeliveryDue(destination: destination.name).map { $0.timeIntervalSinceNow } ?? 1
                 doorbell.waitBlocking(after: ticket, upTo: min(max(next, 0.05), 1))
