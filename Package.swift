@@ -66,7 +66,8 @@ let package = Package(
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis"], exclude: ["Benchmarks"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "DICOM", "Analysis", "Inference"],
                     exclude: ["Support/reference.py", "Support/make_us_dicom.py", "Support/check_outputs.py"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "DICOM"], exclude: ["Helpers", "Benchmarks"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "DICOM", .product(name: "GRDB", package: "GRDB.swift")],
+                    exclude: ["Helpers", "Benchmarks"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

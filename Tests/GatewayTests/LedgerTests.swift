@@ -1,6 +1,7 @@
 import XCTest
 @testable import Gateway
 import DICOM
+import GRDB
 
 final class LedgerTests: XCTestCase {
     var dir: URL!
@@ -105,6 +106,34 @@ final class LedgerTests: XCTestCase {
         let pacs = try XCTUnwrap(try ledger.job(id: claim.jobID)?.deliveries.first)
         XCTAssertEqual(pacs.state, "failed")
         XCTAssertEqual(pacs.lastError, "analysis failed: spool file gone")
+    }
+
+    /// A ledger from before fingerprints (schema v1) opens and migrates; its objects, written
+    /// durably then, are delivered without a check.
+    func testALedgerFromBeforeFingerprintsMigratesAndItsObjectsGoUnchecked() throws {
+        let file = dir.appendingPathComponent("v1.sqlite")
+        do {
+            let ledger = try SQLiteLedger(path: file)
+            _ = try ledger.recordReceived(newInstance("6.1"), now: Date())
+            let claim = try XCTUnwrap(try ledger.claimDueJob(now: Date()))
+            try ledger.completeJob(claim.jobID, objects: [
+                NewObject(kind: .sr, fileName: "sr.dcm", path: "outbox/1/sr.dcm", sopInstanceUID: "2.25.6", destinations: ["pacs"]),
+            ], analysisSeconds: 0.1, now: Date())
+        }
+        // Back to v1 as an older WeCare left it: no fingerprint columns, no record of v2.
+        let queue = try DatabaseQueue(path: file.path)
+        try queue.write { db in
+            try db.execute(sql: """
+                ALTER TABLE objects DROP COLUMN size_bytes;
+                ALTER TABLE objects DROP COLUMN content_hash;
+                DELETE FROM grdb_migrations WHERE identifier LIKE 'v2%';
+                """)
+        }
+        try queue.close()
+        let migrated = try SQLiteLedger(path: file)
+        let due = try migrated.dueDeliveries(destination: "pacs", now: Date(), limit: 10)
+        XCTAssertEqual(due.map(\.fileName), ["sr.dcm"])
+        XCTAssertNil(due.first?.fingerprint)
     }
 
     func testBackoffGrowsWithFullJitterWithinBounds() {
