@@ -69,11 +69,20 @@ extension ProbabilityMap {
                 }
             }
         }
+        // An output row blends two model rows, each value a convex mix of that row's values, so
+        // it stays below the threshold when both rows' maxima do. Most of an image is such
+        // background; those rows stay 0 without being computed. The margin covers the float
+        // rounding of the mix, so the mask is exactly the one computed everywhere.
+        let below = threshold - 1e-4
+        let quiet = (0..<height).map { y in
+            values.withUnsafeBufferPointer { v in v[(y * width)..<((y + 1) * width)].allSatisfy { $0 < below } }
+        }
         var bits = [UInt8](repeating: 0, count: canvasWidth * canvasHeight)
         across.withUnsafeBufferPointer { rows in
             bits.withUnsafeMutableBufferPointer { out in
                 for oy in 0..<fov.height {
                     let ty = ys[oy]
+                    if quiet[ty.i0] && quiet[ty.i1] { continue }
                     let top = rows.baseAddress! + ty.i0 * fw, bottom = rows.baseAddress! + ty.i1 * fw
                     let dst = out.baseAddress! + (fov.y + oy) * canvasWidth + fov.x
                     let a = 1 - ty.w, b = ty.w
