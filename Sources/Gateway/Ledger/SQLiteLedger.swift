@@ -167,14 +167,14 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
             for o in objects {
                 // A re-run (after a crash, or after lost outbox files) produces the same
                 // objects: the rows stay, with the new run's fingerprints.
-                try db.run("""
+                // The upsert touches the row either way, so RETURNING gives its id either way.
+                guard let objectID = try db.value(Int64.self, """
                     INSERT INTO objects (job_id, kind, file_name, path, sop_instance_uid, size_bytes, content_hash)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(job_id, file_name) DO UPDATE SET size_bytes = excluded.size_bytes, content_hash = excluded.content_hash
+                    RETURNING id
                     """, [id, o.kind.rawValue, o.fileName, o.path, o.sopInstanceUID, o.fingerprint?.size,
-                          o.fingerprint.map { Int64(bitPattern: $0.hash) }])
-                guard let objectID = try db.value(Int64.self, "SELECT id FROM objects WHERE job_id = ? AND file_name = ?",
-                                                  [id, o.fileName]) else { continue }
+                          o.fingerprint.map { Int64(bitPattern: $0.hash) }]) else { continue }
                 // A redone job's deliveries that still wait are due again now.
                 for destination in o.destinations {
                     try db.run("""
@@ -195,10 +195,7 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
                        [reason, t, t, id])
             guard db.changesCount == 1 else { return false }
             // Not due until the job completes again (which makes them due) or fails for good.
-            try db.run("""
-                UPDATE deliveries SET next_attempt_at = NULL
-                WHERE state IN ('pending', 'failed-retrying') AND object_id IN (SELECT id FROM objects WHERE job_id = ?)
-                """, [id])
+            try db.run("UPDATE deliveries SET next_attempt_at = NULL" + Self.waitingDeliveriesOfJob, [id])
             return true
         }
     }
@@ -210,10 +207,8 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
                         now.timeIntervalSince1970, id])
             // A redone job that can no longer be analysed takes its waiting deliveries with it.
             if retryAt == nil {
-                try db.run("""
-                    UPDATE deliveries SET state = 'failed', last_error = ?, next_attempt_at = NULL
-                    WHERE state IN ('pending', 'failed-retrying') AND object_id IN (SELECT id FROM objects WHERE job_id = ?)
-                    """, ["analysis failed: \(reason)", id])
+                try db.run("UPDATE deliveries SET state = 'failed', last_error = ?, next_attempt_at = NULL" + Self.waitingDeliveriesOfJob,
+                           ["analysis failed: \(reason)", id])
             }
         }
     }
@@ -332,6 +327,11 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
                           nextAttemptAt: (row["next_attempt_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
                           analysisSeconds: row["analysis_seconds"], deliveries: deliveries)
     }
+
+    /// The deliveries of job `?` still waiting to go out (what a redo holds, a final failure fails).
+    private static let waitingDeliveriesOfJob = """
+         WHERE state IN ('pending', 'failed-retrying') AND object_id IN (SELECT id FROM objects WHERE job_id = ?)
+        """
 
     private static func fingerprint(size: Int64?, hash: Int64?) -> ContentFingerprint? {
         guard let size, let hash else { return nil }
