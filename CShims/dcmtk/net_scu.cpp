@@ -6,6 +6,7 @@
 #include "dcmtk/dcmdata/dcdeftag.h"
 #include "dcmtk/dcmdata/dcuid.h"
 #include "dcmtk/dcmdata/dcxfer.h"
+#include "dcmtk/dcmdata/dcistrmb.h"
 #include "dcmtk/dcmdata/dcostrmb.h"
 #include "dcmtk/ofstd/ofstd.h"
 #include <algorithm>
@@ -144,21 +145,33 @@ struct FileInfo {
 // Where a Part 10 file's dataset starts: after the 128-byte preamble, "DICM" and the File Meta
 // Information group, whose (0002,0000) UL element comes first and holds the group's length
 // (meta is always explicit VR little endian). 0 when the bytes are not laid out so.
-size_t datasetOffset(const std::vector<Uint8> &bytes) {
+size_t datasetOffset(const Uint8 *bytes, size_t size) {
     static const unsigned char groupLength[8] = {0x02, 0x00, 0x00, 0x00, 'U', 'L', 0x04, 0x00};
-    if (bytes.size() < 144 || std::memcmp(bytes.data() + 128, "DICM", 4) != 0 ||
-        std::memcmp(bytes.data() + 132, groupLength, 8) != 0)
+    if (size < 144 || std::memcmp(bytes + 128, "DICM", 4) != 0 || std::memcmp(bytes + 132, groupLength, 8) != 0)
         return 0;
     const size_t length = size_t(bytes[140]) | size_t(bytes[141]) << 8 | size_t(bytes[142]) << 16 | size_t(bytes[143]) << 24;
-    return 144 + length < bytes.size() ? 144 + length : 0;
+    return 144 + length < size ? 144 + length : 0;
 }
 
-FileInfo inspect(const char *path) {
+// A source's Part 10 object parsed by DCMTK: all of it, or up to stopAt (for its UIDs).
+OFCondition load(const wc_store_source &source, DcmFileFormat &file, const DcmTagKey &stopAt = DCM_UndefinedTagKey) {
+    if (source.bytes == nullptr) {
+        if (source.file == nullptr) return EC_IllegalParameter;
+        return file.loadFileUntilTag(source.file, EXS_Unknown, EGL_noChange, DCM_MaxReadLength, ERM_autoDetect, stopAt);
+    }
+    DcmInputBufferStream in;
+    in.setBuffer(source.bytes, OFstatic_cast(offile_off_t, source.length));
+    in.setEos();
+    file.transferInit();
+    OFCondition cond = file.readUntilTag(in, EXS_Unknown, EGL_noChange, DCM_MaxReadLength, stopAt);
+    file.transferEnd();
+    return cond;
+}
+
+FileInfo inspect(const wc_store_source &source) {
     FileInfo info;
     DcmFileFormat file;
-    if (file.loadFileUntilTag(path, EXS_Unknown, EGL_noChange, DCM_MaxReadLength, ERM_autoDetect,
-                              DcmTagKey(0x0008, 0x0019)).bad())
-        return info;
+    if (load(source, file, DcmTagKey(0x0008, 0x0019)).bad()) return info;
     OFString cls, inst;
     file.getDataset()->findAndGetOFString(DCM_SOPClassUID, cls);
     file.getDataset()->findAndGetOFString(DCM_SOPInstanceUID, inst);
@@ -181,6 +194,19 @@ bool readFile(const char *path, std::vector<Uint8> &bytes) {
     const bool ok = std::ferror(f) == 0;
     std::fclose(f);
     return ok;
+}
+
+// A source's whole Part 10 bytes: in place when they are in memory, else read into storage.
+bool bytesOf(const wc_store_source &source, std::vector<Uint8> &storage, const Uint8 *&bytes, size_t &length) {
+    if (source.bytes != nullptr) {
+        bytes = source.bytes;
+        length = source.length;
+        return true;
+    }
+    if (source.file == nullptr || !readFile(source.file, storage)) return false;
+    bytes = storage.data();
+    length = storage.size();
+    return true;
 }
 
 OFCondition writePDV(T_ASC_Association *assoc, T_ASC_PresentationContextID presID, DUL_DATAPDV type,
@@ -254,15 +280,15 @@ void acknowledgeResponsePromptly(void *callbackData, T_DIMSE_StoreProgress *prog
         acknowledgePromptly(static_cast<T_ASC_Association *>(callbackData));
 }
 
-// The file parsed and encoded again by DCMTK: for files without a Part 10 group length, and
+// The object parsed and encoded again by DCMTK: for files without a Part 10 group length, and
 // when the peer accepted another transfer syntax than the file's (needs a registered codec).
 // false, with r.error saying why, when nothing could be sent.
 bool storeParsed(T_ASC_Association *assoc, T_ASC_PresentationContextID presID, const T_ASC_PresentationContext &pc,
-                 const char *path, T_DIMSE_C_StoreRQ &request, int timeout, T_DIMSE_C_StoreRSP &response,
+                 const wc_store_source &source, T_DIMSE_C_StoreRQ &request, int timeout, T_DIMSE_C_StoreRSP &response,
                  wc_store_result &r, OFCondition &cond) {
     DcmFileFormat file;
-    if (file.loadFile(path).bad()) {
-        copyString(r.error, sizeof r.error, "cannot read the file");
+    if (load(source, file).bad()) {
+        copyString(r.error, sizeof r.error, "cannot read the object");
         return false;
     }
     DcmDataset *dataset = file.getDataset();
@@ -358,7 +384,7 @@ std::vector<ProposedContext> proposal(const std::vector<FileInfo> &infos, const 
 
 // C-STORE of every readable file, each result filled in. True when the association broke (it is
 // then closed); `answered` counts the files the peer gave a status.
-bool sendAll(Session &session, const char *const *files, const std::vector<FileInfo> &infos, wc_store_result *results,
+bool sendAll(Session &session, const wc_store_source *sources, const std::vector<FileInfo> &infos, wc_store_result *results,
              size_t &answered) {
     bool broken = false;
     for (size_t i = 0; i < infos.size(); ++i) {
@@ -388,15 +414,16 @@ bool sendAll(Session &session, const char *const *files, const std::vector<FileI
                             sizeof request.AffectedSOPInstanceUID);
         request.DataSetType = DIMSE_DATASET_PRESENT;
         request.Priority = DIMSE_PRIORITY_MEDIUM;
-        // When the peer accepted the file's own encoding, its dataset bytes go out as they are.
+        // When the peer accepted the object's own encoding, its dataset bytes go out as they are.
         OFCondition cond;
-        std::vector<Uint8> bytes;
-        size_t offset = 0;
-        if (info.transferSyntax == pc.acceptedTransferSyntax && readFile(files[i], bytes)) offset = datasetOffset(bytes);
+        std::vector<Uint8> storage;
+        const Uint8 *bytes = nullptr;
+        size_t length = 0, offset = 0;
+        if (info.transferSyntax == pc.acceptedTransferSyntax && bytesOf(sources[i], storage, bytes, length))
+            offset = datasetOffset(bytes, length);
         if (offset > 0) {
-            cond = storeEncoded(assoc, presID, request, bytes.data() + offset, bytes.size() - offset, session.timeout(),
-                                response);
-        } else if (!storeParsed(assoc, presID, pc, files[i], request, session.timeout(), response, r, cond)) {
+            cond = storeEncoded(assoc, presID, request, bytes + offset, length - offset, session.timeout(), response);
+        } else if (!storeParsed(assoc, presID, pc, sources[i], request, session.timeout(), response, r, cond)) {
             continue;
         }
         if (cond.bad()) {
@@ -417,17 +444,17 @@ bool sendAll(Session &session, const char *const *files, const std::vector<FileI
 
 } // namespace
 
-extern "C" int wc_store_files(wc_scu_association **association, const wc_peer *peer, const char *const *files,
-                              size_t count, const char *const *also_propose, size_t also_count,
+extern "C" int wc_store(wc_scu_association **association, const wc_peer *peer, const wc_store_source *sources,
+                        size_t count, const char *const *also_propose, size_t also_count,
                               wc_store_result *results, wc_net_error *error) {
     std::vector<FileInfo> infos(count);
     bool sendable = false;
     for (size_t i = 0; i < count; ++i) {
         wc_store_result &r = results[i];
         r = wc_store_result{};
-        infos[i] = inspect(files[i]);
+        infos[i] = inspect(sources[i]);
         if (!infos[i].readable) {
-            copyString(r.error, sizeof r.error, "not a readable DICOM file with SOP Class and Instance UID");
+            copyString(r.error, sizeof r.error, "not a readable DICOM object with SOP Class and Instance UID");
             continue;
         }
         copyString(r.sop_instance_uid, sizeof r.sop_instance_uid, infos[i].sopInstance.c_str());
@@ -458,7 +485,7 @@ extern "C" int wc_store_files(wc_scu_association **association, const wc_peer *p
             }
         }
         size_t answered = 0;
-        if (!sendAll(current->session, files, infos, results, answered)) break;
+        if (!sendAll(current->session, sources, infos, results, answered)) break;
         delete current;
         current = nullptr;
         if (!kept || answered > 0) break;

@@ -11,6 +11,11 @@ public final class GatewayService: @unchecked Sendable {
     public let ledger: Ledger
     public let metrics = GatewayMetrics()
     public let spool: Spool
+    /// Outbox objects on their way, held in memory between analysis and delivery.
+    let outbox: OutboxMemory
+    /// Bytes the outbox holds in memory at most; beyond, objects go to disk. At about 50 kB per
+    /// image (SEG, SR, presentation state) that is a backlog of over a thousand images.
+    static let outboxMemoryCapacity = 64 << 20
     private let processor: InstanceProcessor?
     private let logger: Logger
     private let extraRoutes: [RouteInstaller]
@@ -34,6 +39,7 @@ public final class GatewayService: @unchecked Sendable {
         } catch {
             throw GatewayError.dataDirectory(path: data.path, reason: "\(error)")
         }
+        outbox = OutboxMemory(dataDirectory: data, capacity: Self.outboxMemoryCapacity)
         let ledgerFile = data.appendingPathComponent("ledger.sqlite")
         do {
             ledger = try SQLiteLedger(path: ledgerFile)
@@ -54,14 +60,14 @@ public final class GatewayService: @unchecked Sendable {
         let retry = RetryPolicy(configuration.delivery)
         for destination in configuration.destinations {
             let loop = DeliveryLoop(destination: destination, deliverer: Deliverers.make(destination), ledger: ledger,
-                                    dataDirectory: configuration.dataDirectory, settings: configuration.delivery,
-                                    metrics: metrics, logger: logger)
+                                    outbox: outbox, settings: configuration.delivery, metrics: metrics, logger: logger)
             loops.append(loop)
         }
         // Wired before anything starts: a job's deliveries wake the loops, a job whose outbox
         // objects were lost wakes the workers.
         if let processor {
-            let runner = JobRunner(ledger: ledger, processor: processor, spool: spool, dataDirectory: configuration.dataDirectory,
+            let runner = JobRunner(ledger: ledger, processor: processor, spool: spool, outbox: outbox,
+                                   dataDirectory: configuration.dataDirectory,
                                    destinations: configuration.destinations, retry: retry,
                                    workers: configuration.analysis.workers, metrics: metrics, logger: logger)
             let loops = self.loops
@@ -107,7 +113,8 @@ public final class GatewayService: @unchecked Sendable {
     }
 
     /// Stops accepting associations, lets open ones finish, lets workers finish their current
-    /// job and the delivery loops their current batch. The queue stays in the ledger.
+    /// job and the delivery loops their current batch. The queue stays in the ledger, and the
+    /// objects still on their way go to their outbox files.
     public func stop() async {
         if let scp {
             scp.stop()
@@ -124,6 +131,12 @@ public final class GatewayService: @unchecked Sendable {
         runner = nil
         for loop in loops { await loop.stop() }
         loops = []
+        // What is not written now is analysed again after the restart: slower, but not lost.
+        let unwritten = outbox.spillAll()
+        if !unwritten.isEmpty {
+            logger.error("cannot write outbox files; their jobs will be analysed again after the restart",
+                         metadata: ["objects": "\(unwritten.count)"])
+        }
     }
 
     /// Why the gateway should not get traffic now; empty when ready.
@@ -144,6 +157,6 @@ public final class GatewayService: @unchecked Sendable {
     func refreshMetrics() {
         let counts = try? ledger.counts()
         let headroom = DurableFile.freeBytes(at: configuration.dataDirectory).map { Int64($0) - Int64(configuration.minFreeDiskBytes) }
-        metrics.refresh(counts: counts, diskHeadroomBytes: headroom)
+        metrics.refresh(counts: counts, diskHeadroomBytes: headroom, outboxMemoryBytes: outbox.heldBytes)
     }
 }

@@ -123,7 +123,7 @@ final class NetworkSCUTests: XCTestCase {
             XCTAssertEqual(outcome.status, .success, "\(encoding.name): \(outcome.error ?? "")")
             XCTAssertNil(outcome.error)
             let uid = try XCTUnwrap(outcome.sopInstanceUID)
-            XCTAssertEqual(uid, try NetworkTestInputs.sopInstanceUID(of: outcome.file))
+            XCTAssertEqual(uid, try NetworkTestInputs.sopInstanceUID(of: XCTUnwrap(outcome.file)))
             // storescp names files <modality prefix>.<SOP Instance UID>.
             let stored = try FileManager.default.contentsOfDirectory(atPath: output.path).filter { $0.hasSuffix(uid) }
             XCTAssertEqual(stored.count, 1, encoding.name)
@@ -131,7 +131,7 @@ final class NetworkSCUTests: XCTestCase {
                 let received = output.appendingPathComponent(name)
                 XCTAssertEqual(try NetworkTestInputs.transferSyntax(of: received), encoding.transferSyntaxUID, encoding.name)
                 XCTAssertEqual(try NetworkTestInputs.datasetBytes(of: received),
-                               try NetworkTestInputs.datasetBytes(of: outcome.file), encoding.name)
+                               try NetworkTestInputs.datasetBytes(of: XCTUnwrap(outcome.file)), encoding.name)
             }
         }
     }
@@ -157,6 +157,42 @@ final class NetworkSCUTests: XCTestCase {
             XCTAssertEqual(try NetworkTestInputs.datasetBytes(of: output.appendingPathComponent(name)),
                            try NetworkTestInputs.datasetBytes(of: source))
         }
+    }
+
+    /// Objects in memory go out as the same files would: a Part 10 object's dataset bytes
+    /// unchanged, a bare dataset through the parser, and a buffer that is no DICOM object gets
+    /// its own error while the others are stored.
+    func testObjectsInMemoryAreSentLikeTheirFiles() throws {
+        let port = try NetworkTestInputs.freePort()
+        let output = directory.appendingPathComponent("pacs")
+        let storescp = try startStorescp(output: output, port: port)
+        defer { storescp.stop() }
+        let source = try NetworkTestInputs.ultrasoundImage(in: directory)
+        let jpeg = try XCTUnwrap(NetworkTestInputs.encodings.first { $0.name == "jpeg-baseline" })
+        let compressed = try NetworkTestInputs.relabel(try NetworkTestInputs.encode(source, as: jpeg, in: directory),
+                                                       sopClassUID: NetworkTestInputs.ultrasoundImageStorage,
+                                                       name: "memory-jpeg", in: directory)
+        let bare = directory.appendingPathComponent("bare.dcm")
+        try ExternalTool.check(try ExternalTool.dcmtk("dcmconv"), ["-F", source.path, bare.path])
+        let files = [source, compressed, bare]
+        let peer = DICOMPeer(aeTitle: "PACS", host: "127.0.0.1", port: port, callingAETitle: "WECARE", timeoutSeconds: 10)
+        let association = StorageAssociation(peer: peer)
+        defer { association.release() }
+        let outcomes = try association.send(try files.map { StoreSource.bytes(try Data(contentsOf: $0)) } + [.bytes(Data("hello".utf8))])
+        XCTAssertEqual(outcomes.count, 4)
+        for (outcome, file) in zip(outcomes, files) {
+            XCTAssertEqual(outcome.status, .success, "\(file.lastPathComponent): \(outcome.error ?? "")")
+            XCTAssertNil(outcome.file)
+            let uid = try XCTUnwrap(outcome.sopInstanceUID)
+            let stored = try FileManager.default.contentsOfDirectory(atPath: output.path).filter { $0.hasSuffix(uid) }
+            XCTAssertEqual(stored.count, 1, file.lastPathComponent)
+            if file != bare, let name = stored.first {
+                XCTAssertEqual(try NetworkTestInputs.datasetBytes(of: output.appendingPathComponent(name)),
+                               try NetworkTestInputs.datasetBytes(of: file), file.lastPathComponent)
+            }
+        }
+        XCTAssertNil(outcomes[3].status)
+        XCTAssertEqual(outcomes[3].error, "not a readable DICOM object with SOP Class and Instance UID")
     }
 
     func testUnreadableFileIsReportedPerFile() throws {

@@ -42,7 +42,7 @@ final class HTTPTests: XCTestCase {
         let (_, metrics) = try await get(port, "/metrics")
         for line in [#"wecare_instances_received_total{status="0000"} 2"#, #"wecare_jobs{state="analysed"} 2"#,
                      #"wecare_deliveries{state="delivered"} 4"#, "wecare_associations_total 1", "wecare_disk_headroom_bytes",
-                     "wecare_analysis_duration_seconds_count 2"] {
+                     "wecare_analysis_duration_seconds_count 2", "wecare_outbox_memory_bytes 0"] {
             XCTAssertTrue(metrics.contains(line), "missing \(line) in\n\(metrics)")
         }
         let (jobsStatus, jobs) = try await get(port, "/api/v1/jobs")

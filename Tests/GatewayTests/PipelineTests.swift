@@ -67,17 +67,24 @@ final class PipelineTests: XCTestCase {
         let jobs = try s.ledger.recentJobs(limit: 10)
         XCTAssertEqual(jobs.count, 3)
         XCTAssertTrue(jobs.allSatisfy { $0.state == "analysed" && $0.deliveries.count == 2 })
+        // Delivered at once, the objects went from memory: no outbox file, nothing held.
+        for job in jobs {
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("data/outbox/\(job.id)").path))
+        }
+        XCTAssertEqual(s.outbox.heldBytes, 0)
     }
 
-    /// The outbox keeps only what some destination takes; with no destination, everything.
+    /// The outbox keeps only what some destination takes, on disk once its delivery failed;
+    /// with no destination, everything.
     func testOnlyObjectsSomeDestinationTakesAreStored() async throws {
         let files = try TestImages.make(1, in: dir)
         let s = try await start({
             $0.destinations = TestConfig.pacsDestination(port: Tools.freePort())
         }, processor: TestProcessor(makeDICOM: true))
         _ = try Peers.store(files, port: s.dicomPort)
-        let analysed = try await Tools.eventually { try s.ledger.counts().jobs[.analysed] == 1 }
-        XCTAssertTrue(analysed)
+        let waiting = try await Tools.eventually { (try s.ledger.counts().failingByDestination["pacs"] ?? 0) == 1 }
+        XCTAssertTrue(waiting, "the PACS is down: the SEG waits to be retried")
+        XCTAssertEqual(s.outbox.heldBytes, 0, "a delivery that waits for its retry waits on disk")
         let job = try XCTUnwrap(try s.ledger.recentJobs(limit: 1).first)
         let outbox = dir.appendingPathComponent("data/outbox/\(job.id)")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: outbox.path), ["seg.dcm"])
@@ -186,10 +193,16 @@ final class PipelineTests: XCTestCase {
         let after = try XCTUnwrap(try s.ledger.job(id: job.id))
         XCTAssertEqual(after.attempts, 2)
         XCTAssertEqual(after.state, "analysed")
-        XCTAssertEqual(try Data(contentsOf: seg).count, analysed.count, "the outbox holds the whole object again")
         let got = try FileManager.default.contentsOfDirectory(atPath: received.path)
         XCTAssertEqual(got.count, 1, "\(got)")
-        XCTAssertEqual(try TestImages.sopInstanceUID(received.appendingPathComponent(got[0])), TestProcessor.derivedUID(uid, "seg"))
+        let stored = received.appendingPathComponent(got[0])
+        XCTAssertEqual(try TestImages.sopInstanceUID(stored), TestProcessor.derivedUID(uid, "seg"))
+        // The object analysis made again, whole: its dataset as the PACS stored it.
+        func dataset(_ part10: Data) -> Data {
+            let metaLength = part10[140..<144].reversed().reduce(0) { $0 << 8 | Int($1) }
+            return part10.suffix(from: 144 + metaLength)
+        }
+        XCTAssertEqual(dataset(try Data(contentsOf: stored)), dataset(analysed))
     }
 
     /// Several senders share one destination's queue: every object reaches the PACS once.

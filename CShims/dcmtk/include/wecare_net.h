@@ -122,7 +122,7 @@ typedef struct {
 } wc_peer;
 
 typedef struct {
-    char sop_instance_uid[68];    /* "" when the file could not be read */
+    char sop_instance_uid[68];    /* "" when the object could not be read */
     int has_status;               /* 1 when the peer answered */
     uint16_t status;
     char error[256];              /* "" when none */
@@ -134,21 +134,28 @@ int wc_echo(const wc_peer *peer, uint16_t *status, wc_net_error *error);
 /* An open association kept for the next files (NULL: none). */
 typedef struct wc_scu_association wc_scu_association;
 
-/* C-STORE of files over one association: each file's SOP class is proposed with its own transfer
- * syntax plus Explicit and Implicit VR Little Endian. results has count entries. Returns
- * WC_NET_OK when an association worked (per-file outcomes in results), else the
+/* One object to store: a Part 10 file on disk, or a Part 10 file's bytes in memory. */
+typedef struct {
+    const char *file;             /* path; NULL when bytes is set */
+    const uint8_t *bytes;         /* the whole Part 10 file; NULL to read file instead */
+    size_t length;
+} wc_store_source;
+
+/* C-STORE of objects over one association: each object's SOP class is proposed with its own
+ * transfer syntax plus Explicit and Implicit VR Little Endian. results has count entries.
+ * Returns WC_NET_OK when an association worked (per-object outcomes in results), else the
  * association-level failure.
- * The files go on *association when it is still open, the peer has sent nothing since
- * (no release request, abort or closed connection) and it accepted every file's own transfer
- * syntax (an uncompressed one for an uncompressed file);
+ * The objects go on *association when it is still open, the peer has sent nothing since
+ * (no release request, abort or closed connection) and it accepted every object's own transfer
+ * syntax (an uncompressed one for an uncompressed object);
  * else *association is released and a new one opened, which also proposes the SOP classes in
- * also_propose (Explicit/Implicit VR LE) so that it can serve later files. When a kept
- * association breaks before any file is answered (the peer closed it meanwhile), the files go
- * once more over a new one. Afterwards *association is the open association, or NULL when it
+ * also_propose (Explicit/Implicit VR LE) so that it can serve later objects. When a kept
+ * association breaks before any object is answered (the peer closed it meanwhile), the objects
+ * go once more over a new one. Afterwards *association is the open association, or NULL when it
  * broke or none could be opened. */
-int wc_store_files(wc_scu_association **association, const wc_peer *peer, const char *const *files,
-                   size_t count, const char *const *also_propose, size_t also_count,
-                   wc_store_result *results, wc_net_error *error);
+int wc_store(wc_scu_association **association, const wc_peer *peer, const wc_store_source *sources,
+             size_t count, const char *const *also_propose, size_t also_count,
+             wc_store_result *results, wc_net_error *error);
 
 /* A-RELEASE (abort when the peer does not answer) and free; NULL is ignored. */
 void wc_scu_association_release(wc_scu_association *association);

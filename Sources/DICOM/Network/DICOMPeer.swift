@@ -23,16 +23,29 @@ public struct DICOMPeer: Sendable {
     }
 }
 
-/// Result of one file in `StorageSCU.send`.
+/// What a C-STORE sends: a Part 10 file, or a Part 10 file's bytes already in memory (an object
+/// just written, which then never touches the disk).
+public enum StoreSource: Sendable {
+    case file(URL)
+    case bytes(Data)
+}
+
+/// Result of one object in `StorageSCU.send` / `StorageAssociation.send`.
 public struct StoreOutcome: Sendable {
-    public var file: URL
+    public var source: StoreSource
     public var sopInstanceUID: String?
     /// The peer's C-STORE response status; nil when no response came (see `error`).
     public var status: DIMSEStatus?
     public var error: String?
 
-    public init(file: URL, sopInstanceUID: String?, status: DIMSEStatus?, error: String?) {
-        self.file = file
+    /// The file sent, nil for bytes from memory.
+    public var file: URL? {
+        if case .file(let url) = source { return url }
+        return nil
+    }
+
+    public init(source: StoreSource, sopInstanceUID: String?, status: DIMSEStatus?, error: String?) {
+        self.source = source
         self.sopInstanceUID = sopInstanceUID
         self.status = status
         self.error = error

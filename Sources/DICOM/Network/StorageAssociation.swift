@@ -23,38 +23,41 @@ public final class StorageAssociation: @unchecked Sendable {
     /// Whether an association is open now (the peer may still have closed it meanwhile).
     public var isOpen: Bool { handle != nil }
 
-    /// Proposes each file's SOP class with its own transfer syntax, plus Explicit/Implicit VR
-    /// Little Endian as fallback (used only when the peer refuses the file's own syntax;
+    /// Proposes each object's SOP class with its own transfer syntax, plus Explicit/Implicit VR
+    /// Little Endian as fallback (used only when the peer refuses the object's own syntax;
     /// converting needs the codecs registered). Nothing is transcoded otherwise.
     /// Association-level failures (connection refused, rejected, TLS) throw `DICOMNetworkError`;
-    /// per-file failures land in the outcome (`status` nil, `error` set), also for files left
-    /// unsent after an abort mid-association.
-    public func send(_ files: [URL]) throws -> [StoreOutcome] {
-        if files.isEmpty { return [] }
+    /// per-object failures land in the outcome (`status` nil, `error` set), also for objects left
+    /// unsent after an abort mid-association. Outcomes are in the order of `sources`.
+    public func send(_ sources: [StoreSource]) throws -> [StoreOutcome] {
+        if sources.isEmpty { return [] }
         let arena = CStringArena()
         let tls = peer.tls.map { $0.cValue(in: arena) }
-        let paths: [UnsafePointer<CChar>?] = files.map { arena.make($0.path) }
         let extra: [UnsafePointer<CChar>?] = alsoPropose.map { arena.make($0) }
-        var results = [wc_store_result](repeating: wc_store_result(), count: files.count)
+        var results = [wc_store_result](repeating: wc_store_result(), count: sources.count)
         var error = wc_net_error()
         let kind = StorageSCU.withPeer(peer, arena: arena, tls: tls) { cPeer in
-            paths.withUnsafeBufferPointer { pathBuffer in
+            withStoreSources(sources, arena: arena) { cSources in
                 extra.withUnsafeBufferPointer { extraBuffer in
                     results.withUnsafeMutableBufferPointer { resultBuffer in
-                        wc_store_files(&handle, cPeer, pathBuffer.baseAddress, files.count, extraBuffer.baseAddress,
-                                       extra.count, resultBuffer.baseAddress, &error)
+                        wc_store(&handle, cPeer, cSources, sources.count, extraBuffer.baseAddress, extra.count,
+                                 resultBuffer.baseAddress, &error)
                     }
                 }
             }
         }
         if kind != Int32(WC_NET_OK) { throw DICOMNetworkError(error, host: peer.host, port: peer.port) }
-        return zip(files, results).map { file, result in
+        return zip(sources, results).map { source, result in
             let uid = String(fixedCString: result.sop_instance_uid)
             let message = String(fixedCString: result.error)
-            return StoreOutcome(file: file, sopInstanceUID: uid.isEmpty ? nil : uid,
+            return StoreOutcome(source: source, sopInstanceUID: uid.isEmpty ? nil : uid,
                                 status: result.has_status != 0 ? DIMSEStatus(code: result.status) : nil,
                                 error: message.isEmpty ? nil : message)
         }
+    }
+
+    public func send(_ files: [URL]) throws -> [StoreOutcome] {
+        try send(files.map(StoreSource.file))
     }
 
     /// A-RELEASE (an abort when the peer does not answer); a later `send` opens a new one.
@@ -62,4 +65,27 @@ public final class StorageAssociation: @unchecked Sendable {
         wc_scu_association_release(handle)
         handle = nil
     }
+}
+
+/// The sources as C structs for the duration of `body`: paths from the arena, bytes pinned in
+/// place (each `Data` is held by `sources` meanwhile).
+private func withStoreSources<R>(_ sources: [StoreSource], arena: CStringArena,
+                                 _ body: (UnsafePointer<wc_store_source>?) -> R) -> R {
+    var cSources: [wc_store_source] = []
+    cSources.reserveCapacity(sources.count)
+    func next(_ index: Int) -> R {
+        if index == sources.count { return cSources.withUnsafeBufferPointer { body($0.baseAddress) } }
+        switch sources[index] {
+        case .file(let url):
+            cSources.append(wc_store_source(file: arena.make(url.path), bytes: nil, length: 0))
+            return next(index + 1)
+        case .bytes(let data):
+            return data.withUnsafeBytes { raw in
+                cSources.append(wc_store_source(file: nil, bytes: raw.bindMemory(to: UInt8.self).baseAddress,
+                                                length: raw.count))
+                return next(index + 1)
+            }
+        }
+    }
+    return next(0)
 }

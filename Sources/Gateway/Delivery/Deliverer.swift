@@ -2,17 +2,22 @@ import DICOM
 import Foundation
 import Synchronization
 
-/// One file to hand to a destination.
+/// One object to hand to a destination.
 public struct DeliveryItem: Sendable {
+    /// Where the object is stored; not read when `data` is given.
     public var file: URL
+    /// The object's bytes when they are in memory (see `OutboxMemory`).
+    public var data: Data?
     public var fileName: String
     public var kind: OutputKind
     /// Folder layout keys; nil study goes to `unknown-study`.
     public var studyInstanceUID: String?
     public var sourceSOPInstanceUID: String?
 
-    public init(file: URL, fileName: String, kind: OutputKind, studyInstanceUID: String?, sourceSOPInstanceUID: String?) {
+    public init(file: URL, data: Data? = nil, fileName: String, kind: OutputKind, studyInstanceUID: String?,
+                sourceSOPInstanceUID: String?) {
         self.file = file
+        self.data = data
         self.fileName = fileName
         self.kind = kind
         self.studyInstanceUID = studyInstanceUID
@@ -26,7 +31,7 @@ public struct DeliveryResult: Sendable {
     public var error: String?
 }
 
-/// Sends a batch of files to one destination; never throws: each item gets its own result.
+/// Sends a batch of objects to one destination; never throws: each item gets its own result.
 public protocol Deliverer: Sendable {
     func deliver(_ items: [DeliveryItem]) -> [DeliveryResult]
     /// Ends connections idle for longer than the destination keeps them (called now and then).
@@ -89,7 +94,7 @@ public struct FolderDeliverer: Deliverer {
             var readable: [Int] = []
             for index in groups[folder] ?? [] {
                 do {
-                    files.append((items[index].fileName, try Data(contentsOf: items[index].file)))
+                    files.append((items[index].fileName, try items[index].data ?? Data(contentsOf: items[index].file)))
                     readable.append(index)
                 } catch {
                     errors[index] = "\(error)"
@@ -144,7 +149,7 @@ public final class DICOMDeliverer: Deliverer {
             return nil
         }
         let association = kept ?? StorageAssociation(peer: peer, alsoPropose: Self.outputSOPClasses)
-        let sent = Result { try association.send(items.map(\.file)) }
+        let sent = Result { try association.send(items.map { $0.data.map(StoreSource.bytes) ?? .file($0.file) }) }
         let keep = pool.withLock { p -> Bool in
             if kept == nil { p.opening -= 1 }
             guard keepAssociationSeconds > 0, association.isOpen, p.opening == 0 else { return false }
@@ -158,9 +163,8 @@ public final class DICOMDeliverer: Deliverer {
         case .failure(let error): return items.map { DeliveryResult(item: $0, error: "\(error)") }
         }
         return items.enumerated().map { index, item in
-            let outcome = outcomes.first { $0.file.standardizedFileURL == item.file.standardizedFileURL }
-                ?? (index < outcomes.count ? outcomes[index] : nil)
-            guard let outcome else { return DeliveryResult(item: item, error: "no answer from the peer for this file") }
+            guard index < outcomes.count else { return DeliveryResult(item: item, error: "no answer from the peer for this object") }
+            let outcome = outcomes[index]
             if let status = outcome.status, status.isSuccessOrWarning { return DeliveryResult(item: item, error: nil) }
             let detail = outcome.status.map { String(format: "peer answered status %04X", $0.code) } ?? "no status"
             return DeliveryResult(item: item, error: [detail, outcome.error].compactMap { $0 }.joined(separator: ": "))

@@ -12,6 +12,7 @@ final class DeliveryLoop: @unchecked Sendable {
     private let destination: DestinationSettings
     private let deliverer: Deliverer
     private let ledger: Ledger
+    private let outbox: OutboxMemory
     private let dataDirectory: URL
     private let retry: RetryPolicy
     private let maxAttempts: Int
@@ -27,12 +28,13 @@ final class DeliveryLoop: @unchecked Sendable {
     private let lock = NSLock()
     private var inFlight: Set<Int64> = []
 
-    init(destination: DestinationSettings, deliverer: Deliverer, ledger: Ledger, dataDirectory: URL,
+    init(destination: DestinationSettings, deliverer: Deliverer, ledger: Ledger, outbox: OutboxMemory,
          settings: DeliverySettings, metrics: GatewayMetrics, logger: Logger) {
         self.destination = destination
         self.deliverer = deliverer
         self.ledger = ledger
-        self.dataDirectory = dataDirectory
+        self.outbox = outbox
+        self.dataDirectory = outbox.dataDirectory
         self.retry = RetryPolicy(settings)
         self.maxAttempts = settings.maxAttempts
         self.metrics = metrics
@@ -130,10 +132,13 @@ final class DeliveryLoop: @unchecked Sendable {
     }
 
     private func deliver(_ batch: [DeliveryTask]) throws {
-        // A job with an object lost since analysis (a power cut before the page cache reached
-        // the disk) is analysed again; none of its objects go out until then.
+        // Objects held in memory go from there; the others are read from their outbox files.
+        var held: [Int64: Data] = [:]
+        for task in batch { held[task.id] = outbox.data(task.path) }
+        // A job with an object lost since analysis (a crash, or a power cut before the page
+        // cache reached the disk) is analysed again; none of its objects go out until then.
         var lostJobs: Set<Int64> = []
-        for task in batch where !lostJobs.contains(task.jobID) {
+        for task in batch where held[task.id] == nil && !lostJobs.contains(task.jobID) {
             guard let problem = loss(task) else { continue }
             lostJobs.insert(task.jobID)
             if try ledger.redoJob(task.jobID, reason: "outbox file \(task.fileName) \(problem); analysing again", now: Date()) {
@@ -144,9 +149,9 @@ final class DeliveryLoop: @unchecked Sendable {
         }
         let tasks = batch.filter { !lostJobs.contains($0.jobID) }
         if tasks.isEmpty { return }
-        // DICOM objects of a batch travel over one association; files are read from the outbox.
+        // DICOM objects of a batch travel over one association.
         let items = tasks.map { t in
-            DeliveryItem(file: dataDirectory.appendingPathComponent(t.path), fileName: t.fileName, kind: t.kind,
+            DeliveryItem(file: dataDirectory.appendingPathComponent(t.path), data: held[t.id], fileName: t.fileName, kind: t.kind,
                          studyInstanceUID: t.studyInstanceUID, sourceSOPInstanceUID: t.sourceSOPInstanceUID)
         }
         let results = deliverer.deliver(items)
@@ -162,12 +167,22 @@ final class DeliveryLoop: @unchecked Sendable {
                                metadata: ["job": "\(task.jobID)", "file": "\(task.fileName)", "attempt": "\(attempt)",
                                           "retry_in_s": "\(at.map { String(Int($0.timeIntervalSinceNow)) } ?? "never")",
                                           "error": "\(error)"])
+                if giveUp {
+                    outbox.done(task.path)
+                } else {
+                    // The retry may be hours away: the object waits in its outbox file, not in memory.
+                    do { try outbox.spill(task.path) } catch {
+                        logger.error("cannot write an outbox file; the object stays in memory",
+                                     metadata: ["job": "\(task.jobID)", "file": "\(task.fileName)", "error": "\(error)"])
+                    }
+                }
             } else {
                 delivered.append(task.id)
             }
         }
         if !delivered.isEmpty {
             try ledger.markDelivered(delivered, now: Date())
+            for (task, result) in zip(tasks, results) where result.error == nil { outbox.done(task.path) }
             logger.info("delivered", metadata: ["objects": "\(delivered.count)"])
         }
     }

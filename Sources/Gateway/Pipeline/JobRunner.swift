@@ -2,12 +2,14 @@ import Foundation
 import Logging
 
 /// A bounded pool of workers that take received jobs from the ledger, run the processor,
-/// store what it produced under `outbox/<job>/` and queue the deliveries.
+/// keep what it produced for the outbox (`outbox/<job>/`, in memory or on disk) and queue the
+/// deliveries.
 final class JobRunner: @unchecked Sendable {
     // All stored properties are immutable or thread-safe.
     private let ledger: Ledger
     private let processor: InstanceProcessor
     private let spool: Spool
+    private let outbox: OutboxMemory
     private let dataDirectory: URL
     private let destinations: [DestinationSettings]
     private let retry: RetryPolicy
@@ -20,11 +22,12 @@ final class JobRunner: @unchecked Sendable {
     private let stopFlag = StopFlag()
     private var tasks: [Task<Void, Never>] = []
 
-    init(ledger: Ledger, processor: InstanceProcessor, spool: Spool, dataDirectory: URL,
+    init(ledger: Ledger, processor: InstanceProcessor, spool: Spool, outbox: OutboxMemory, dataDirectory: URL,
          destinations: [DestinationSettings], retry: RetryPolicy, workers: Int, metrics: GatewayMetrics, logger: Logger) {
         self.ledger = ledger
         self.processor = processor
         self.spool = spool
+        self.outbox = outbox
         self.dataDirectory = dataDirectory
         self.destinations = destinations
         self.retry = retry
@@ -82,12 +85,11 @@ final class JobRunner: @unchecked Sendable {
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
             metrics.analysisDuration.recordSeconds(seconds)
             // Each object with the destinations that take it. Only what some destination takes
-            // is stored; with no destination at all, the outbox is where results stay, so
-            // everything is. A job's objects land in its outbox folder before the ledger names
-            // them. Objects on their way to a destination are not fsynced: the ledger keeps
-            // their fingerprints and the delivery loop checks them, so a power cut that lost
-            // them sends the job back to analysis. With no destination nobody checks them,
-            // so they are written durably.
+            // is kept; with no destination at all, the outbox is where results stay, so
+            // everything is, in durably written files. Objects on their way to destinations are
+            // held in memory (see `OutboxMemory`), or, when it is full, written to their outbox
+            // files without fsync; either way before the ledger names them, with their
+            // fingerprints, which the delivery loop checks for objects not held.
             let folder = "outbox/\(claim.jobID)"
             let routed = produced.map { object in
                 let to = destinations.filter { $0.wants(object.kind) }.map(\.name)
@@ -96,13 +98,19 @@ final class JobRunner: @unchecked Sendable {
                                  fingerprint: to.isEmpty ? nil : ContentFingerprint(of: object.data))
             }
             let kept = zip(produced, routed).filter { destinations.isEmpty || !$0.1.destinations.isEmpty }
-            if !kept.isEmpty {
+            let held = !destinations.isEmpty && outbox.hold(kept.map { ($0.1.path, $0.0.data, $0.1.destinations.count) })
+            if !kept.isEmpty && !held {
                 try DurableFile.writeUnreferenced(kept.map { ($0.0.fileName, $0.0.data) },
                                                   into: dataDirectory.appendingPathComponent(folder),
                                                   durable: destinations.isEmpty)
             }
             let objects = kept.map(\.1)
-            try ledger.completeJob(claim.jobID, objects: objects, analysisSeconds: seconds, now: Date())
+            do {
+                try ledger.completeJob(claim.jobID, objects: objects, analysisSeconds: seconds, now: Date())
+            } catch {
+                if held { outbox.drop(objects.map(\.path)) }
+                throw error
+            }
             log.info("job analysed", metadata: ["objects": "\(objects.count)", "seconds": "\(String(format: "%.3f", seconds))"])
             if objects.contains(where: { !$0.destinations.isEmpty }) { onDeliveriesQueued() }
         } catch ProcessingError.permanent(let reason) {

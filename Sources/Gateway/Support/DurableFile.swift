@@ -104,8 +104,9 @@ enum DurableFile {
     }
 
     /// Writes files that nobody reads before a later ledger commit names them (a job's outbox
-    /// folder) under their final names. No temporary names or renames: a crash midway leaves
-    /// files the ledger does not know, and the job's rerun truncates and rewrites them.
+    /// folder), or while they are written (`OutboxMemory.spill`), under their final names. No
+    /// temporary names or renames: a crash midway leaves files the ledger does not know, or
+    /// whose fingerprint does not match, and the job's rerun truncates and rewrites them.
     /// - `durable`: then each file is fsynced, then the directory (writing all before the first
     ///   fsync lets that one journal commit carry the others' entries).
     /// - not `durable`: nothing is fsynced. Only for files the ledger records with their

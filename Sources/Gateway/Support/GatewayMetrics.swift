@@ -35,7 +35,7 @@ public final class GatewayMetrics: Sendable {
     }
 
     /// Snapshot values refreshed right before each scrape.
-    func refresh(counts: LedgerCounts?, diskHeadroomBytes: Int64?) {
+    func refresh(counts: LedgerCounts?, diskHeadroomBytes: Int64?, outboxMemoryBytes: Int) {
         if let counts {
             for state in JobState.allCases {
                 Metrics.Gauge(label: "wecare_jobs", dimensions: [("state", state.rawValue)], factory: factory).record(counts.jobs[state] ?? 0)
@@ -47,6 +47,7 @@ public final class GatewayMetrics: Sendable {
         if let diskHeadroomBytes {
             Metrics.Gauge(label: "wecare_disk_headroom_bytes", factory: factory).record(diskHeadroomBytes)
         }
+        Metrics.Gauge(label: "wecare_outbox_memory_bytes", factory: factory).record(outboxMemoryBytes)
     }
 
     /// Prometheus text exposition format.
