@@ -247,6 +247,9 @@ extern "C" wc_scp *wc_scp_create(const wc_scp_config *config, const wc_scp_callb
     cfg.setDIMSEBlockingMode(DIMSE_NONBLOCKING);
     cfg.setDIMSETimeout(OFstatic_cast(Uint32, config->dimse_timeout_seconds > 0 ? config->dimse_timeout_seconds : 60));
     cfg.setHostLookupEnabled(OFFalse);
+    // The largest PDU DCMTK accepts, so a modality sends an image in a few PDUs (16 KB ones, the
+    // default, made a 300 KB image about 20 reads, writes and PDV headers).
+    cfg.setMaxReceivePDULength(ASC_MAXIMUMPDUSIZE);
     scp->pool->setMaxThreads(OFstatic_cast(Uint16, config->max_associations));
     for (size_t i = 0; i < config->context_count; ++i) {
         const wc_presentation_context &pc = config->contexts[i];

@@ -108,6 +108,21 @@ final class NetworkSCPTests: XCTestCase {
         }
     }
 
+    /// The SCP offers DCMTK's largest PDU, so an image comes in a few large PDUs; it still
+    /// arrives whole.
+    func testAModalityMaySendPDUsOf128KB() throws {
+        let port = try startSCP()
+        let file = try NetworkTestInputs.ultrasoundImage(in: directory)
+        let result = try ExternalTool.run(try ExternalTool.dcmtk("storescu"),
+                                          ["-d", "-aet", "MODALITY", "-aec", "WECARE", "127.0.0.1", "\(port)", file.path])
+        XCTAssertEqual(result.status, 0, result.output)
+        // storescu prints the A-ASSOCIATE-AC's value last, padded with spaces.
+        let offered = result.output.components(separatedBy: "\n").last { $0.contains("Their Max PDU Receive Size:") }
+        XCTAssertEqual(offered?.split(separator: " ").last, "131072", result.output)
+        let received = delegate.directory.appendingPathComponent("\(try NetworkTestInputs.sopInstanceUID(of: file)).dcm")
+        XCTAssertEqual(try NetworkTestInputs.datasetBytes(of: received), try NetworkTestInputs.datasetBytes(of: file))
+    }
+
     func testNonUltrasoundObjectsAreRefusedAtNegotiation() throws {
         let port = try startSCP()
         let source = try NetworkTestInputs.ultrasoundImage(in: directory)
