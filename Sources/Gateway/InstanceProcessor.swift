@@ -6,8 +6,10 @@ import Foundation
 public protocol InstanceProcessor: Sendable {
     /// Name and version of what produced the results; part of every derived UID.
     var producerVersion: String { get }
-    /// Analyse one spooled instance. Throw `ProcessingError` to say whether a retry can help.
-    func process(_ instance: ReceivedInstance) async throws -> [ProducedObject]
+    /// Analyse one spooled instance and make the objects of `kinds`, what some destination
+    /// takes (every kind when there is no destination: then the outbox keeps them); others may
+    /// be left out. Throw `ProcessingError` to say whether a retry can help.
+    func process(_ instance: ReceivedInstance, making kinds: Set<OutputKind>) async throws -> [ProducedObject]
 }
 
 /// An instance the gateway has stored in its spool and recorded in its ledger.

@@ -41,9 +41,15 @@ extension Reporter {
 
     /// Analyses a DICOM or PNG file and builds every output (DICOM objects for DICOM input).
     public func outputs(forFile url: URL) throws -> AnalysisOutputs {
-        let (report, instance) = try analyzeFile(url)
-        let derived = try instance.map { try DerivedObjectsBuilder.build(report, instance: $0, producerVersion: producerVersion) }
+        let (report, derived) = try derivedObjects(forFile: url)
         return try outputs(report, derived: derived)
+    }
+
+    /// Analyses a DICOM or PNG file and builds its DICOM objects (for DICOM input), not the
+    /// documents (`ImageReport.resultDocument()`, `svg()`).
+    public func derivedObjects(forFile url: URL) throws -> (ImageReport, DerivedObjects?) {
+        let (report, instance) = try analyzeFile(url)
+        return (report, try instance.map { try DerivedObjectsBuilder.build(report, instance: $0, producerVersion: producerVersion) })
     }
 
     /// Analyses a DICOM or PNG file, told apart by content; the instance comes back for DICOM input.

@@ -10,18 +10,23 @@ struct ReportingProcessor: InstanceProcessor {
 
     var producerVersion: String { reporter.producerVersion }
 
-    func process(_ instance: ReceivedInstance) async throws -> [ProducedObject] {
-        let outputs: AnalysisOutputs
+    /// The documents (result.json, SVG) are made only when some destination takes them.
+    func process(_ instance: ReceivedInstance, making kinds: Set<OutputKind>) async throws -> [ProducedObject] {
+        var objects: [ProducedObject] = []
+        let derived: DerivedObjects?
         do {
-            outputs = try reporter.asOneJob { try reporter.outputs(forFile: instance.spoolFile) }
+            let report: ImageReport
+            (report, derived) = try reporter.asOneJob { try reporter.derivedObjects(forFile: instance.spoolFile) }
+            if kinds.contains(.json) {
+                objects.append(ProducedObject(kind: .json, fileName: "result.json", data: try report.resultDocument().encoded()))
+            }
+            if kinds.contains(.svg) {
+                objects.append(ProducedObject(kind: .svg, fileName: "lesion.svg", data: Data(report.svg().utf8)))
+            }
         } catch let e as ReportingError {
             throw e.isTransient ? ProcessingError.transient(e.description) : ProcessingError.permanent(e.description)
         }
-        var objects: [ProducedObject] = [
-            ProducedObject(kind: .json, fileName: "result.json", data: outputs.resultJSON),
-            ProducedObject(kind: .svg, fileName: "lesion.svg", data: Data(outputs.svg.utf8)),
-        ]
-        if let d = outputs.derived {
+        if let d = derived {
             if let seg = d.segmentation {
                 objects.append(ProducedObject(kind: .seg, fileName: "seg.dcm", data: seg, sopInstanceUID: d.segmentationUID))
             }

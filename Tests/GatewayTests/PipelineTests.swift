@@ -78,9 +78,10 @@ final class PipelineTests: XCTestCase {
     /// with no destination, everything.
     func testOnlyObjectsSomeDestinationTakesAreStored() async throws {
         let files = try TestImages.make(1, in: dir)
+        let processor = TestProcessor(makeDICOM: true)
         let s = try await start({
             $0.destinations = TestConfig.pacsDestination(port: Tools.freePort())
-        }, processor: TestProcessor(makeDICOM: true))
+        }, processor: processor)
         _ = try Peers.store(files, port: s.dicomPort)
         let waiting = try await Tools.eventually { (try s.ledger.counts().failingByDestination["pacs"] ?? 0) == 1 }
         XCTAssertTrue(waiting, "the PACS is down: the SEG waits to be retried")
@@ -89,6 +90,7 @@ final class PipelineTests: XCTestCase {
         let outbox = dir.appendingPathComponent("data/outbox/\(job.id)")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: outbox.path), ["seg.dcm"])
         XCTAssertEqual(job.deliveries.map(\.destination), ["pacs"])
+        XCTAssertEqual(processor.kindsAsked, [[.seg]], "asked to make only what the PACS takes")
         await s.stop()
         service = nil
 
@@ -96,7 +98,8 @@ final class PipelineTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir2) }
         var config = TestConfig(dir: dir2)
         config.destinations = ""
-        let s2 = try await GatewayService.startForTest(config, processor: TestProcessor(makeDICOM: true))
+        let processor2 = TestProcessor(makeDICOM: true)
+        let s2 = try await GatewayService.startForTest(config, processor: processor2)
         service = s2
         _ = try Peers.store(files, port: s2.dicomPort)
         let analysed2 = try await Tools.eventually { try s2.ledger.counts().jobs[.analysed] == 1 }
@@ -105,6 +108,7 @@ final class PipelineTests: XCTestCase {
         let kept = try FileManager.default.contentsOfDirectory(atPath: dir2.appendingPathComponent("data/outbox/\(job2.id)").path)
         XCTAssertEqual(kept.sorted(), ["lesion.svg", "result.json", "seg.dcm"])
         XCTAssertTrue(job2.deliveries.isEmpty)
+        XCTAssertEqual(processor2.kindsAsked, [Set(OutputKind.allCases)], "with no destination, everything")
     }
 
     func testTransientFailuresAreRetriedAndPermanentOnesRecorded() async throws {

@@ -12,6 +12,8 @@ final class JobRunner: @unchecked Sendable {
     private let outbox: OutboxMemory
     private let dataDirectory: URL
     private let destinations: [DestinationSettings]
+    /// What the processor is asked to make: what some destination takes, or everything.
+    private let kinds: Set<OutputKind>
     private let retry: RetryPolicy
     private let workers: Int
     private let metrics: GatewayMetrics
@@ -30,6 +32,7 @@ final class JobRunner: @unchecked Sendable {
         self.outbox = outbox
         self.dataDirectory = dataDirectory
         self.destinations = destinations
+        kinds = Set(OutputKind.allCases.filter { kind in destinations.isEmpty || destinations.contains { $0.wants(kind) } })
         self.retry = retry
         self.workers = max(1, workers)
         self.metrics = metrics
@@ -81,7 +84,7 @@ final class JobRunner: @unchecked Sendable {
                                         spoolFile: spool.url(relativePath: claim.instance.spoolPath))
         let started = DispatchTime.now()
         do {
-            let produced = try await processor.process(instance)
+            let produced = try await processor.process(instance, making: kinds)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
             metrics.analysisDuration.recordSeconds(seconds)
             // Each object with the destinations that take it. Only what some destination takes

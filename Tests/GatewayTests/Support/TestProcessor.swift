@@ -12,6 +12,7 @@ final class TestProcessor: InstanceProcessor, @unchecked Sendable {
     /// Fail this many first calls per instance with a transient error.
     private let transientFailures: Int
     private let permanentFailure: Bool
+    private var asked: [Set<OutputKind>] = []
 
     init(makeDICOM: Bool = false, transientFailures: Int = 0, permanentFailure: Bool = false) {
         self.makeDICOM = makeDICOM
@@ -24,13 +25,20 @@ final class TestProcessor: InstanceProcessor, @unchecked Sendable {
         return calls[sopInstanceUID] ?? 0
     }
 
+    /// The kinds each call was asked to make, in order.
+    var kindsAsked: [Set<OutputKind>] {
+        lock.lock(); defer { lock.unlock() }
+        return asked
+    }
+
     var totalCalls: Int {
         lock.lock(); defer { lock.unlock() }
         return calls.values.reduce(0, +)
     }
 
-    private func count(_ uid: String) -> Int {
+    private func count(_ uid: String, _ kinds: Set<OutputKind>) -> Int {
         lock.lock(); defer { lock.unlock() }
+        asked.append(kinds)
         calls[uid, default: 0] += 1
         return calls[uid]!
     }
@@ -41,8 +49,9 @@ final class TestProcessor: InstanceProcessor, @unchecked Sendable {
         return "2.25.\(n)"
     }
 
-    func process(_ instance: ReceivedInstance) async throws -> [ProducedObject] {
-        let n = count(instance.sopInstanceUID)
+    /// Makes every kind whatever it is asked (the runner keeps only what is taken).
+    func process(_ instance: ReceivedInstance, making kinds: Set<OutputKind>) async throws -> [ProducedObject] {
+        let n = count(instance.sopInstanceUID, kinds)
         if permanentFailure { throw ProcessingError.permanent("test: undecodable pixel data") }
         if n <= transientFailures { throw ProcessingError.transient("test: model busy (call \(n))") }
         guard FileManager.default.fileExists(atPath: instance.spoolFile.path) else {
