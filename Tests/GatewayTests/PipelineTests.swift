@@ -207,6 +207,8 @@ final class PipelineTests: XCTestCase {
             return part10.suffix(from: 144 + metaLength)
         }
         XCTAssertEqual(dataset(try Data(contentsOf: stored)), dataset(analysed))
+        XCTAssertEqual(try Data(contentsOf: seg), analysed, "a job analysed again keeps its objects on disk, not in memory")
+        XCTAssertEqual(s.outbox.heldBytes, 0)
     }
 
     /// Several senders share one destination's queue: every object reaches the PACS once.

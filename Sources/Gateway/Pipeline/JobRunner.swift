@@ -101,7 +101,10 @@ final class JobRunner: @unchecked Sendable {
                                  fingerprint: to.isEmpty ? nil : ContentFingerprint(of: object.data))
             }
             let kept = zip(produced, routed).filter { destinations.isEmpty || !$0.1.destinations.isEmpty }
-            let held = !destinations.isEmpty && outbox.hold(kept.map { ($0.1.path, $0.0.data, $0.1.destinations.count) })
+            // Only a first run's objects are held: a job analysed before may have objects some
+            // destinations took already, which would never let them go.
+            let held = !destinations.isEmpty && claim.attempts == 1
+                && outbox.hold(kept.map { ($0.1.path, $0.0.data, $0.1.destinations.count) })
             if !kept.isEmpty && !held {
                 try DurableFile.writeUnreferenced(kept.map { ($0.0.fileName, $0.0.data) },
                                                   into: dataDirectory.appendingPathComponent(folder),
