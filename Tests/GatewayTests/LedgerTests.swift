@@ -167,4 +167,14 @@ final class LedgerTests: XCTestCase {
             XCTAssertTrue(study.contains("[\(try XCTUnwrap(peek.studyInstanceUID))]"), study)
         }
     }
+
+    /// Attributes before the study UID longer than the first 16 KiB read: the rest is read too.
+    func testDatasetPeekReadsPastALongHeader() throws {
+        let file = try TestImages.make(1, in: dir)[0]
+        let before = DatasetPeek.uids(in: file)
+        XCTAssertNotNil(before.studyInstanceUID)
+        let r = try Tools.run("dcmodify", ["-nb", "-i", "(0010,4000)=" + String(repeating: "x", count: 20_000), file.path])
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertEqual(DatasetPeek.uids(in: file), before)
+    }
 }

@@ -50,7 +50,16 @@ public enum SHA256 {
 
     /// Lower-case hex digest of a string's UTF-8 bytes.
     public static func hex(_ string: String) -> String {
-        hash(Array(string.utf8)).map { String(format: "%02x", $0) }.joined()
+        // Spelled out by hand: String(format:) per byte cost about 50 µs per digest, and every
+        // received image needs a few (spool name, log hashes).
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for byte in hash(Array(string.utf8)) {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0xF)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }

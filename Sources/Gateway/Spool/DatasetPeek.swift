@@ -11,8 +11,13 @@ enum DatasetPeek {
     static func uids(in file: URL) -> UIDs {
         guard let handle = try? FileHandle(forReadingFrom: file) else { return UIDs() }
         defer { try? handle.close() }
-        // The attributes before (0020,000D) are small in practice; 256 KiB covers long private headers.
-        guard let data = try? handle.read(upToCount: 256 * 1024) else { return UIDs() }
+        // The attributes before (0020,000D) take a few KiB in practice; the rest of 256 KiB,
+        // which covers long private headers, is read only when they do not fit in the first 16.
+        guard var data = try? handle.read(upToCount: 16 * 1024) else { return UIDs() }
+        let found = uids(in: [UInt8](data))
+        guard found.studyInstanceUID == nil, data.count == 16 * 1024,
+              let more = try? handle.read(upToCount: 240 * 1024) else { return found }
+        data.append(more)
         return uids(in: [UInt8](data))
     }
 

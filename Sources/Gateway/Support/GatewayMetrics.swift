@@ -27,7 +27,9 @@ public final class GatewayMetrics: Sendable {
     }
 
     func instanceAnswered(_ code: UInt16) {
-        Metrics.Counter(label: "wecare_instances_received_total", dimensions: [("status", String(format: "%04X", code))], factory: factory).increment()
+        let hex = String(code, radix: 16, uppercase: true)
+        let status = String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+        Metrics.Counter(label: "wecare_instances_received_total", dimensions: [("status", status)], factory: factory).increment()
     }
 
     func deliveryFailed(destination: String) {
