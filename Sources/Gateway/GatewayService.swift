@@ -26,8 +26,14 @@ public final class GatewayService: @unchecked Sendable {
     private var http: GatewayHTTPServer?
 
     /// `processor` nil runs a receive-only gateway: jobs wait in the ledger as `received`.
-    public init(configuration: GatewayConfiguration, processor: InstanceProcessor?, routes: [RouteInstaller] = [],
-                logger: Logger = Logger(label: "wecare.gateway")) throws {
+    public convenience init(configuration: GatewayConfiguration, processor: InstanceProcessor?, routes: [RouteInstaller] = [],
+                            logger: Logger = Logger(label: "wecare.gateway")) throws {
+        try self.init(configuration: configuration, processor: processor, routes: routes, logger: logger,
+                      outboxMemoryBytes: Self.outboxMemoryCapacity)
+    }
+
+    init(configuration: GatewayConfiguration, processor: InstanceProcessor?, routes: [RouteInstaller],
+         logger: Logger, outboxMemoryBytes: Int) throws {
         self.configuration = configuration
         self.processor = processor
         self.extraRoutes = routes
@@ -39,7 +45,7 @@ public final class GatewayService: @unchecked Sendable {
         } catch {
             throw GatewayError.dataDirectory(path: data.path, reason: "\(error)")
         }
-        outbox = OutboxMemory(dataDirectory: data, capacity: Self.outboxMemoryCapacity)
+        outbox = OutboxMemory(dataDirectory: data, capacity: outboxMemoryBytes)
         let ledgerFile = data.appendingPathComponent("ledger.sqlite")
         do {
             ledger = try SQLiteLedger(path: ledgerFile)

@@ -211,6 +211,35 @@ final class PipelineTests: XCTestCase {
         XCTAssertEqual(s.outbox.heldBytes, 0)
     }
 
+    /// With the outbox's memory full, a job's objects are written to their files and go out
+    /// from there, checked against their fingerprints.
+    func testWithTheOutboxMemoryFullObjectsGoOutFromTheirFiles() async throws {
+        try Tools.require("storescp")
+        let files = try TestImages.make(2, in: dir)
+        let pacsPort = Tools.freePort()
+        let (received, storescp) = try startPACS(port: pacsPort)
+        pacs = storescp
+        var config = TestConfig(dir: dir)
+        config.destinations = TestConfig.pacsDestination(port: pacsPort)
+        let processor = TestProcessor(makeDICOM: true)
+        let s = try await GatewayService.startForTest(config, processor: processor, outboxMemoryBytes: 0)
+        service = s
+        deliverOnceThePACSListens(DeliveryItem(file: files[0], fileName: "probe.dcm", kind: .seg, studyInstanceUID: nil,
+                                               sourceSOPInstanceUID: nil),
+                                  to: DICOMPeer(aeTitle: "PACS", host: "127.0.0.1", port: pacsPort, callingAETitle: "WECARE"))
+        _ = try Peers.store(files, port: s.dicomPort)
+        let delivered = try await Tools.eventually(timeout: 60) { try s.ledger.counts().deliveries[.delivered] == 2 }
+        XCTAssertTrue(delivered, "\(String(describing: try? s.ledger.counts()))")
+        for job in try s.ledger.recentJobs(limit: 10) {
+            let seg = dir.appendingPathComponent("data/outbox/\(job.id)/seg.dcm")
+            XCTAssertTrue(FileManager.default.fileExists(atPath: seg.path), "job \(job.id) went through its outbox file")
+        }
+        let expected = Set(try files.map { TestProcessor.derivedUID(try TestImages.sopInstanceUID($0), "seg") })
+        let got = try FileManager.default.contentsOfDirectory(atPath: received.path)
+        XCTAssertTrue(expected.isSubset(of: Set(try got.map { try TestImages.sopInstanceUID(received.appendingPathComponent($0)) })))
+        XCTAssertEqual(processor.totalCalls, 2, "nothing analysed twice")
+    }
+
     /// Several senders share one destination's queue: every object reaches the PACS once.
     func testParallelSendersDeliverEachObjectExactlyOnce() async throws {
         try Tools.require("storescp")

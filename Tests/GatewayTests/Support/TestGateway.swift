@@ -73,10 +73,12 @@ struct TestConfig {
 }
 
 extension GatewayService {
-    static func startForTest(_ config: TestConfig, processor: InstanceProcessor?) async throws -> GatewayService {
+    static func startForTest(_ config: TestConfig, processor: InstanceProcessor?,
+                             outboxMemoryBytes: Int = GatewayService.outboxMemoryCapacity) async throws -> GatewayService {
         var logger = Logger(label: "wecare.test")
         logger.logLevel = ProcessInfo.processInfo.environment["WECARE_TEST_LOG"] == nil ? .critical : .debug
-        let service = try GatewayService(configuration: try config.load(), processor: processor, logger: logger)
+        let service = try GatewayService(configuration: try config.load(), processor: processor, routes: [], logger: logger,
+                                         outboxMemoryBytes: outboxMemoryBytes)
         do {
             try await service.start()
         } catch let error as GatewayError {
