@@ -73,7 +73,6 @@ public final class GatewayService: @unchecked Sendable {
         // objects were lost wakes the workers.
         if let processor {
             let runner = JobRunner(ledger: ledger, processor: processor, spool: spool, outbox: outbox,
-                                   dataDirectory: configuration.dataDirectory,
                                    destinations: configuration.destinations, retry: retry,
                                    workers: configuration.analysis.workers, metrics: metrics, logger: logger)
             let loops = self.loops

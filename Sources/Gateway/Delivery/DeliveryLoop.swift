@@ -155,7 +155,7 @@ final class DeliveryLoop: @unchecked Sendable {
                          studyInstanceUID: t.studyInstanceUID, sourceSOPInstanceUID: t.sourceSOPInstanceUID)
         }
         let results = deliverer.deliver(items)
-        var delivered: [Int64] = []
+        var delivered: [DeliveryTask] = []
         for (task, result) in zip(tasks, results) {
             if let error = result.error {
                 let attempt = task.attempts + 1
@@ -177,12 +177,12 @@ final class DeliveryLoop: @unchecked Sendable {
                     }
                 }
             } else {
-                delivered.append(task.id)
+                delivered.append(task)
             }
         }
         if !delivered.isEmpty {
-            try ledger.markDelivered(delivered, now: Date())
-            for (task, result) in zip(tasks, results) where result.error == nil { outbox.done(task.path) }
+            try ledger.markDelivered(delivered.map(\.id), now: Date())
+            for task in delivered { outbox.done(task.path) }
             logger.info("delivered", metadata: ["objects": "\(delivered.count)"])
         }
     }

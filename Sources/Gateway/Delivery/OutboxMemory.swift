@@ -21,6 +21,11 @@ final class OutboxMemory: Sendable {
     private struct State {
         var held: [String: Held] = [:]
         var bytes = 0
+
+        /// Lets go of a held object, keeping `bytes` the sum of what is held.
+        mutating func letGo(_ path: String) {
+            if let h = held.removeValue(forKey: path) { bytes -= h.data.count }
+        }
     }
     private let state = Mutex(State())
     /// Outbox paths are relative to it.
@@ -37,7 +42,7 @@ final class OutboxMemory: Sendable {
 
     /// Holds all of a job's objects, or none of them (returns false) when they would take the
     /// held bytes past `capacity`. `destinations`: how many deliveries each object has. A path
-    /// held already (a job analysed again) is replaced.
+    /// held already is replaced, not counted twice.
     func hold(_ objects: [(path: String, data: Data, destinations: Int)]) -> Bool {
         state.withLock { s in
             let replaced = objects.reduce(0) { $0 + (s.held[$1.path]?.data.count ?? 0) }
@@ -61,12 +66,7 @@ final class OutboxMemory: Sendable {
         state.withLock { s in
             guard var h = s.held[path] else { return }
             h.waiting -= 1
-            if h.waiting > 0 {
-                s.held[path] = h
-            } else {
-                s.held[path] = nil
-                s.bytes -= h.data.count
-            }
+            if h.waiting > 0 { s.held[path] = h } else { s.letGo(path) }
         }
     }
 
@@ -78,8 +78,7 @@ final class OutboxMemory: Sendable {
         try state.withLock { s in
             guard let h = s.held[path] else { return }
             try write(path, h.data)
-            s.held[path] = nil
-            s.bytes -= h.data.count
+            s.letGo(path)
         }
     }
 
@@ -91,8 +90,7 @@ final class OutboxMemory: Sendable {
             for (path, h) in s.held {
                 do {
                     try write(path, h.data)
-                    s.held[path] = nil
-                    s.bytes -= h.data.count
+                    s.letGo(path)
                 } catch {
                     failed.append(path)
                 }
@@ -104,9 +102,7 @@ final class OutboxMemory: Sendable {
     /// Lets go of objects whose job did not complete (its next run holds them again).
     func drop(_ paths: [String]) {
         state.withLock { s in
-            for path in paths {
-                if let h = s.held.removeValue(forKey: path) { s.bytes -= h.data.count }
-            }
+            for path in paths { s.letGo(path) }
         }
     }
 

@@ -10,7 +10,6 @@ final class JobRunner: @unchecked Sendable {
     private let processor: InstanceProcessor
     private let spool: Spool
     private let outbox: OutboxMemory
-    private let dataDirectory: URL
     private let destinations: [DestinationSettings]
     /// What the processor is asked to make: what some destination takes, or everything.
     private let kinds: Set<OutputKind>
@@ -24,13 +23,12 @@ final class JobRunner: @unchecked Sendable {
     private let stopFlag = StopFlag()
     private var tasks: [Task<Void, Never>] = []
 
-    init(ledger: Ledger, processor: InstanceProcessor, spool: Spool, outbox: OutboxMemory, dataDirectory: URL,
+    init(ledger: Ledger, processor: InstanceProcessor, spool: Spool, outbox: OutboxMemory,
          destinations: [DestinationSettings], retry: RetryPolicy, workers: Int, metrics: GatewayMetrics, logger: Logger) {
         self.ledger = ledger
         self.processor = processor
         self.spool = spool
         self.outbox = outbox
-        self.dataDirectory = dataDirectory
         self.destinations = destinations
         kinds = Set(OutputKind.allCases.filter { kind in destinations.isEmpty || destinations.contains { $0.wants(kind) } })
         self.retry = retry
@@ -107,7 +105,7 @@ final class JobRunner: @unchecked Sendable {
                 && outbox.hold(kept.map { ($0.1.path, $0.0.data, $0.1.destinations.count) })
             if !kept.isEmpty && !held {
                 try DurableFile.writeUnreferenced(kept.map { ($0.0.fileName, $0.0.data) },
-                                                  into: dataDirectory.appendingPathComponent(folder),
+                                                  into: outbox.dataDirectory.appendingPathComponent(folder),
                                                   durable: destinations.isEmpty)
             }
             let objects = kept.map(\.1)
