@@ -1,6 +1,7 @@
 // Process-wide DCMTK networking set-up: logging and TLS layers.
 #include "net_internal.hpp"
 #include "dcmtk/dcmdata/dcdict.h"
+#include "dcmtk/dcmdata/dcdeftag.h"
 #include "dcmtk/dcmnet/dul.h"
 #include "dcmtk/dcmnet/dimse.h"
 #include "dcmtk/dcmnet/dcmtrans.h"
@@ -84,6 +85,16 @@ void copyString(char *dest, size_t capacity, const char *src) {
     if (src == nullptr) src = "";
     std::strncpy(dest, src, capacity - 1);
     dest[capacity - 1] = '\0';
+}
+
+bool sopUIDs(DcmDataset &dataset, std::string &sopClass, std::string &sopInstance) {
+    OFString cls, inst;
+    if (dataset.findAndGetOFString(DCM_SOPClassUID, cls).bad() || cls.empty() ||
+        dataset.findAndGetOFString(DCM_SOPInstanceUID, inst).bad() || inst.empty())
+        return false;
+    sopClass = cls.c_str();
+    sopInstance = inst.c_str();
+    return true;
 }
 
 std::unique_ptr<DcmTLSTransportLayer> makeTLSLayer(const wc_tls_config &tls, T_ASC_NetworkRole role,

@@ -4,6 +4,7 @@
 #include "wecare_net.h"
 #include "dcmtk/config/osconfig.h"
 #include "dcmtk/dcmnet/assoc.h"
+#include "dcmtk/dcmdata/dcdatset.h"
 #include "dcmtk/dcmtls/tlslayer.h"
 #include <memory>
 #include <string>
@@ -28,6 +29,9 @@ void acknowledgePromptly(T_ASC_Association *association);
 
 // Copies a C string into a fixed buffer, always NUL-terminated.
 void copyString(char *dest, size_t capacity, const char *src);
+
+// SOP Class and Instance UID of a parsed object; false when either is missing or empty.
+bool sopUIDs(DcmDataset &dataset, std::string &sopClass, std::string &sopInstance);
 
 } // namespace wecare_net
 #endif

@@ -38,15 +38,7 @@ void readBackUIDs(const char *path, std::string &sopClass, std::string &sopInsta
     DcmFileFormat file;
     OFCondition cond = file.loadFileUntilTag(path, EXS_Unknown, EGL_noChange, DCM_MaxReadLength,
                                              ERM_autoDetect, DcmTagKey(0x0008, 0x0019));
-    ok = false;
-    if (cond.bad()) return;
-    OFString cls, inst;
-    if (file.getDataset()->findAndGetOFString(DCM_SOPClassUID, cls).good() && !cls.empty() &&
-        file.getDataset()->findAndGetOFString(DCM_SOPInstanceUID, inst).good() && !inst.empty()) {
-        sopClass = cls.c_str();
-        sopInstance = inst.c_str();
-        ok = true;
-    }
+    ok = cond.good() && sopUIDs(*file.getDataset(), sopClass, sopInstance);
 }
 
 class Worker : public DcmThreadSCP {

@@ -172,14 +172,9 @@ FileInfo inspect(const wc_store_source &source) {
     FileInfo info;
     DcmFileFormat file;
     if (load(source, file, DcmTagKey(0x0008, 0x0019)).bad()) return info;
-    OFString cls, inst;
-    file.getDataset()->findAndGetOFString(DCM_SOPClassUID, cls);
-    file.getDataset()->findAndGetOFString(DCM_SOPInstanceUID, inst);
     DcmXfer xfer(file.getDataset()->getOriginalXfer());
-    if (cls.empty() || inst.empty() || xfer.getXfer() == EXS_Unknown) return info;
+    if (xfer.getXfer() == EXS_Unknown || !sopUIDs(*file.getDataset(), info.sopClass, info.sopInstance)) return info;
     info.readable = true;
-    info.sopClass = cls.c_str();
-    info.sopInstance = inst.c_str();
     info.transferSyntax = xfer.getXferID();
     return info;
 }
