@@ -13,7 +13,7 @@
 import PackageDescription
 
 let dcmtkLibraries = [
-    "dcmsr", "dcmtls", "dcmnet",
+    "dcmtls", "dcmnet",
     "dcmjpeg", "ijg8", "ijg12", "ijg16", "dcmjpls", "dcmtkcharls", "dcmimage", "dcmimgle", "dcmdata", "oflog", "ofstd",
     "ssl", "crypto",
 ]
