@@ -33,12 +33,15 @@ struct ScpContext {
 // this hands them their context.
 thread_local ScpContext *t_constructingFor = nullptr;
 
-// Reads SOP Class/Instance UID back from a written Part 10 file, stopping before pixel data.
-void readBackUIDs(const char *path, std::string &sopClass, std::string &sopInstance, bool &ok) {
+// Reads SOP Class/Instance UID and Study Instance UID back from a written Part 10 file,
+// stopping at Series Instance UID, well before pixel data.
+void readBackUIDs(const char *path, std::string &sopClass, std::string &sopInstance, std::string &study, bool &ok) {
     DcmFileFormat file;
     OFCondition cond = file.loadFileUntilTag(path, EXS_Unknown, EGL_noChange, DCM_MaxReadLength,
-                                             ERM_autoDetect, DcmTagKey(0x0008, 0x0019));
+                                             ERM_autoDetect, DCM_SeriesInstanceUID);
     ok = cond.good() && sopUIDs(*file.getDataset(), sopClass, sopInstance);
+    OFString s;
+    if (ok && file.getDataset()->findAndGetOFString(DCM_StudyInstanceUID, s).good()) study = s.c_str();
 }
 
 class Worker : public DcmThreadSCP {
@@ -117,7 +120,7 @@ private:
             std::fclose(probe);
         } else {
             const uint16_t status = context_->callbacks.store_received(
-                context_->callbacks.context, &command, nullptr, nullptr, nullptr, "cannot create the output file");
+                context_->callbacks.context, &command, nullptr, nullptr, nullptr, nullptr, "cannot create the output file");
             return drainAndAnswer(request, presID, status);
         }
         acknowledgePromptly(association_); // the dataset follows the command at once
@@ -125,16 +128,16 @@ private:
         if (cond.bad()) {
             std::remove(path.data());
             std::string error = std::string("receiving the dataset failed: ") + cond.text();
-            context_->callbacks.store_received(context_->callbacks.context, &command, nullptr, nullptr, nullptr,
+            context_->callbacks.store_received(context_->callbacks.context, &command, nullptr, nullptr, nullptr, nullptr,
                                                error.c_str());
             return cond; // the association cannot continue after a broken dataset transfer
         }
-        std::string sopClass, sopInstance;
+        std::string sopClass, sopInstance, study;
         bool parsed = false;
-        readBackUIDs(path.data(), sopClass, sopInstance, parsed);
+        readBackUIDs(path.data(), sopClass, sopInstance, study, parsed);
         const uint16_t status = context_->callbacks.store_received(
             context_->callbacks.context, &command, path.data(), parsed ? sopClass.c_str() : nullptr,
-            parsed ? sopInstance.c_str() : nullptr, nullptr);
+            parsed ? sopInstance.c_str() : nullptr, study.empty() ? nullptr : study.c_str(), nullptr);
         OFCondition sent = sendSTOREResponse(presID, request, status);
         acknowledgePromptly(association_); // the modality's next command
         return sent;

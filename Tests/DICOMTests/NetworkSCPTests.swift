@@ -104,6 +104,9 @@ final class NetworkSCPTests: XCTestCase {
             XCTAssertEqual(record?.command.transferSyntaxUID, encoding.transferSyntaxUID)
             XCTAssertEqual(record?.dataset?.sopInstanceUID, uid)
             XCTAssertEqual(record?.dataset?.sopClassUID, NetworkTestInputs.ultrasoundImageStorage)
+            let study = try NetworkTestInputs.value(of: "0020,000d", in: file)
+            XCTAssertFalse(study.isEmpty)
+            XCTAssertEqual(record?.dataset?.studyInstanceUID, study, "\(encoding.name): study UID read back with the SOP UIDs")
             try FileManager.default.removeItem(at: received)
         }
     }

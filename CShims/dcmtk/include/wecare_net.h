@@ -91,9 +91,11 @@ typedef struct {
     int (*store_requested)(void *context, const wc_store_command *command,
                            char *path, size_t path_capacity, uint16_t *discard_status);
     /* After receiving into path: file is NULL and error set when writing failed; the UIDs are read
-     * back from the file (NULL when unparsable). Returns the C-STORE response status. */
+     * back from the file (SOP UIDs NULL when unparsable, study UID NULL when absent). Returns the
+     * C-STORE response status. */
     uint16_t (*store_received)(void *context, const wc_store_command *command, const char *file,
-                               const char *sop_class_uid, const char *sop_instance_uid, const char *error);
+                               const char *sop_class_uid, const char *sop_instance_uid,
+                               const char *study_instance_uid, const char *error);
     /* Only for accepted associations. */
     void (*association_ended)(void *context, uint64_t association_id, const char *calling_ae, int aborted);
 } wc_scp_callbacks;

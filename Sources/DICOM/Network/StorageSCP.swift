@@ -162,14 +162,15 @@ private let scpStoreRequested: @convention(c) (
 
 private let scpStoreReceived: @convention(c) (
     UnsafeMutableRawPointer?, UnsafePointer<wc_store_command>?, UnsafePointer<CChar>?, UnsafePointer<CChar>?,
-    UnsafePointer<CChar>?, UnsafePointer<CChar>?
-) -> UInt16 = { context, command, file, sopClass, sopInstance, error in
+    UnsafePointer<CChar>?, UnsafePointer<CChar>?, UnsafePointer<CChar>?
+) -> UInt16 = { context, command, file, sopClass, sopInstance, study, error in
     guard let command else { return DIMSEStatus.cannotUnderstand.code }
     let bridge = SCPBridge.from(context)
     let dataset = file.map {
         ReceivedDataset(file: URL(fileURLWithPath: String(cString: $0)),
                         sopClassUID: sopClass.map { String(cString: $0) },
-                        sopInstanceUID: sopInstance.map { String(cString: $0) })
+                        sopInstanceUID: sopInstance.map { String(cString: $0) },
+                        studyInstanceUID: study.map { String(cString: $0) })
     }
     return bridge.delegate.storeReceived(storeCommand(command), dataset: dataset,
                                          error: error.map { String(cString: $0) }).code

@@ -37,11 +37,14 @@ public struct ReceivedDataset: Sendable {
     /// Read back from the written dataset; nil when it cannot be parsed.
     public var sopClassUID: String?
     public var sopInstanceUID: String?
+    /// Read back with them; nil when the dataset has none.
+    public var studyInstanceUID: String?
 
-    public init(file: URL, sopClassUID: String?, sopInstanceUID: String?) {
+    public init(file: URL, sopClassUID: String?, sopInstanceUID: String?, studyInstanceUID: String? = nil) {
         self.file = file
         self.sopClassUID = sopClassUID
         self.sopInstanceUID = sopInstanceUID
+        self.studyInstanceUID = studyInstanceUID
     }
 }
 

@@ -107,7 +107,6 @@ final class StoreHandler: StorageSCPDelegate, @unchecked Sendable {
         }
         do {
             let size = (try? FileManager.default.attributesOfItem(atPath: temporary.path)[.size] as? NSNumber)?.int64Value ?? 0
-            let study = DatasetPeek.studyInstanceUID(in: temporary)
             // Another association may have delivered the same instance meanwhile.
             if try ledger.containsInstance(sopInstanceUID: sopInstance) {
                 discard()
@@ -115,7 +114,7 @@ final class StoreHandler: StorageSCPDelegate, @unchecked Sendable {
             }
             let relative = try spool.commit(temporary, sopInstanceUID: sopInstance)
             let outcome = try ledger.recordReceived(NewInstance(
-                sopInstanceUID: sopInstance, sopClassUID: sopClass, studyInstanceUID: study,
+                sopInstanceUID: sopInstance, sopClassUID: sopClass, studyInstanceUID: dataset.studyInstanceUID,
                 callingAETitle: command.callingAETitle, transferSyntaxUID: command.transferSyntaxUID,
                 spoolPath: relative, sizeBytes: size), now: Date())
             if case .recorded(let jobID) = outcome {

@@ -6,8 +6,6 @@ import Foundation
 enum DatasetPeek {
     struct UIDs: Equatable { var sopInstanceUID: String?; var studyInstanceUID: String? }
 
-    static func studyInstanceUID(in file: URL) -> String? { uids(in: file).studyInstanceUID }
-
     static func uids(in file: URL) -> UIDs {
         guard let handle = try? FileHandle(forReadingFrom: file) else { return UIDs() }
         defer { try? handle.close() }

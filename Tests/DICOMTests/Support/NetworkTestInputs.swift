@@ -119,8 +119,11 @@ enum NetworkTestInputs {
     }
 
     /// SOP Instance UID via dcmdump.
-    static func sopInstanceUID(of file: URL) throws -> String {
-        let result = try ExternalTool.check(try ExternalTool.dcmtk("dcmdump"), ["-M", "+P", "0008,0018", file.path])
+    static func sopInstanceUID(of file: URL) throws -> String { try value(of: "0008,0018", in: file) }
+
+    /// One top-level attribute's value as dcmdump prints it; "" when absent.
+    static func value(of tag: String, in file: URL) throws -> String {
+        let result = try ExternalTool.check(try ExternalTool.dcmtk("dcmdump"), ["-M", "+P", tag, file.path])
         guard let open = result.output.firstIndex(of: "["), let close = result.output.firstIndex(of: "]") else { return "" }
         return String(result.output[result.output.index(after: open)..<close])
     }
