@@ -52,14 +52,23 @@ extension ProbabilityMap {
         }
         let xs = bilinearTaps(input: width, output: fov.width)
         let ys = bilinearTaps(input: height, output: fov.height)
-        // Each model row is interpolated across once (the horizontal taps do not depend on
-        // the output row); output rows then blend two of those rows.
+        // An output row blends two model rows, each value a convex mix of that row's values, so
+        // it stays below the threshold when both rows' maxima do. Most of an image is such
+        // background; those rows stay 0 without being computed. The margin covers the float
+        // rounding of the mix, so the mask is exactly the one computed everywhere.
+        let below = threshold - 1e-4
+        let quiet = (0..<height).map { y in
+            values.withUnsafeBufferPointer { v in v[(y * width)..<((y + 1) * width)].allSatisfy { $0 < below } }
+        }
+        // Each model row an output row needs (a row that is not quiet, or a neighbour of one: the
+        // two rows an output row blends are adjacent) is interpolated across once, since the
+        // horizontal taps do not depend on the output row; output rows then blend two of those.
         let fw = fov.width
         var across = [Float](repeating: 0, count: height * fw)
         values.withUnsafeBufferPointer { src in
             across.withUnsafeMutableBufferPointer { dst in
                 xs.withUnsafeBufferPointer { taps in
-                    for y in 0..<height {
+                    for y in 0..<height where !quiet[y] || (y > 0 && !quiet[y - 1]) || (y + 1 < height && !quiet[y + 1]) {
                         let row = src.baseAddress! + y * width, out = dst.baseAddress! + y * fw
                         for ox in 0..<fw {
                             let t = taps[ox]
@@ -68,14 +77,6 @@ extension ProbabilityMap {
                     }
                 }
             }
-        }
-        // An output row blends two model rows, each value a convex mix of that row's values, so
-        // it stays below the threshold when both rows' maxima do. Most of an image is such
-        // background; those rows stay 0 without being computed. The margin covers the float
-        // rounding of the mix, so the mask is exactly the one computed everywhere.
-        let below = threshold - 1e-4
-        let quiet = (0..<height).map { y in
-            values.withUnsafeBufferPointer { v in v[(y * width)..<((y + 1) * width)].allSatisfy { $0 < below } }
         }
         var bits = [UInt8](repeating: 0, count: canvasWidth * canvasHeight)
         across.withUnsafeBufferPointer { rows in
