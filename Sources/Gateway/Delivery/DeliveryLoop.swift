@@ -140,7 +140,6 @@ final class DeliveryLoop: @unchecked Sendable {
     }
 
     /// Sends the batch and records each outcome; returns the earliest retry it scheduled.
-    @discardableResult
     private func deliver(_ batch: [DeliveryTask]) throws -> Date? {
         // Objects held in memory go from there; the others are read from their outbox files.
         var held: [Int64: Data] = [:]
