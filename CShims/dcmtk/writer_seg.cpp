@@ -4,11 +4,23 @@
 // writing (a Frame of Reference it insists on, its 1-bit packing; see shared/docs/dicom-notes.md)
 // and its per-frame functional-group machinery cost more CPU than the rest of the object.
 #include "writer_internal.h"
+#include <cstring>
 #include <string>
 
 using namespace wcw;
 
 static const char *const kSegmentationStorage = "1.2.840.10008.5.1.4.1.1.66.4";
+
+// Eight mask bytes (any nonzero = in) as one byte, the first pixel in bit 0: each byte's
+// "nonzero" flag is put in its bit 0, and the multiplication gathers bit 8k into bit 56 + k
+// (the shifted copies land on distinct bits, so nothing carries).
+static inline Uint8 packEight(const uint8_t *m) {
+    uint64_t x;
+    memcpy(&x, m, 8);  // little-endian: m[0] is the low byte
+    const uint64_t low7 = 0x7f7f7f7f7f7f7f7fULL;
+    const uint64_t nonzero = ((x | ((x & low7) + low7)) >> 7) & 0x0101010101010101ULL;
+    return OFstatic_cast(Uint8, (nonzero * 0x0102040810204080ULL) >> 56);
+}
 
 // The frames of a binary SEG are one bit stream, least significant bit first, with no padding
 // between frames (PS3.5 8.1.1), padded to an even length at the end.
@@ -16,11 +28,7 @@ static OFCondition putBinaryFrames(DcmItem &ds, const uint8_t *masks, size_t pix
     size_t bytes = (pixels + 7) / 8;
     OFVector<Uint8> packed(bytes + (bytes & 1), 0);
     size_t i = 0;
-    for (; i + 8 <= pixels; i += 8) {
-        const uint8_t *m = masks + i;
-        packed[i / 8] = OFstatic_cast(Uint8, (m[0] != 0) | (m[1] != 0) << 1 | (m[2] != 0) << 2 | (m[3] != 0) << 3 |
-                                             (m[4] != 0) << 4 | (m[5] != 0) << 5 | (m[6] != 0) << 6 | (m[7] != 0) << 7);
-    }
+    for (; i + 8 <= pixels; i += 8) packed[i / 8] = packEight(masks + i);
     for (; i < pixels; i++)
         if (masks[i]) packed[i / 8] |= OFstatic_cast(Uint8, 1u << (i % 8));
     DcmPolymorphOBOW *pixelData = new DcmPolymorphOBOW(DcmTag(DCM_PixelData, EVR_OB));

@@ -13,6 +13,13 @@ final class CArena {
         return UnsafePointer(p)
     }
 
+    /// Uninitialised room for `count` trivial values (bytes, numbers), freed with the arena.
+    func buffer<T: BitwiseCopyable>(_: T.Type, count: Int) -> UnsafeMutablePointer<T> {
+        let p = UnsafeMutablePointer<T>.allocate(capacity: max(count, 1))
+        frees.append { p.deallocate() }
+        return p
+    }
+
     func array<T>(_ a: [T]) -> UnsafePointer<T>? {
         if a.isEmpty { return nil }
         let p = UnsafeMutablePointer<T>.allocate(capacity: a.count)

@@ -73,10 +73,13 @@ public enum SegmentationWriter {
         req.rows = UInt16(source.rows)
         req.columns = UInt16(source.columns)
         req.frame_count = UInt32(request.frames.count)
-        var masks: [UInt8] = []
-        masks.reserveCapacity(source.rows * source.columns * request.frames.count)
-        for frame in request.frames { masks.append(contentsOf: frame.mask) }
-        req.masks = arena.array(masks)
+        // The frames' masks side by side, copied once into memory the arena frees.
+        let pixels = source.rows * source.columns
+        let masks = arena.buffer(UInt8.self, count: pixels * request.frames.count)
+        for (i, frame) in request.frames.enumerated() {
+            frame.mask.withUnsafeBufferPointer { (masks + i * pixels).initialize(from: $0.baseAddress!, count: pixels) }
+        }
+        req.masks = UnsafePointer(masks)
         req.source_frame_numbers = source.isMultiFrame
             ? arena.array(request.frames.map { Int32($0.sourceFrameNumber ?? 1) }) : nil
         req.dimension_organization_uid = arena.str(DerivedUID.make(
