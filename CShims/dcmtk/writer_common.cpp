@@ -46,6 +46,15 @@ void copyPatientStudy(DcmItem &src, DcmItem &dst) {
         if (!dst.tagExists(tag)) dst.insertEmptyElement(tag);
 }
 
+std::string joinedInts(const int32_t *values, size_t count) {
+    std::string out;
+    for (size_t i = 0; i < count; i++) {
+        if (i) out += '\\';
+        out += std::to_string(values[i]);
+    }
+    return out;
+}
+
 OFCondition putIfGiven(DcmItem &dst, const DcmTagKey &tag, const char *value) {
     if (!has(value)) return EC_Normal;
     return dst.putAndInsertOFStringArray(tag, value);

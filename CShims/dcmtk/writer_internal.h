@@ -6,6 +6,7 @@
 #include "include/wecare_writers.h"
 #include "image_internal.h"
 #include <mutex>
+#include <string>
 
 namespace wcw {
 
@@ -26,6 +27,9 @@ OFCondition putIds(DcmItem &dst, const wc_derived_ids &ids);
 OFCondition putCodeItem(DcmItem &parent, const DcmTagKey &seq, const wc_code &code, long itemNum = -2);
 
 OFCondition putIfGiven(DcmItem &dst, const DcmTagKey &tag, const char *value);
+
+// Integers joined by backslashes, as a multi-valued IS (e.g. Referenced Frame Number) is written.
+std::string joinedInts(const int32_t *values, size_t count);
 
 // The dataset of an opened source, its handle locked by `lock` (for the writer's whole run);
 // NULL with err filled when no source was given.

@@ -5,15 +5,6 @@
 
 using namespace wcw;
 
-static std::string joinInts(const int32_t *v, size_t n) {
-    std::string out;
-    for (size_t i = 0; i < n; i++) {
-        if (i) out += "\\";
-        out += std::to_string(v[i]);
-    }
-    return out;
-}
-
 // Referenced Series > Referenced Image (+ frames) of the source.
 static OFCondition putReferencedImage(DcmItem &parent, const OFString &cls, const OFString &inst,
                                       const wc_pr_request &req) {
@@ -23,7 +14,7 @@ static OFCondition putReferencedImage(DcmItem &parent, const OFString &cls, cons
     if (c.good()) c = img->putAndInsertString(DCM_ReferencedSOPInstanceUID, inst.c_str());
     if (c.good() && req.referenced_frame_count > 0)
         c = img->putAndInsertString(DCM_ReferencedFrameNumber,
-                                    joinInts(req.referenced_frames, req.referenced_frame_count).c_str());
+                                    joinedInts(req.referenced_frames, req.referenced_frame_count).c_str());
     return c;
 }
 

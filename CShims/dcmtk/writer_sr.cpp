@@ -5,7 +5,6 @@
 // image, and the tree is already decided and checked in Swift (dciodvfy checks every object
 // in the tests).
 #include "writer_internal.h"
-#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -52,16 +51,6 @@ static const char *graphicTypeName(int32_t g) {
 static DcmItem *appendItem(DcmItem &parent, const DcmTagKey &tag) {
     DcmItem *item = NULL;
     return parent.findOrCreateSequenceItem(tag, item, -2).good() ? item : NULL;
-}
-
-// Values joined by backslashes, as a multi-valued IS is written.
-static std::string joined(const int32_t *values, size_t count) {
-    std::string out;
-    for (size_t i = 0; i < count; i++) {
-        if (i) out += '\\';
-        out += std::to_string(values[i]);
-    }
-    return out;
 }
 
 // Relationship, value type, concept name and value of one content item (PS3.3 C.17.3, C.18).
@@ -112,7 +101,7 @@ static OFCondition fillItem(DcmItem &item, const wc_sr_node &n, bool root) {
         c = ref->putAndInsertString(DCM_ReferencedSOPClassUID, n.ref_sop_class_uid);
         if (c.good()) c = ref->putAndInsertString(DCM_ReferencedSOPInstanceUID, n.ref_sop_instance_uid);
         if (c.good() && n.ref_frame_count > 0)
-            c = ref->putAndInsertString(DCM_ReferencedFrameNumber, joined(n.ref_frames, n.ref_frame_count).c_str());
+            c = ref->putAndInsertString(DCM_ReferencedFrameNumber, joinedInts(n.ref_frames, n.ref_frame_count).c_str());
         if (c.good() && n.ref_segment_count > 0) {
             std::vector<Uint16> segments(n.ref_segments, n.ref_segments + n.ref_segment_count);
             c = ref->putAndInsertUint16Array(DCM_ReferencedSegmentNumber, segments.data(), OFstatic_cast(unsigned long, segments.size()));
