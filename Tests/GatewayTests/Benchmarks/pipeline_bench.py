@@ -12,6 +12,10 @@ delivers. For comparison the older, weaker peer is reported too: one image at a 
 threads (at most one per core), which runs 10-20% fewer images per second on 2 cores.
 
   python3 Tests/GatewayTests/Benchmarks/pipeline_bench.py [--wecare .build/release/wecare] [-n 48] [--rounds 5]
+
+The gateway's rate counts from storescu's start to the last result at the PACS, so it includes
+the start (about 0.1 s to the first result) and the tail: with -n 48 those are a few percent of
+the run, with -n 144 or more the ratio comes close to the sustained rate.
 Needs: dcmtk (storescu, storescp, echoscu), pydicom, pillow; BUSI images at ../shared/data/busi.
 """
 import argparse
