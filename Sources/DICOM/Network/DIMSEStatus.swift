@@ -31,6 +31,13 @@ public enum DIMSEStatus: Sendable, Equatable {
         }
     }
 
+    /// The code as DICOM writes it, four upper-case hex digits ("A700"). Without
+    /// String(format:): the gateway labels every C-STORE answer with it.
+    public var hex: String {
+        let digits = Array("0123456789ABCDEF".utf8)
+        return String(decoding: [12, 8, 4, 0].map { digits[Int(code >> $0 & 0xF)] }, as: UTF8.self)
+    }
+
     /// Success or warning (0000, 0001, Bxxx): the peer kept the object.
     public var isSuccessOrWarning: Bool { code == 0 || code == 0x0001 || (code & 0xF000) == 0xB000 }
 }

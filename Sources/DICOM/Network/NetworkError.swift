@@ -36,7 +36,7 @@ public enum DICOMNetworkError: Error, Sendable, Equatable, CustomStringConvertib
         case .associationFailed(let message):
             return "association failed: \(message)"
         case .echoFailed(let status):
-            return "C-ECHO answered status \(String(format: "%04X", status))"
+            return "C-ECHO answered status \(DIMSEStatus(code: status).hex)"
         case .dataDictionaryMissing(let path):
             let from = path.map { "DCMDICTPATH=\($0)" } ?? "the dcmtk package's dicom.dic"
             return "DCMTK's data dictionary could not be loaded from \(from); install the dcmtk package, or point DCMDICTPATH at its dicom.dic"

@@ -166,7 +166,7 @@ public final class DICOMDeliverer: Deliverer {
             guard index < outcomes.count else { return DeliveryResult(item: item, error: "no answer from the peer for this object") }
             let outcome = outcomes[index]
             if let status = outcome.status, status.isSuccessOrWarning { return DeliveryResult(item: item, error: nil) }
-            let detail = outcome.status.map { String(format: "peer answered status %04X", $0.code) } ?? "no status"
+            let detail = outcome.status.map { "peer answered status \($0.hex)" } ?? "no status"
             return DeliveryResult(item: item, error: [detail, outcome.error].compactMap { $0 }.joined(separator: ": "))
         }
     }

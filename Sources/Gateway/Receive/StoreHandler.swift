@@ -75,13 +75,13 @@ final class StoreHandler: StorageSCPDelegate, @unchecked Sendable {
     }
 
     private func answered(_ disposition: StoreDisposition) -> StoreDisposition {
-        if case .discard(let status) = disposition { metrics.instanceAnswered(status.code) }
+        if case .discard(let status) = disposition { metrics.instanceAnswered(status) }
         return disposition
     }
 
     func storeReceived(_ command: StoreCommand, dataset: ReceivedDataset?, error: String?) -> DIMSEStatus {
         let status = decide(command, dataset: dataset, error: error)
-        metrics.instanceAnswered(status.code)
+        metrics.instanceAnswered(status)
         return status
     }
 

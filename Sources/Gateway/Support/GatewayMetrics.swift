@@ -1,3 +1,4 @@
+import DICOM
 import Foundation
 import Metrics
 import Prometheus
@@ -26,10 +27,8 @@ public final class GatewayMetrics: Sendable {
         Metrics.Counter(label: "wecare_associations_rejected_total", dimensions: [("reason", reason)], factory: factory).increment()
     }
 
-    func instanceAnswered(_ code: UInt16) {
-        let hex = String(code, radix: 16, uppercase: true)
-        let status = String(repeating: "0", count: max(0, 4 - hex.count)) + hex
-        Metrics.Counter(label: "wecare_instances_received_total", dimensions: [("status", status)], factory: factory).increment()
+    func instanceAnswered(_ status: DIMSEStatus) {
+        Metrics.Counter(label: "wecare_instances_received_total", dimensions: [("status", status.hex)], factory: factory).increment()
     }
 
     func deliveryFailed(destination: String) {
