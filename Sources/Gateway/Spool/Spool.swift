@@ -25,14 +25,9 @@ public struct Spool: Sendable {
         // The 256 prefix folders exist from the start, made durable once here, so receiving an
         // instance never creates a folder (and fsyncs the spool root for it) before its answer.
         for prefix in 0..<256 {
-            try DurableFile.makeDirectory(root.appendingPathComponent(Self.hex2(prefix)), synced: false)
+            try DurableFile.makeDirectory(root.appendingPathComponent(String(format: "%02x", prefix)), synced: false)
         }
         try DurableFile.fsync(path: root.path)
-    }
-
-    private static func hex2(_ value: Int) -> String {
-        let digits = Array("0123456789abcdef")
-        return String([digits[value >> 4], digits[value & 15]])
     }
 
     /// A fresh name in tmp/ for one incoming transfer.
