@@ -114,20 +114,23 @@ final class DeliveryLoop: @unchecked Sendable {
                     // Nothing else can fall due sooner than a retry this batch scheduled, except
                     // an older retry, which waits at most the 1 s every wait is capped at.
                     // Skipping the ledger's next-due query here saves one read per batch.
-                    if due.count < batchLimit {
-                        doorbell.waitBlocking(after: ticket, upTo: min(max(retryAt?.timeIntervalSinceNow ?? 1, 0.05), 1))
-                    }
+                    if due.count < batchLimit { wait(after: ticket, until: retryAt) }
                     continue
                 }
                 // Nothing (more) due: associations kept past their time are released while we wait.
                 deliverer.closeIdleConnections(now: Date())
-                let next = try ledger.nextDeliveryDue(destination: destination.name).map { $0.timeIntervalSinceNow } ?? 1
-                doorbell.waitBlocking(after: ticket, upTo: min(max(next, 0.05), 1))
+                wait(after: ticket, until: try ledger.nextDeliveryDue(destination: destination.name))
             } catch {
                 logger.error("ledger error in delivery loop", metadata: ["error": "\(error)"])
                 doorbell.waitBlocking(after: doorbell.ticket(), upTo: 1)
             }
         }
+    }
+
+    /// Until a ring after `ticket`, or `due` (nil: nothing scheduled), waiting at least 50 ms
+    /// and at most 1 s: a sender looks at the ledger again at least once a second.
+    private func wait(after ticket: Doorbell.Ticket, until due: Date?) {
+        doorbell.waitBlocking(after: ticket, upTo: min(max(due?.timeIntervalSinceNow ?? 1, 0.05), 1))
     }
 
     /// Whether the outbox file still holds what analysis wrote (see `ContentFingerprint`):
