@@ -13,19 +13,38 @@ final class NetworkSCUTests: XCTestCase {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    /// storescp writing into `output`; waits until it answers C-ECHO.
-    private func startStorescp(output: URL, port: UInt16, options: [String] = []) throws -> ExternalTool.Background {
+    /// A storescp PACS for one test: where it writes and the peer that reaches it.
+    private struct PACS {
+        let output: URL
+        let peer: DICOMPeer
+        let process: ExternalTool.Background
+
+        /// The files it stored for an instance (storescp names them <modality prefix>.<SOP Instance UID>).
+        func stored(_ sopInstanceUID: String) throws -> [URL] {
+            try FileManager.default.contentsOfDirectory(atPath: output.path).filter { $0.hasSuffix(sopInstanceUID) }
+                .map { output.appendingPathComponent($0) }
+        }
+    }
+
+    /// storescp on a free port writing into `pacs/`, started with `options` and logging to
+    /// storescp.log; returns once it answers C-ECHO. Stop it with `process.stop()`.
+    private func startPACS(options: [String] = []) throws -> PACS {
+        let port = try NetworkTestInputs.freePort()
+        let output = directory.appendingPathComponent("pacs")
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
-        let storescp = try ExternalTool.Background(try ExternalTool.dcmtk("storescp"),
-                                                   options + ["--aetitle", "PACS", "+xa", "-od", output.path, "\(port)"],
-                                                   log: directory.appendingPathComponent("storescp.log"))
-        let peer = DICOMPeer(aeTitle: "PACS", host: "127.0.0.1", port: port, callingAETitle: "WECARE", timeoutSeconds: 5)
+        let process = try ExternalTool.Background(try ExternalTool.dcmtk("storescp"),
+                                                  options + ["--aetitle", "PACS", "+xa", "-od", output.path, "\(port)"],
+                                                  log: directory.appendingPathComponent("storescp.log"))
+        let echo = DICOMPeer(aeTitle: "PACS", host: "127.0.0.1", port: port, callingAETitle: "WECARE", timeoutSeconds: 5)
         for _ in 0..<200 {
-            if (try? StorageSCU.echo(peer)) != nil { return storescp }
+            if (try? StorageSCU.echo(echo)) != nil {
+                return PACS(output: output, peer: DICOMPeer(aeTitle: "PACS", host: "127.0.0.1", port: port, callingAETitle: "WECARE",
+                                                            timeoutSeconds: 10), process: process)
+            }
             usleep(50_000)
         }
-        storescp.stop()
-        throw ExternalTool.Failure.failed("storescp", storescp.wait())
+        process.stop()
+        throw ExternalTool.Failure.failed("storescp", process.wait())
     }
 
     /// Associations storescp has accepted so far (its verbose log).
@@ -38,17 +57,14 @@ final class NetworkSCUTests: XCTestCase {
     /// started with `options`, with `between` run between the sends. Returns the associations
     /// storescp accepted for them and the files it stored.
     private func sendTwiceOverOneAssociation(storescpOptions options: [String], between: () -> Void) throws -> (associations: Int, stored: Int) {
-        let port = try NetworkTestInputs.freePort()
-        let output = directory.appendingPathComponent("pacs")
-        let storescp = try startStorescp(output: output, port: port, options: ["-v"] + options)
-        defer { storescp.stop() }
+        let pacs = try startPACS(options: ["-v"] + options)
+        defer { pacs.process.stop() }
         let source = try NetworkTestInputs.ultrasoundImage(in: directory)
         let files = try (0..<2).map {
             try NetworkTestInputs.relabel(source, sopClassUID: NetworkTestInputs.ultrasoundImageStorage, name: "kept-\($0)", in: directory)
         }
         let before = try associationsReceived()
-        let association = StorageAssociation(peer: DICOMPeer(aeTitle: "PACS", host: "127.0.0.1", port: port,
-                                                             callingAETitle: "WECARE", timeoutSeconds: 10))
+        let association = StorageAssociation(peer: pacs.peer)
         XCTAssertEqual(try association.send([files[0]]).first?.status, .success)
         XCTAssertTrue(association.isOpen)
         between()
@@ -57,7 +73,7 @@ final class NetworkSCUTests: XCTestCase {
         XCTAssertTrue(association.isOpen)
         association.release()
         XCTAssertFalse(association.isOpen)
-        return (try associationsReceived() - before, try FileManager.default.contentsOfDirectory(atPath: output.path).count)
+        return (try associationsReceived() - before, try FileManager.default.contentsOfDirectory(atPath: pacs.output.path).count)
     }
 
     /// A kept association carries the next batch: storescp negotiates once for two sends.
@@ -80,33 +96,28 @@ final class NetworkSCUTests: XCTestCase {
     /// A kept association negotiated for an uncompressed image lacks the next image's JPEG
     /// syntax: a new one proposes it, and the file arrives as encoded instead of converted.
     func testAKeptAssociationIsReplacedForAnEncodingItDidNotNegotiate() throws {
-        let port = try NetworkTestInputs.freePort()
-        let output = directory.appendingPathComponent("pacs")
-        let storescp = try startStorescp(output: output, port: port, options: ["-v"])
-        defer { storescp.stop() }
+        let pacs = try startPACS(options: ["-v"])
+        defer { pacs.process.stop() }
         let source = try NetworkTestInputs.ultrasoundImage(in: directory)
         let jpeg = try XCTUnwrap(NetworkTestInputs.encodings.first { $0.name == "jpeg-baseline" })
         let plain = try NetworkTestInputs.relabel(source, sopClassUID: NetworkTestInputs.ultrasoundImageStorage, name: "plain", in: directory)
         let compressed = try NetworkTestInputs.relabel(try NetworkTestInputs.encode(source, as: jpeg, in: directory),
                                                        sopClassUID: NetworkTestInputs.ultrasoundImageStorage, name: "jpeg", in: directory)
         let before = try associationsReceived()
-        let association = StorageAssociation(peer: DICOMPeer(aeTitle: "PACS", host: "127.0.0.1", port: port,
-                                                             callingAETitle: "WECARE", timeoutSeconds: 10))
+        let association = StorageAssociation(peer: pacs.peer)
         defer { association.release() }
         XCTAssertEqual(try association.send([plain]).first?.status, .success)
         let outcome = try XCTUnwrap(try association.send([compressed]).first)
         XCTAssertEqual(outcome.status, .success, outcome.error ?? "")
         XCTAssertEqual(try associationsReceived() - before, 2)
         let uid = try XCTUnwrap(outcome.sopInstanceUID)
-        let stored = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: output.path).first { $0.hasSuffix(uid) })
-        XCTAssertEqual(try NetworkTestInputs.transferSyntax(of: output.appendingPathComponent(stored)), jpeg.transferSyntaxUID)
+        let stored = try XCTUnwrap(try pacs.stored(uid).first)
+        XCTAssertEqual(try NetworkTestInputs.transferSyntax(of: stored), jpeg.transferSyntaxUID)
     }
 
     func testSendDeliversFilesToStorescpUnchanged() throws {
-        let port = try NetworkTestInputs.freePort()
-        let output = directory.appendingPathComponent("pacs")
-        let storescp = try startStorescp(output: output, port: port)
-        defer { storescp.stop() }
+        let pacs = try startPACS()
+        defer { pacs.process.stop() }
         let source = try NetworkTestInputs.ultrasoundImage(in: directory)
         let picked = NetworkTestInputs.encodings.filter { ["explicit", "jpeg-baseline", "rle", "jpeg-ls-lossless"].contains($0.name) }
         var files: [URL] = []
@@ -116,19 +127,16 @@ final class NetworkSCUTests: XCTestCase {
             files.append(try NetworkTestInputs.relabel(encoded, sopClassUID: NetworkTestInputs.ultrasoundImageStorage,
                                                        name: "send-\(encoding.name)", in: directory))
         }
-        let peer = DICOMPeer(aeTitle: "PACS", host: "127.0.0.1", port: port, callingAETitle: "WECARE", timeoutSeconds: 10)
-        let outcomes = try StorageSCU.send(files, to: peer)
+        let outcomes = try StorageSCU.send(files, to: pacs.peer)
         XCTAssertEqual(outcomes.count, files.count)
         for (outcome, encoding) in zip(outcomes, picked) {
             XCTAssertEqual(outcome.status, .success, "\(encoding.name): \(outcome.error ?? "")")
             XCTAssertNil(outcome.error)
             let uid = try XCTUnwrap(outcome.sopInstanceUID)
             XCTAssertEqual(uid, try NetworkTestInputs.sopInstanceUID(of: XCTUnwrap(outcome.file)))
-            // storescp names files <modality prefix>.<SOP Instance UID>.
-            let stored = try FileManager.default.contentsOfDirectory(atPath: output.path).filter { $0.hasSuffix(uid) }
+            let stored = try pacs.stored(uid)
             XCTAssertEqual(stored.count, 1, encoding.name)
-            if let name = stored.first {
-                let received = output.appendingPathComponent(name)
+            if let received = stored.first {
                 XCTAssertEqual(try NetworkTestInputs.transferSyntax(of: received), encoding.transferSyntaxUID, encoding.name)
                 XCTAssertEqual(try NetworkTestInputs.datasetBytes(of: received),
                                try NetworkTestInputs.datasetBytes(of: XCTUnwrap(outcome.file)), encoding.name)
@@ -139,22 +147,19 @@ final class NetworkSCUTests: XCTestCase {
     /// Part 10 files go out as their dataset bytes; a bare dataset (no File Meta Information)
     /// has no group length to find its start by, so DCMTK parses it and sends it: it arrives too.
     func testDatasetWithoutFileMetaInformationIsSentThroughTheParser() throws {
-        let port = try NetworkTestInputs.freePort()
-        let output = directory.appendingPathComponent("pacs")
-        let storescp = try startStorescp(output: output, port: port)
-        defer { storescp.stop() }
+        let pacs = try startPACS()
+        defer { pacs.process.stop() }
         let source = try NetworkTestInputs.ultrasoundImage(in: directory)
         let bare = directory.appendingPathComponent("bare.dcm")
         try ExternalTool.check(try ExternalTool.dcmtk("dcmconv"), ["-F", source.path, bare.path])
         XCTAssertThrowsError(try NetworkTestInputs.datasetBytes(of: bare), "no preamble, no DICM")
-        let peer = DICOMPeer(aeTitle: "PACS", host: "127.0.0.1", port: port, callingAETitle: "WECARE", timeoutSeconds: 10)
-        let outcome = try XCTUnwrap(try StorageSCU.send([bare], to: peer).first)
+        let outcome = try XCTUnwrap(try StorageSCU.send([bare], to: pacs.peer).first)
         XCTAssertEqual(outcome.status, .success, outcome.error ?? "")
         let uid = try NetworkTestInputs.sopInstanceUID(of: source)
-        let stored = try FileManager.default.contentsOfDirectory(atPath: output.path).filter { $0.hasSuffix(uid) }
+        let stored = try pacs.stored(uid)
         XCTAssertEqual(stored.count, 1)
-        if let name = stored.first {
-            XCTAssertEqual(try NetworkTestInputs.datasetBytes(of: output.appendingPathComponent(name)),
+        if let received = stored.first {
+            XCTAssertEqual(try NetworkTestInputs.datasetBytes(of: received),
                            try NetworkTestInputs.datasetBytes(of: source))
         }
     }
@@ -163,10 +168,8 @@ final class NetworkSCUTests: XCTestCase {
     /// unchanged, a bare dataset through the parser, and a buffer that is no DICOM object gets
     /// its own error while the others are stored.
     func testObjectsInMemoryAreSentLikeTheirFiles() throws {
-        let port = try NetworkTestInputs.freePort()
-        let output = directory.appendingPathComponent("pacs")
-        let storescp = try startStorescp(output: output, port: port)
-        defer { storescp.stop() }
+        let pacs = try startPACS()
+        defer { pacs.process.stop() }
         let source = try NetworkTestInputs.ultrasoundImage(in: directory)
         let jpeg = try XCTUnwrap(NetworkTestInputs.encodings.first { $0.name == "jpeg-baseline" })
         let compressed = try NetworkTestInputs.relabel(try NetworkTestInputs.encode(source, as: jpeg, in: directory),
@@ -175,8 +178,7 @@ final class NetworkSCUTests: XCTestCase {
         let bare = directory.appendingPathComponent("bare.dcm")
         try ExternalTool.check(try ExternalTool.dcmtk("dcmconv"), ["-F", source.path, bare.path])
         let files = [source, compressed, bare]
-        let peer = DICOMPeer(aeTitle: "PACS", host: "127.0.0.1", port: port, callingAETitle: "WECARE", timeoutSeconds: 10)
-        let association = StorageAssociation(peer: peer)
+        let association = StorageAssociation(peer: pacs.peer)
         defer { association.release() }
         let outcomes = try association.send(try files.map { StoreSource.bytes(try Data(contentsOf: $0)) } + [.bytes(Data("hello".utf8))])
         XCTAssertEqual(outcomes.count, 4)
@@ -184,10 +186,10 @@ final class NetworkSCUTests: XCTestCase {
             XCTAssertEqual(outcome.status, .success, "\(file.lastPathComponent): \(outcome.error ?? "")")
             XCTAssertNil(outcome.file)
             let uid = try XCTUnwrap(outcome.sopInstanceUID)
-            let stored = try FileManager.default.contentsOfDirectory(atPath: output.path).filter { $0.hasSuffix(uid) }
+            let stored = try pacs.stored(uid)
             XCTAssertEqual(stored.count, 1, file.lastPathComponent)
-            if file != bare, let name = stored.first {
-                XCTAssertEqual(try NetworkTestInputs.datasetBytes(of: output.appendingPathComponent(name)),
+            if file != bare, let received = stored.first {
+                XCTAssertEqual(try NetworkTestInputs.datasetBytes(of: received),
                                try NetworkTestInputs.datasetBytes(of: file), file.lastPathComponent)
             }
         }
@@ -196,14 +198,12 @@ final class NetworkSCUTests: XCTestCase {
     }
 
     func testUnreadableFileIsReportedPerFile() throws {
-        let port = try NetworkTestInputs.freePort()
-        let storescp = try startStorescp(output: directory.appendingPathComponent("pacs"), port: port)
-        defer { storescp.stop() }
+        let pacs = try startPACS()
+        defer { pacs.process.stop() }
         let good = try NetworkTestInputs.ultrasoundImage(in: directory)
         let bad = directory.appendingPathComponent("not-dicom.dcm")
         try Data("hello".utf8).write(to: bad)
-        let peer = DICOMPeer(aeTitle: "PACS", host: "127.0.0.1", port: port, callingAETitle: "WECARE")
-        let outcomes = try StorageSCU.send([bad, good], to: peer)
+        let outcomes = try StorageSCU.send([bad, good], to: pacs.peer)
         XCTAssertNil(outcomes[0].status)
         XCTAssertNotNil(outcomes[0].error)
         XCTAssertEqual(outcomes[1].status, .success)
