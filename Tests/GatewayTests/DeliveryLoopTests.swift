@@ -57,7 +57,7 @@ final class DeliveryLoopTests: XCTestCase {
     final class FlakyDeliverer: Deliverer, @unchecked Sendable {
         private let lock = NSLock()
         private var failures: Int
-        private(set) var handed: [(path: String, inMemory: Bool, bytes: Data?)] = []
+        private var handed: [(path: String, inMemory: Bool, bytes: Data?)] = []
         init(failures: Int) { self.failures = failures }
         func deliver(_ items: [DeliveryItem]) -> [DeliveryResult] {
             lock.lock()
