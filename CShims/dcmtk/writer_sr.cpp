@@ -159,7 +159,7 @@ static OFCondition putDocument(DcmItem &ds, const wc_sr_request &req) {
     if (c.good()) c = ds.putAndInsertString(DCM_Modality, "SR");
     if (c.good()) c = ds.insertEmptyElement(DCM_ReferencedPerformedProcedureStepSequence);
     if (c.good()) c = ds.insertEmptyElement(DCM_PerformedProcedureCodeSequence);
-    if (c.good()) c = ds.putAndInsertString(DCM_CompletionFlag, "COMPLETE");
+    if (c.good()) c = ds.putAndInsertString(DCM_CompletionFlag, req.completion_flag ? req.completion_flag : "COMPLETE");
     if (c.good()) c = ds.putAndInsertString(DCM_VerificationFlag, "UNVERIFIED");
     for (size_t i = 0; c.good() && i < req.scheme_count; i++) {
         DcmItem *item = appendItem(ds, DCM_CodingSchemeIdentificationSequence);

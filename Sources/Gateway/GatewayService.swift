@@ -74,6 +74,7 @@ public final class GatewayService: @unchecked Sendable {
         if let processor {
             let runner = JobRunner(ledger: ledger, processor: processor, spool: spool, outbox: outbox,
                                    destinations: configuration.destinations, retry: retry,
+                                   quarantineAfter: configuration.analysis.quarantineAfterFailures,
                                    workers: configuration.analysis.workers, metrics: metrics, logger: logger)
             let loops = self.loops
             runner.onDeliveriesQueued = { for loop in loops { loop.doorbell.ring() } }

@@ -10,10 +10,17 @@ public protocol InstanceProcessor: Sendable {
     /// takes (every kind when there is no destination: then the outbox keeps them); others may
     /// be left out. Throw `ProcessingError` to say whether a retry can help.
     func process(_ instance: ReceivedInstance, making kinds: Set<OutputKind>) async throws -> [ProducedObject]
+    /// The objects that tell the PACS the AI analysis of `instance` is unavailable and why
+    /// (an SR), for an image that failed for good or was quarantined; empty when none can be made.
+    func unavailableReport(_ instance: ReceivedInstance, reason: String) async throws -> [ProducedObject]
+}
+
+extension InstanceProcessor {
+    public func unavailableReport(_ instance: ReceivedInstance, reason: String) async throws -> [ProducedObject] { [] }
 }
 
 /// An instance the gateway has stored in its spool and recorded in its ledger.
-public struct ReceivedInstance: Sendable, Equatable {
+public struct ReceivedInstance: Sendable, Equatable, Codable {
     public var sopClassUID: String
     public var sopInstanceUID: String
     public var callingAETitle: String
@@ -36,7 +43,7 @@ public enum OutputKind: String, Sendable, CaseIterable, Codable {
 }
 
 /// One derived object ready for delivery.
-public struct ProducedObject: Sendable, Equatable {
+public struct ProducedObject: Sendable, Equatable, Codable {
     public var kind: OutputKind
     /// File name inside a folder destination, e.g. "seg.dcm", "lesion.svg", "result.json".
     public var fileName: String
@@ -58,4 +65,7 @@ public enum ProcessingError: Error, Sendable, Equatable {
     case permanent(String)
     /// Retrying may help (e.g. out of memory, model busy); the job is retried with backoff.
     case transient(String)
+    /// The analysis killed or hung its worker process; after `[analysis]
+    /// quarantine_after_failures` of these the image is quarantined.
+    case workerFailed(String)
 }

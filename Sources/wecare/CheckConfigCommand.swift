@@ -14,6 +14,9 @@ struct CheckConfigCommand: AsyncParsableCommand {
         do {
             let configuration = try ConfigurationLoader.load(URL(fileURLWithPath: config))
             print(configuration.summary)
+            for warning in PrivateFiles.warnings(dataDirectory: configuration.dataDirectory) {
+                FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+            }
         } catch let error as ConfigurationError {
             FileHandle.standardError.write(Data((error.description + "\n").utf8))
             FileHandle.standardError.write(Data("\(error.problems.count) problem(s); fix them and run check-config again\n".utf8))

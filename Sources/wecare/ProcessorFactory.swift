@@ -1,6 +1,7 @@
 import Foundation
 import Gateway
 import Inference
+import Logging
 import Reporting
 
 /// The analysis behind `wecare serve`: each spooled instance goes through the Reporting pipeline
@@ -39,6 +40,18 @@ struct ReportingProcessor: InstanceProcessor {
     }
 }
 
+extension ReportingProcessor {
+    /// The "AI analysis unavailable" SR for an image that failed for good or was quarantined.
+    func unavailableReport(_ instance: ReceivedInstance, reason: String) async throws -> [ProducedObject] {
+        do {
+            let (data, uid) = try reporter.unavailableReport(forFile: instance.spoolFile, reason: reason)
+            return [ProducedObject(kind: .sr, fileName: "sr-unavailable.dcm", data: data, sopInstanceUID: uid)]
+        } catch let e as ReportingError {
+            throw e.isTransient ? ProcessingError.transient(e.description) : ProcessingError.permanent(e.description)
+        }
+    }
+}
+
 /// Builds the processor `wecare serve` hands each received instance to.
 func makeInstanceProcessor(_ settings: AnalysisSettings) throws -> ReportingProcessor {
     // A job alone may use the threads of the idle workers too (on 2 cores a lone image's
@@ -48,4 +61,18 @@ func makeInstanceProcessor(_ settings: AnalysisSettings) throws -> ReportingProc
     let model = try LesionModel(modelFile: settings.model, threadsPerSession: settings.threads,
                                 sessions: settings.workers, thresholdOverride: settings.threshold, budget: budget)
     return ReportingProcessor(reporter: Reporter(model: model))
+}
+
+/// The analysis of `wecare serve`: `settings.workers` worker processes of this same executable
+/// (`wecare worker`), each with its own model and `settings.threads` threads. Returns once every
+/// worker has loaded the model; throws when they cannot (a broken model file).
+func makeIsolatedProcessor(_ settings: AnalysisSettings, logLevel: String, logger: Logger) throws -> IsolatedProcessor {
+    let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        ?? CommandLine.arguments[0]
+    var arguments = ["worker", "--model", settings.model.path, "--threads", "\(settings.threads)",
+                     "--memory-mb", "\(settings.workerMemoryBytes >> 20)", "--log-level", logLevel]
+    if let t = settings.threshold { arguments += ["--threshold", "\(t)"] }
+    let pool = WorkerPool(size: settings.workers, launch: WorkerLaunch(executable: executable, arguments: arguments),
+                          logger: logger)
+    return try IsolatedProcessor(pool: pool, imageTimeoutSeconds: settings.imageTimeoutSeconds)
 }

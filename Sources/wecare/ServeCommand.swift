@@ -16,6 +16,7 @@ struct ServeCommand: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func run() async throws {
+        PrivateFiles.restrictCreatedFiles()
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -30,10 +31,13 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data((error.description + "\nnot starting: fix the configuration (see wecare check-config)\n").utf8))
             throw ExitCode(2)
         }
-        var processor: ReportingProcessor?
+        for warning in PrivateFiles.warnings(dataDirectory: configuration.dataDirectory) {
+            logger.warning("\(warning)")
+        }
+        var processor: IsolatedProcessor?
         if configuration.analysis.enabled {
             do {
-                processor = try makeInstanceProcessor(configuration.analysis)
+                processor = try makeIsolatedProcessor(configuration.analysis, logLevel: logLevel, logger: logger)
             } catch {
                 FileHandle.standardError.write(Data("not starting: cannot load the analysis: \(error)\n".utf8))
                 throw ExitCode(3)
@@ -45,11 +49,15 @@ struct ServeCommand: AsyncParsableCommand {
         let stopSignal = SignalWaiter(signals: [SIGTERM, SIGINT])
 
         let scratch = Spool.temporaryDirectory(dataDirectory: configuration.dataDirectory)
-        let routes = processor.map { [AnalysisRoutes.installer($0.reporter, scratch: scratch)] } ?? []
+        let a = configuration.analysis
+        let routes = processor.map {
+            [AnalysisRoutes.installer($0.pool, timeout: a.imageTimeoutSeconds, maxWaiting: 2 * a.workers, scratch: scratch)]
+        } ?? []
         let service = try GatewayService(configuration: configuration, processor: processor, routes: routes, logger: logger)
         do {
             try await service.start()
         } catch {
+            processor?.pool.stop()
             FileHandle.standardError.write(Data("not starting: \(error)\n".utf8))
             throw ExitCode(4)
         }
@@ -59,6 +67,7 @@ struct ServeCommand: AsyncParsableCommand {
         let received = await stopSignal.wait()
         logger.notice("signal received, stopping", metadata: ["signal": "\(received)"])
         await service.stop()
+        processor?.pool.stop()
     }
 }
 

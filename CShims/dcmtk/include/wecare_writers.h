@@ -148,6 +148,7 @@ typedef struct {
     const wc_sr_node *nodes; size_t node_count;
     const wc_sop_ref *evidence; size_t evidence_count; /* Current Requested Procedure Evidence */
     const wc_coding_scheme *schemes; size_t scheme_count;
+    const char *completion_flag;      /* "COMPLETE" (NULL) or "PARTIAL" */
 } wc_sr_request;
 
 int wc_write_sr(const wc_sr_request *req, wc_bytes *out, char *err, size_t errlen);

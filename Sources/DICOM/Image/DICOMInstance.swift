@@ -62,7 +62,18 @@ public final class DICOMInstance: @unchecked Sendable {  // immutable; the handl
     /// Parses the file and checks that its frames can be decoded here.
     /// - Throws: `DICOMInstanceError` (unreadable, notDICOM, truncated, noPixelData,
     ///   missingAttribute, unsupportedTransferSyntax, unsupportedPhotometric).
-    public init(contentsOf url: URL) throws {
+    public convenience init(contentsOf url: URL) throws {
+        try self.init(contentsOf: url, decodable: true)
+    }
+
+    /// The instance's header only, for a report about an image that cannot be analysed: the
+    /// pixel attributes are read as far as present (0 when absent) and nothing checks that
+    /// frames could be decoded; never decode frames of such an instance.
+    public static func header(contentsOf url: URL) throws -> DICOMInstance {
+        try DICOMInstance(contentsOf: url, decodable: false)
+    }
+
+    private init(contentsOf url: URL, decodable: Bool) throws {
         self.url = url
         fileName = url.lastPathComponent
         var status = WC_IMAGE_OK
@@ -112,6 +123,19 @@ public final class DICOMInstance: @unchecked Sendable {  // immutable; the handl
             || TransferSyntax.lossy.contains(transferSyntaxUID)
         ultrasoundRegions = reader.ultrasoundRegions()
 
+        guard decodable else {
+            rows = Int(reader.number(ImageTag.rows) ?? 0)
+            columns = Int(reader.number(ImageTag.columns) ?? 0)
+            bitsAllocated = Int(reader.number(ImageTag.bitsAllocated) ?? 0)
+            bitsStored = Int(reader.number(ImageTag.bitsStored) ?? 0)
+            samplesPerPixel = Int(reader.number(ImageTag.samplesPerPixel) ?? 0)
+            planarConfiguration = Int(reader.number(ImageTag.planarConfiguration) ?? 0)
+            pixelRepresentation = Int(reader.number(ImageTag.pixelRepresentation) ?? 0)
+            numberOfFrames = max(1, Int(reader.number(ImageTag.numberOfFrames) ?? 1))
+            photometricInterpretation = reader.string(ImageTag.photometricInterpretation) ?? ""
+            storedSamplesAreOutput = false
+            return
+        }
         guard wc_image_has_pixel_data(h) == 1 else { throw DICOMInstanceError.noPixelData(file: file) }
         guard TransferSyntax.decodable.contains(transferSyntaxUID) else {
             throw DICOMInstanceError.unsupportedTransferSyntax(file: file, uid: transferSyntaxUID)

@@ -14,6 +14,8 @@ public enum DerivedUID {
         public static let reportInstance = "sr.instance"
         public static let presentationStateSeries = "pr.series"
         public static let presentationStateInstance = "pr.instance"
+        public static let unavailableReportSeries = "sr-unavailable.series"
+        public static let unavailableReportInstance = "sr-unavailable.instance"
         /// Tracking Unique Identifier of lesion `index` (1-based) in the SR.
         public static func lesionTracking(_ index: Int) -> String { "sr.lesion.\(index)" }
         /// Tracking Unique Identifier of the contour group of lesion `index` in the SR.

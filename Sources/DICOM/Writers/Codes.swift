@@ -62,6 +62,8 @@ public extension CodedConcept {
     static let malignant = CodedConcept("21594007", "SCT", "Malignant")
     static let normal = CodedConcept("17621005", "SCT", "Normal")
     static let ultrasoundScanNormal = CodedConcept("169254007", "SCT", "Ultrasound scan normal")
+    static let qualitativeEvaluations = CodedConcept("C0034375", "UMLS", "Qualitative Evaluations")
+    static let comment = CodedConcept("121106", "DCM", "Comment")
     // Private scheme 99WECARE (documented above; declared in the SR's Coding Scheme Identification)
     static let privateSchemeDesignator = "99WECARE"
     static let privateSchemeName = "WeCare AI private codes"

@@ -76,12 +76,15 @@ public struct DerivedIdentity: Sendable {
 /// The kinds of objects WeCare derives.
 public enum DerivedKind: Sendable {
     case segmentation, structuredReport, presentationState
+    /// The report that says the AI analysis of the source is unavailable, and why.
+    case unavailableReport
 
     var seriesRole: String {
         switch self {
         case .segmentation: return DerivedUID.Role.segmentationSeries
         case .structuredReport: return DerivedUID.Role.reportSeries
         case .presentationState: return DerivedUID.Role.presentationStateSeries
+        case .unavailableReport: return DerivedUID.Role.unavailableReportSeries
         }
     }
     var instanceRole: String {
@@ -89,6 +92,7 @@ public enum DerivedKind: Sendable {
         case .segmentation: return DerivedUID.Role.segmentationInstance
         case .structuredReport: return DerivedUID.Role.reportInstance
         case .presentationState: return DerivedUID.Role.presentationStateInstance
+        case .unavailableReport: return DerivedUID.Role.unavailableReportInstance
         }
     }
     /// Series descriptions say plainly that the content is machine output.
@@ -97,6 +101,7 @@ public enum DerivedKind: Sendable {
         case .segmentation: return "WeCare AI lesion segmentation (not for diagnosis alone)"
         case .structuredReport: return "WeCare AI measurement report (not for diagnosis alone)"
         case .presentationState: return "WeCare AI lesion outline (not for diagnosis alone)"
+        case .unavailableReport: return "WeCare AI analysis unavailable"
         }
     }
 }

@@ -120,7 +120,17 @@ public enum StructuredReportWriter {
     public static func write(_ request: Request) throws -> Data {
         let source = try SourceSummary.of(request.source)
         try validate(request, source)
-        let root = content(request, source)
+        var evidence: [SegmentationReference] = []
+        if let seg = request.segmentation, !request.lesions.isEmpty { evidence.append(seg) }
+        return try encode(content(request, source), source: request.source, summary: source, identity: request.identity,
+                          equipment: request.equipment, segmentations: evidence, completion: "COMPLETE")
+    }
+
+    /// The content tree encoded by the shim, with the source (and the SEG, when referenced) as
+    /// evidence.
+    static func encode(_ root: SRItem, source instance: DICOMInstance, summary source: SourceSummary,
+                       identity: DerivedIdentity, equipment: DerivedEquipment, segmentations: [SegmentationReference],
+                       completion: String) throws -> Data {
         let arena = CArena()
         var nodes: [wc_sr_node] = []
         root.flatten(into: &nodes, parent: -1, arena: arena)
@@ -128,16 +138,17 @@ public enum StructuredReportWriter {
                                    series_instance_uid: arena.str(source.seriesInstanceUID),
                                    sop_class_uid: arena.str(source.sopClassUID),
                                    sop_instance_uid: arena.str(source.sopInstanceUID))]
-        if let seg = request.segmentation, !request.lesions.isEmpty {
+        for seg in segmentations {
             evidence.append(wc_sop_ref(study_instance_uid: arena.str(source.studyInstanceUID),
                                        series_instance_uid: arena.str(seg.seriesInstanceUID),
                                        sop_class_uid: arena.str(SegmentationReference.sopClassUID),
                                        sop_instance_uid: arena.str(seg.sopInstanceUID)))
         }
         var req = wc_sr_request()
-        req.source = request.source.handle
-        req.ids = arena.ids(request.identity, request.equipment, laterality: nil)
+        req.source = instance.handle
+        req.ids = arena.ids(identity, equipment, laterality: nil)
         req.sop_class_uid = arena.str(comprehensive3DSRStorage)
+        req.completion_flag = arena.str(completion)
         let schemes = [wc_coding_scheme(designator: arena.str(CodedConcept.privateSchemeDesignator),
                                         name: arena.str(CodedConcept.privateSchemeName),
                                         responsible_organization: arena.str("WeCare"))]
@@ -149,7 +160,7 @@ public enum StructuredReportWriter {
                 req.node_count = nodeBuffer.count
                 req.evidence = evidenceBuffer.baseAddress
                 req.evidence_count = evidenceBuffer.count
-                return try withExtendedLifetime((arena, request.source)) {
+                return try withExtendedLifetime((arena, instance)) {
                     try encodeWithWriter { wc_write_sr(&req, $0, $1, $2) }
                 }
             }
@@ -191,24 +202,32 @@ public enum StructuredReportWriter {
         String(format: "%.\(decimals)f", v)
     }
 
-    static func content(_ r: Request, _ source: SourceSummary) -> SRItem {
-        let frames = source.isMultiFrame ? [r.sourceFrameNumber ?? 1] : []
-        let sourceImage = SRItem.Value.image(sopClassUID: source.sopClassUID, sopInstanceUID: source.sopInstanceUID,
-                                             frames: frames, segments: [])
-        let observerUID = r.deviceObserverUID ?? DerivedUID.make(sourceSOPInstanceUID: r.equipment.manufacturer,
-                                                                 producerVersion: r.equipment.modelName, role: "device-observer")
-        var items: [SRItem] = [
+    /// TID 1500's opening rows: language, the device observer (TID 1004), the procedure, and the
+    /// Image Library with the source image.
+    static func documentHeader(algorithm: AlgorithmIdentification, equipment: DerivedEquipment, deviceObserverUID: String?,
+                               sourceImage: SRItem.Value) -> [SRItem] {
+        let observerUID = deviceObserverUID ?? DerivedUID.make(sourceSOPInstanceUID: equipment.manufacturer,
+                                                               producerVersion: equipment.modelName, role: "device-observer")
+        return [
             SRItem(relationship: .hasConceptMod, concept: .languageOfContent, value: .code(.englishUS)),
             SRItem(relationship: .hasObsContext, concept: .observerType, value: .code(.device)),
             SRItem(relationship: .hasObsContext, concept: .deviceObserverUID, value: .uidref(observerUID)),
-            SRItem(relationship: .hasObsContext, concept: .deviceObserverName, value: .text(r.algorithm.name)),
-            SRItem(relationship: .hasObsContext, concept: .deviceObserverManufacturer, value: .text(r.equipment.manufacturer)),
-            SRItem(relationship: .hasObsContext, concept: .deviceObserverModelName, value: .text(r.equipment.modelName)),
+            SRItem(relationship: .hasObsContext, concept: .deviceObserverName, value: .text(algorithm.name)),
+            SRItem(relationship: .hasObsContext, concept: .deviceObserverManufacturer, value: .text(equipment.manufacturer)),
+            SRItem(relationship: .hasObsContext, concept: .deviceObserverModelName, value: .text(equipment.modelName)),
             SRItem(relationship: .hasConceptMod, concept: .procedureReported, value: .code(.ultrasonographyOfBreast)),
             .container(.contains, .imageLibrary, [
                 .container(.contains, .imageLibraryGroup, [SRItem(relationship: .contains, concept: nil, value: sourceImage)]),
             ]),
         ]
+    }
+
+    static func content(_ r: Request, _ source: SourceSummary) -> SRItem {
+        let frames = source.isMultiFrame ? [r.sourceFrameNumber ?? 1] : []
+        let sourceImage = SRItem.Value.image(sopClassUID: source.sopClassUID, sopInstanceUID: source.sopInstanceUID,
+                                             frames: frames, segments: [])
+        var items = documentHeader(algorithm: r.algorithm, equipment: r.equipment, deviceObserverUID: r.deviceObserverUID,
+                                   sourceImage: sourceImage)
         var groups: [SRItem] = []
         let algorithm = [
             SRItem(relationship: .hasConceptMod, concept: .algorithmName, value: .text(r.algorithm.name)),

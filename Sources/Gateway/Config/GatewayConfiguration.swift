@@ -164,14 +164,25 @@ public struct AnalysisSettings: Sendable {
     public var threads: Int
     /// Mask threshold override; nil keeps the model's default.
     public var threshold: Double?
+    /// One image's analysis may take this long in its worker process; then the worker is killed.
+    public var imageTimeoutSeconds: Double
+    /// Address space a worker process may use (RLIMIT_AS); past it the allocation fails and the
+    /// worker dies, not the gateway.
+    public var workerMemoryBytes: UInt64
+    /// An image whose analysis killed or hung its worker this many times is quarantined.
+    public var quarantineAfterFailures: Int
 
     public init(enabled: Bool = true, model: URL, workers: Int = AnalysisSettings.defaultWorkers, threads: Int = 1,
-                threshold: Double? = nil) {
+                threshold: Double? = nil, imageTimeoutSeconds: Double = 120, workerMemoryBytes: UInt64 = 3 << 30,
+                quarantineAfterFailures: Int = 2) {
         self.enabled = enabled
         self.model = model
         self.workers = workers
         self.threads = threads
         self.threshold = threshold
+        self.imageTimeoutSeconds = imageTimeoutSeconds
+        self.workerMemoryBytes = workerMemoryBytes
+        self.quarantineAfterFailures = quarantineAfterFailures
     }
 }
 

@@ -19,6 +19,14 @@ public protocol Ledger: Sendable {
     func redoJob(_ id: Int64, reason: String, now: Date) throws -> Bool
     /// `retryAt` nil: failed for good with `reason`; otherwise back to `received`, due then.
     func failJob(_ id: Int64, reason: String, retryAt: Date?, now: Date) throws
+    /// The job's analysis killed or hung its worker: counts it, and quarantines the job at
+    /// `quarantineAfter` such failures (never claimed again); otherwise back to `received`, due
+    /// at `retryAt`. Returns the job's failure count and whether it is now quarantined.
+    func recordWorkerFailure(_ id: Int64, reason: String, quarantineAfter: Int, retryAt: Date, now: Date) throws
+        -> (failures: Int, quarantined: Bool)
+    /// Records objects of a job that ended without results (the "AI analysis unavailable"
+    /// report of a failed or quarantined job) and their pending deliveries; the state stays.
+    func attachObjects(_ id: Int64, objects: [NewObject], now: Date) throws
     func nextJobDue() throws -> Date?
     func dueDeliveries(destination: String, now: Date, limit: Int) throws -> [DeliveryTask]
     func nextDeliveryDue(destination: String) throws -> Date?
@@ -33,6 +41,8 @@ public protocol Ledger: Sendable {
 
 public enum JobState: String, Sendable, Codable, CaseIterable {
     case received, analysing, analysed, failed
+    /// Its analysis killed or hung a worker too often: never analysed again.
+    case quarantined
 }
 
 public enum DeliveryState: String, Sendable, Codable, CaseIterable {

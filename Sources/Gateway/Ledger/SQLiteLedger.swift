@@ -74,6 +74,10 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
                 ALTER TABLE objects ADD COLUMN content_hash INTEGER;
                 """)
         }
+        // Analyses that killed or hung their worker process, per job (quarantine at a limit).
+        m.registerMigration("v3 worker failures") { db in
+            try db.execute(sql: "ALTER TABLE jobs ADD COLUMN worker_failures INTEGER NOT NULL DEFAULT 0")
+        }
         return m
     }
 
@@ -164,27 +168,54 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
                 UPDATE jobs SET state = 'analysed', reason = NULL, next_attempt_at = NULL, updated_at = ?, analysis_seconds = ?
                 WHERE id = ?
                 """, [t, analysisSeconds, id])
-            for o in objects {
-                // A re-run (after a crash, or after lost outbox files) produces the same
-                // objects: the rows stay, with the new run's fingerprints.
-                // The upsert touches the row either way, so RETURNING gives its id either way.
-                guard let objectID = try db.value(Int64.self, """
-                    INSERT INTO objects (job_id, kind, file_name, path, sop_instance_uid, size_bytes, content_hash)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT(job_id, file_name) DO UPDATE SET size_bytes = excluded.size_bytes, content_hash = excluded.content_hash
-                    RETURNING id
-                    """, [id, o.kind.rawValue, o.fileName, o.path, o.sopInstanceUID, o.fingerprint?.size,
-                          o.fingerprint.map { Int64(bitPattern: $0.hash) }]) else { continue }
-                // A redone job's deliveries that still wait are due again now.
-                for destination in o.destinations {
-                    try db.run("""
-                        INSERT INTO deliveries (object_id, destination, state, attempts, next_attempt_at)
-                        VALUES (?, ?, 'pending', 0, ?)
-                        ON CONFLICT(object_id, destination) DO UPDATE SET next_attempt_at = excluded.next_attempt_at
-                        WHERE state IN ('pending', 'failed-retrying')
-                        """, [objectID, destination, t])
-                }
+            try Self.insert(objects, of: id, db, now: t)
+        }
+    }
+
+    public func attachObjects(_ id: Int64, objects: [NewObject], now: Date) throws {
+        try write(.redoable) { db in try Self.insert(objects, of: id, db, now: now.timeIntervalSince1970) }
+    }
+
+    /// A job's objects and their deliveries, due at `t`.
+    private static func insert(_ objects: [NewObject], of id: Int64, _ db: Database, now t: Double) throws {
+        for o in objects {
+            // A re-run (after a crash, or after lost outbox files) produces the same
+            // objects: the rows stay, with the new run's fingerprints.
+            // The upsert touches the row either way, so RETURNING gives its id either way.
+            guard let objectID = try db.value(Int64.self, """
+                INSERT INTO objects (job_id, kind, file_name, path, sop_instance_uid, size_bytes, content_hash)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(job_id, file_name) DO UPDATE SET size_bytes = excluded.size_bytes, content_hash = excluded.content_hash
+                RETURNING id
+                """, [id, o.kind.rawValue, o.fileName, o.path, o.sopInstanceUID, o.fingerprint?.size,
+                      o.fingerprint.map { Int64(bitPattern: $0.hash) }]) else { continue }
+            // A redone job's deliveries that still wait are due again now.
+            for destination in o.destinations {
+                try db.run("""
+                    INSERT INTO deliveries (object_id, destination, state, attempts, next_attempt_at)
+                    VALUES (?, ?, 'pending', 0, ?)
+                    ON CONFLICT(object_id, destination) DO UPDATE SET next_attempt_at = excluded.next_attempt_at
+                    WHERE state IN ('pending', 'failed-retrying')
+                    """, [objectID, destination, t])
             }
+        }
+    }
+
+    public func recordWorkerFailure(_ id: Int64, reason: String, quarantineAfter: Int, retryAt: Date, now: Date) throws
+        -> (failures: Int, quarantined: Bool) {
+        try write(.durable) { db in
+            // Durable: a quarantine that a power cut undid would let the image kill workers again.
+            try db.run("UPDATE jobs SET worker_failures = worker_failures + 1 WHERE id = ?", [id])
+            let failures = try db.value(Int.self, "SELECT worker_failures FROM jobs WHERE id = ?", [id]) ?? 0
+            let quarantined = failures >= quarantineAfter
+            try db.run("UPDATE jobs SET state = ?, reason = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?",
+                       [quarantined ? "quarantined" : "received", reason,
+                        quarantined ? nil : retryAt.timeIntervalSince1970, now.timeIntervalSince1970, id])
+            if quarantined {
+                try db.run("UPDATE deliveries SET state = 'failed', last_error = ?, next_attempt_at = NULL" + Self.waitingDeliveriesOfJob,
+                           ["analysis quarantined: \(reason)", id])
+            }
+            return (failures, quarantined)
         }
     }
 
@@ -228,7 +259,7 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
                 FROM deliveries d JOIN objects o ON o.id = d.object_id JOIN jobs j ON j.id = o.job_id
                 JOIN instances i ON i.id = j.instance_id
                 WHERE d.destination = ? AND d.state IN ('pending', 'failed-retrying') AND d.next_attempt_at <= ?
-                  AND j.state = 'analysed'
+                  AND j.state IN ('analysed', 'failed', 'quarantined')
                 ORDER BY d.next_attempt_at, o.job_id, d.id LIMIT ?
                 """, [destination, now.timeIntervalSince1970, limit]).map { row in
                 DeliveryTask(id: row["id"], jobID: row["job_id"], destination: row["destination"],

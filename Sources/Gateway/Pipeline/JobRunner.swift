@@ -14,6 +14,8 @@ final class JobRunner: @unchecked Sendable {
     /// What the processor is asked to make: what some destination takes, or everything.
     private let kinds: Set<OutputKind>
     private let retry: RetryPolicy
+    /// Worker deaths or time-outs after which an image is quarantined.
+    private let quarantineAfter: Int
     private let workers: Int
     private let metrics: GatewayMetrics
     private let logger: Logger
@@ -24,7 +26,8 @@ final class JobRunner: @unchecked Sendable {
     private var tasks: [Task<Void, Never>] = []
 
     init(ledger: Ledger, processor: InstanceProcessor, spool: Spool, outbox: OutboxMemory,
-         destinations: [DestinationSettings], retry: RetryPolicy, workers: Int, metrics: GatewayMetrics, logger: Logger) {
+         destinations: [DestinationSettings], retry: RetryPolicy, quarantineAfter: Int = 2, workers: Int,
+         metrics: GatewayMetrics, logger: Logger) {
         self.ledger = ledger
         self.processor = processor
         self.spool = spool
@@ -32,6 +35,7 @@ final class JobRunner: @unchecked Sendable {
         self.destinations = destinations
         kinds = Set(OutputKind.allCases.filter { kind in destinations.isEmpty || destinations.contains { $0.wants(kind) } })
         self.retry = retry
+        self.quarantineAfter = max(1, quarantineAfter)
         self.workers = max(1, workers)
         self.metrics = metrics
         self.logger = logger
@@ -85,30 +89,7 @@ final class JobRunner: @unchecked Sendable {
             let produced = try await processor.process(instance, making: kinds)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
             metrics.analysisDuration.recordSeconds(seconds)
-            // Each object with the destinations that take it. Only what some destination takes
-            // is kept; with no destination at all, the outbox is where results stay, so
-            // everything is, in durably written files. Objects on their way to destinations are
-            // held in memory (see `OutboxMemory`), or, when it is full, written to their outbox
-            // files without fsync; either way before the ledger names them, with their
-            // fingerprints, which the delivery loop checks for objects not held.
-            let folder = "outbox/\(claim.jobID)"
-            let routed = produced.map { object in
-                let to = destinations.filter { $0.wants(object.kind) }.map(\.name)
-                return NewObject(kind: object.kind, fileName: object.fileName, path: "\(folder)/\(object.fileName)",
-                                 sopInstanceUID: object.sopInstanceUID, destinations: to,
-                                 fingerprint: to.isEmpty ? nil : ContentFingerprint(of: object.data))
-            }
-            let kept = zip(produced, routed).filter { destinations.isEmpty || !$0.1.destinations.isEmpty }
-            // Only a first run's objects are held: a job analysed before may have objects some
-            // destinations took already, which would never let them go.
-            let held = !destinations.isEmpty && claim.attempts == 1
-                && outbox.hold(kept.map { ($0.1.path, $0.0.data, $0.1.destinations.count) })
-            if !kept.isEmpty && !held {
-                try DurableFile.writeUnreferenced(kept.map { ($0.0.fileName, $0.0.data) },
-                                                  into: outbox.dataDirectory.appendingPathComponent(folder),
-                                                  durable: destinations.isEmpty)
-            }
-            let objects = kept.map(\.1)
+            let (objects, held) = try keep(produced, of: claim)
             do {
                 try ledger.completeJob(claim.jobID, objects: objects, analysisSeconds: seconds, now: Date())
             } catch {
@@ -120,12 +101,80 @@ final class JobRunner: @unchecked Sendable {
         } catch ProcessingError.permanent(let reason) {
             log.warning("job failed for good", metadata: ["reason": "\(reason)"])
             try? ledger.failJob(claim.jobID, reason: reason, retryAt: nil, now: Date())
+            await answerUnavailable(claim, instance, reason: reason, log)
+        } catch ProcessingError.workerFailed(let reason) {
+            metrics.workerFailures.increment()
+            do {
+                let outcome = try ledger.recordWorkerFailure(claim.jobID, reason: reason, quarantineAfter: quarantineAfter,
+                                                             retryAt: retry.retryDate(afterAttempt: 1), now: Date())
+                if outcome.quarantined {
+                    metrics.jobsQuarantined.increment()
+                    log.error("image quarantined: its analysis killed or hung a worker process too often; it is not analysed again",
+                              metadata: ["failures": "\(outcome.failures)", "reason": "\(reason)"])
+                    await answerUnavailable(claim, instance, reason: "quarantined after \(outcome.failures) failed analyses: \(reason)", log)
+                } else {
+                    log.warning("the analysis killed or hung its worker; the image is tried once more",
+                                metadata: ["failures": "\(outcome.failures)", "reason": "\(reason)"])
+                }
+            } catch {
+                log.error("cannot record the worker failure", metadata: ["error": "\(error)"])
+            }
         } catch {
             let reason: String
             if case ProcessingError.transient(let r) = error { reason = r } else { reason = "\(error)" }
             let at = retry.retryDate(afterAttempt: claim.attempts)
             log.warning("job failed, will retry", metadata: ["reason": "\(reason)", "retry_in_s": "\(Int(at.timeIntervalSinceNow))"])
             try? ledger.failJob(claim.jobID, reason: reason, retryAt: at, now: Date())
+        }
+    }
+    /// Routes the produced objects to the destinations that take them and keeps them for the
+    /// outbox. Only what some destination takes is kept; with no destination at all, the
+    /// outbox is where results stay, so everything is, in durably written files. Objects on
+    /// their way to destinations are held in memory (see `OutboxMemory`), or, when it is full,
+    /// written to their outbox files without fsync; either way before the ledger names them,
+    /// with their fingerprints, which the delivery loop checks for objects not held.
+    private func keep(_ produced: [ProducedObject], of claim: JobClaim) throws -> (objects: [NewObject], held: Bool) {
+        let folder = "outbox/\(claim.jobID)"
+        let routed = produced.map { object in
+            let to = destinations.filter { $0.wants(object.kind) }.map(\.name)
+            return NewObject(kind: object.kind, fileName: object.fileName, path: "\(folder)/\(object.fileName)",
+                             sopInstanceUID: object.sopInstanceUID, destinations: to,
+                             fingerprint: to.isEmpty ? nil : ContentFingerprint(of: object.data))
+        }
+        let kept = zip(produced, routed).filter { destinations.isEmpty || !$0.1.destinations.isEmpty }
+        // Only a first run's objects are held: a job analysed before may have objects some
+        // destinations took already, which would never let them go.
+        let held = !destinations.isEmpty && claim.attempts == 1
+            && outbox.hold(kept.map { ($0.1.path, $0.0.data, $0.1.destinations.count) })
+        if !kept.isEmpty && !held {
+            try DurableFile.writeUnreferenced(kept.map { ($0.0.fileName, $0.0.data) },
+                                              into: outbox.dataDirectory.appendingPathComponent(folder),
+                                              durable: destinations.isEmpty)
+        }
+        return (kept.map(\.1), held)
+    }
+
+    /// Every image gets an answer at the PACS: one that failed for good or was quarantined gets
+    /// the report that says the AI analysis is unavailable and why.
+    private func answerUnavailable(_ claim: JobClaim, _ instance: ReceivedInstance, reason: String, _ log: Logger) async {
+        do {
+            let produced = try await processor.unavailableReport(instance, reason: reason)
+            guard !produced.isEmpty else {
+                log.warning("no \"AI analysis unavailable\" report is made by this processor; the PACS gets nothing for this image")
+                return
+            }
+            let (objects, held) = try keep(produced, of: claim)
+            do {
+                try ledger.attachObjects(claim.jobID, objects: objects, now: Date())
+            } catch {
+                if held { outbox.drop(objects.map(\.path)) }
+                throw error
+            }
+            log.notice("\"AI analysis unavailable\" report made", metadata: ["objects": "\(objects.count)"])
+            if objects.contains(where: { !$0.destinations.isEmpty }) { onDeliveriesQueued() }
+        } catch {
+            log.error("cannot make the \"AI analysis unavailable\" report; the PACS gets nothing for this image",
+                      metadata: ["error": "\(error)"])
         }
     }
 }

@@ -11,6 +11,11 @@ public final class GatewayMetrics: Sendable {
     let associationsActive: Metrics.Meter
     let associationsTotal: Metrics.Counter
     let analysisDuration: Metrics.Timer
+    /// Analyses that killed or hung their worker process.
+    let workerFailures: Metrics.Counter
+    /// Images quarantined (their analysis failed its worker too often); the current number is
+    /// `wecare_jobs{state="quarantined"}`.
+    let jobsQuarantined: Metrics.Counter
 
     public init() {
         registry = PrometheusCollectorRegistry()
@@ -21,6 +26,8 @@ public final class GatewayMetrics: Sendable {
         associationsActive = Metrics.Meter(label: "wecare_associations_active", factory: factory)
         associationsTotal = Metrics.Counter(label: "wecare_associations_total", factory: factory)
         analysisDuration = Metrics.Timer(label: "wecare_analysis_duration_seconds", factory: factory)
+        workerFailures = Metrics.Counter(label: "wecare_analysis_worker_failures_total", factory: factory)
+        jobsQuarantined = Metrics.Counter(label: "wecare_jobs_quarantined_total", factory: factory)
     }
 
     func associationRejected(reason: String) {

@@ -14,6 +14,7 @@ struct TestConfig {
     var modalities = ["US_ROOM1"]
     var extra = ""
     var analysisEnabled = true
+    var workers = 2
     var httpPort = 0
     var retryBase = 0.2
     var retryMax = 1.0
@@ -55,7 +56,7 @@ struct TestConfig {
         """
         for m in modalities { s += "[[modality]]\nae_title = \"\(m)\"\n\n" }
         s += destinations + "\n\n"
-        s += "[http]\nport = \(httpPort)\n\n[analysis]\nenabled = \(analysisEnabled)\nworkers = 2\n\n"
+        s += "[http]\nport = \(httpPort)\n\n[analysis]\nenabled = \(analysisEnabled)\nworkers = \(workers)\n\n"
         s += "[delivery]\nretry_base_seconds = \(retryBase)\nretry_max_seconds = \(retryMax)\n\n"
         s += extra
         return s
