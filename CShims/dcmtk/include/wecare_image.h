@@ -74,6 +74,11 @@ wc_image_status wc_image_decode_frame(wc_image *image, uint32_t frame, wc_voi_mo
 wc_image_status wc_image_read_native_frame(wc_image *image, uint32_t frame, uint8_t *out, size_t frame_bytes,
                                            char *message, size_t message_len);
 
+/* Warnings DCMTK's JPEG, JPEG-LS and RLE decoders logged on this thread since the last call
+ * (libjpeg's "Corrupt JPEG data" among them: the frame then decodes, but wrongly). Returns
+ * their count and copies the first into `first`; resets. The first call starts listening. */
+unsigned long wc_image_take_decode_warnings(char *first, size_t first_len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -250,12 +250,22 @@ public final class DICOMInstance: @unchecked Sendable {  // immutable; the handl
         var out = [UInt8](repeating: 0, count: rows * columns * 3)
         var width: UInt32 = 0, height: UInt32 = 0, samples: UInt32 = 0
         var message = [CChar](repeating: 0, count: 512)
+        _ = wc_image_take_decode_warnings(nil, 0)  // this thread's earlier warnings are not this frame's
         let status = out.withUnsafeMutableBufferPointer { buf in
             wc_image_decode_frame(handle, UInt32(index), voi.0, voi.1, buf.baseAddress, buf.count,
                                   &width, &height, &samples, &message, message.count)
         }
         guard status == WC_IMAGE_OK else {
             throw DICOMInstanceError.decodingFailed(file: fileName, frame: index, reason: String(cString: message))
+        }
+        // A decoder that warned produced pixels from damaged data (libjpeg fills a corrupt scan
+        // with grey and carries on): analysing them would report what is not there.
+        var warning = [CChar](repeating: 0, count: 256)
+        let warnings = wc_image_take_decode_warnings(&warning, warning.count)
+        guard warnings == 0 else {
+            throw DICOMInstanceError.decodingFailed(
+                file: fileName, frame: index,
+                reason: "the decoder reported damaged data \(warnings) time(s), first: \(String(cString: warning))")
         }
         guard Int(width) == columns, Int(height) == rows else {
             throw DICOMInstanceError.decodingFailed(
