@@ -290,8 +290,15 @@ extension DICOMInstance {
         guard status == WC_IMAGE_OK else {
             throw DICOMInstanceError.decodingFailed(file: fileName, frame: index, reason: String(cString: message))
         }
-        guard samplesPerPixel == 3, planarConfiguration == 1 else { return (columns, rows, samplesPerPixel, stored) }
         let plane = rows * columns
+        if samplesPerPixel == 3,
+           PlanarLayoutCheck.declaredLayoutIsWrong(stored, pixels: plane, declaredPlanar: planarConfiguration == 1) {
+            throw DICOMInstanceError.decodingFailed(
+                file: fileName, frame: index,
+                reason: "Planar Configuration \(planarConfiguration) does not match how the samples are stored "
+                    + "(they read as \(planarConfiguration == 1 ? "interleaved, 0" : "planes, 1")); fix the modality's export")
+        }
+        guard samplesPerPixel == 3, planarConfiguration == 1 else { return (columns, rows, samplesPerPixel, stored) }
         var interleaved = [UInt8](repeating: 0, count: count)
         for i in 0..<plane {
             interleaved[3 * i] = stored[i]
