@@ -74,4 +74,38 @@ final class HTTPTests: XCTestCase {
         XCTAssertEqual(status, 503)
         XCTAssertTrue(body.contains("below min_free_disk_mb"), body)
     }
+
+    func testWrongMethodsGet405WithAllowAndHEADWorksWhereGETDoes() async throws {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let service = try GatewayService(
+            configuration: try TestConfig(dir: dir).load(), processor: TestProcessor(),
+            routes: [{ router in router.post("api/v1/predict") { _, _ in "analysed" } }], logger: logger)
+        self.service = service
+        do { try await service.start() } catch { try skipIfNetworkMissing(error); throw error }
+        let port = try XCTUnwrap(service.httpPort)
+        func ask(_ method: String, _ path: String) async throws -> (Int, String?, Int) {
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+            request.httpMethod = method
+            let (data, response) = try await URLSession.shared.data(for: request)
+            let http = response as? HTTPURLResponse
+            return (http?.statusCode ?? 0, http?.value(forHTTPHeaderField: "Allow"), data.count)
+        }
+        let post = try await ask("POST", "/healthz")
+        XCTAssertEqual(post.0, 405)
+        XCTAssertEqual(post.1, "GET, HEAD")
+        let delete = try await ask("DELETE", "/api/v1/jobs/7")
+        XCTAssertEqual(delete.0, 405)
+        XCTAssertEqual(delete.1, "GET, HEAD")
+        let getPredict = try await ask("GET", "/api/v1/predict")
+        XCTAssertEqual(getPredict.0, 405)
+        XCTAssertEqual(getPredict.1, "POST")
+        for path in ["/healthz", "/readyz", "/metrics", "/api/v1/jobs"] {
+            let head = try await ask("HEAD", path)
+            XCTAssertEqual(head.0, 200, path)
+            XCTAssertEqual(head.2, 0, "HEAD \(path) has no body")
+        }
+        let unknown = try await ask("GET", "/no/such/page")
+        XCTAssertEqual(unknown.0, 404)
+    }
 }

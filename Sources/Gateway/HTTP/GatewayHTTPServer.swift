@@ -17,6 +17,8 @@ final class GatewayHTTPServer: @unchecked Sendable {
     private var group: ServiceGroup?
     private var runTask: Task<Void, Error>?
     private(set) var boundPort: Int?
+    /// Seconds an HTTP connection may stay open without a request or a byte of one.
+    static let idleTimeoutSeconds = 30
 
     init(settings: HTTPSettings, service: GatewayService, extraRoutes: [RouteInstaller], logger: Logger) {
         self.settings = settings
@@ -27,11 +29,16 @@ final class GatewayHTTPServer: @unchecked Sendable {
 
     func start() async throws {
         let router = Router()
+        let methods = MethodPolicyMiddleware<BasicRequestContext>.Table()
+        router.add(middleware: MethodPolicyMiddleware(table: methods))
         installRoutes(router)
         for install in extraRoutes { install(router) }
+        methods.fill(router.routes.map { ("\($0.path)", $0.method) })
         let (stream, continuation) = AsyncStream<Int>.makeStream()
         let app = Application(
             router: router,
+            // A connection that sends nothing for this long is closed: idle clients cost nothing.
+            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(Self.idleTimeoutSeconds)))),
             configuration: .init(address: .hostname(settings.bindAddress, port: settings.port), serverName: nil),
             onServerRunning: { channel in
                 continuation.yield(channel.localAddress?.port ?? 0)
@@ -66,22 +73,22 @@ final class GatewayHTTPServer: @unchecked Sendable {
 
     private func installRoutes(_ router: Router<BasicRequestContext>) {
         let service = self.service
-        router.get("healthz") { _, _ in Self.text("ok\n") }
-        router.get("readyz") { _, _ in
+        router.getAndHead("healthz") { _, _ in Self.text("ok\n") }
+        router.getAndHead("readyz") { _, _ in
             let problems = service.readinessProblems()
             if problems.isEmpty { return Self.text("ready\n") }
             return Self.text("not ready:\n" + problems.map { "- \($0)\n" }.joined(), status: .serviceUnavailable)
         }
-        router.get("metrics") { _, _ in
+        router.getAndHead("metrics") { _, _ in
             service.refreshMetrics()
             return Self.text(service.metrics.render(), contentType: "text/plain; version=0.0.4")
         }
-        router.get("api/v1/jobs") { request, _ in
+        router.getAndHead("api/v1/jobs") { request, _ in
             let limit = request.uri.queryParameters.get("limit", as: Int.self).map { min(max($0, 1), 1000) } ?? 100
             do { return try Self.json(service.ledger.recentJobs(limit: limit)) }
             catch { return Self.text("ledger error: \(error)\n", status: .internalServerError) }
         }
-        router.get("api/v1/jobs/:id") { _, context in
+        router.getAndHead("api/v1/jobs/:id") { _, context in
             guard let id = context.parameters.get("id", as: Int64.self) else {
                 return Self.text("job id must be a number\n", status: .badRequest)
             }
