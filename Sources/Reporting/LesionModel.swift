@@ -44,9 +44,12 @@ public final class LesionModel: @unchecked Sendable {
             let model = try ONNXModel(contentsOf: modelFile)
             let first = try InferenceSession(model: model, inputShapes: [card.input.name: card.input.shape],
                                              threads: sessionThreads)
-            guard first.outputs.contains(where: { $0.name == "mask" }),
-                  first.outputs.contains(where: { $0.name == "class_probs" }) else {
-                throw ReportingError.modelUnusable("\(modelFile.lastPathComponent) must have outputs 'mask' and 'class_probs'")
+            let heads = card.heads
+            guard first.outputs.contains(where: { $0.name == heads.mask.output }),
+                  first.outputs.contains(where: { $0.name == heads.classes.output }) else {
+                throw ReportingError.modelUnusable(
+                    "\(modelFile.lastPathComponent) must have outputs '\(heads.mask.output)' and '\(heads.classes.output)' "
+                        + "(the model card's heads)")
             }
             gflop = first.gflop
             self.first = first
@@ -61,9 +64,21 @@ public final class LesionModel: @unchecked Sendable {
         }
     }
 
-    /// Runs the network on a grayscale field of view of any size.
+    /// Runs the network on a grayscale field of view of any size (and on its mirror image too,
+    /// when the card says so, averaging the two).
     public func predict(_ fieldOfView: GrayImage) throws -> ModelPrediction {
         let input = try fieldOfView.resizedAdaptiveAverage(width: card.inputWidth, height: card.inputHeight)
+        let direct = try run(input)
+        guard card.flipAverage else { return direct }
+        let mirrored = try run(Self.mirrored(input, width: card.inputWidth))
+        let w = direct.probabilities.width
+        let back = Self.mirrored(mirrored.probabilities.values, width: w)
+        let mask = zip(direct.probabilities.values, back).map { ($0 + $1) / 2 }
+        return ModelPrediction(probabilities: try ProbabilityMap(width: w, height: direct.probabilities.height, values: mask),
+                               classProbabilities: zip(direct.classProbabilities, mirrored.classProbabilities).map { ($0 + $1) / 2 })
+    }
+
+    private func run(_ input: [Float]) throws -> ModelPrediction {
         let session = try checkOut()
         defer { checkIn(session) }
         let feeds = [card.input.name: Tensor(shape: card.input.shape, data: input)]
@@ -74,12 +89,33 @@ public final class LesionModel: @unchecked Sendable {
         } else {
             out = try session.run(feeds)
         }
-        guard let mask = out["mask"], let classes = out["class_probs"], classes.count == card.classes.count else {
+        let heads = card.heads
+        guard let mask = out[heads.mask.output], let classes = out[heads.classes.output], classes.count == card.classes.count else {
             throw ReportingError.modelUnusable("outputs do not match the model card")
         }
         let w = mask.shape.last ?? card.inputWidth, h = mask.count / max(1, w)
-        return ModelPrediction(probabilities: try ProbabilityMap(width: w, height: h, values: mask.data),
-                               classProbabilities: classes.data.map(Double.init))
+        let probabilities = heads.mask.activation == "sigmoid" ? mask.data.map { 1 / (1 + expf(-$0)) } : mask.data
+        var scores = classes.data.map(Double.init)
+        if heads.classes.activation == "softmax" { scores = Self.softmax(scores, temperature: heads.classes.temperature ?? 1) }
+        return ModelPrediction(probabilities: try ProbabilityMap(width: w, height: h, values: probabilities),
+                               classProbabilities: scores)
+    }
+
+    static func softmax(_ logits: [Double], temperature: Double) -> [Double] {
+        let scaled = logits.map { $0 / temperature }
+        let top = scaled.max() ?? 0
+        let e = scaled.map { exp($0 - top) }
+        let sum = e.reduce(0, +)
+        return e.map { $0 / sum }
+    }
+
+    /// Rows mirrored left to right.
+    static func mirrored(_ values: [Float], width: Int) -> [Float] {
+        var out = values
+        for start in stride(from: 0, to: values.count, by: width) {
+            for x in 0..<width { out[start + x] = values[start + width - 1 - x] }
+        }
+        return out
     }
 
     /// Sessions planned and not in use (for tests).

@@ -8,6 +8,23 @@ public struct ModelCard: Codable, Sendable, Equatable {
         public var shape: [Int]
     }
 
+    /// Which network output is the lesion mask and which the class scores, and what turns each
+    /// into probabilities. Absent: outputs `mask` and `class_probs`, probabilities already.
+    public struct Heads: Codable, Sendable, Equatable {
+        public struct Head: Codable, Sendable, Equatable {
+            public var output: String
+            /// "sigmoid" (mask), "softmax" (classes) or "none".
+            public var activation: String
+            /// Class logits are divided by it before the softmax (fitted on out-of-fold predictions).
+            public var temperature: Double?
+        }
+        public var mask: Head
+        public var classes: Head
+
+        public static let probabilities = Heads(mask: Head(output: "mask", activation: "none"),
+                                                classes: Head(output: "class_probs", activation: "none"))
+    }
+
     public var name: String
     public var version: String
     public var file: String
@@ -15,10 +32,27 @@ public struct ModelCard: Codable, Sendable, Equatable {
     public var classes: [String]
     public var threshold: Double
     public var minAreaFraction: Double
+    public var heads: Heads
+    /// Run the network on the image and on its mirror image, and average the probabilities.
+    public var flipAverage: Bool
 
     enum CodingKeys: String, CodingKey {
-        case name, version, file, input, classes, threshold
+        case name, version, file, input, classes, threshold, heads
         case minAreaFraction = "min_area_fraction"
+        case flipAverage = "flip_average"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        version = try c.decode(String.self, forKey: .version)
+        file = try c.decode(String.self, forKey: .file)
+        input = try c.decode(Input.self, forKey: .input)
+        classes = try c.decode([String].self, forKey: .classes)
+        threshold = try c.decode(Double.self, forKey: .threshold)
+        minAreaFraction = try c.decode(Double.self, forKey: .minAreaFraction)
+        heads = try c.decodeIfPresent(Heads.self, forKey: .heads) ?? .probabilities
+        flipAverage = try c.decodeIfPresent(Bool.self, forKey: .flipAverage) ?? false
     }
 
     public var inputWidth: Int { input.shape.last ?? 256 }
@@ -35,6 +69,13 @@ public struct ModelCard: Codable, Sendable, Equatable {
             let card = try JSONDecoder().decode(ModelCard.self, from: data)
             guard card.classes.count >= 2, card.input.shape.count == 4 else {
                 throw ReportingError.modelCardInvalid(cardURL.path, "needs >= 2 classes and a 4-D input shape")
+            }
+            guard ["sigmoid", "none"].contains(card.heads.mask.activation),
+                  ["softmax", "none"].contains(card.heads.classes.activation),
+                  (card.heads.classes.temperature ?? 1) > 0 else {
+                throw ReportingError.modelCardInvalid(
+                    cardURL.path, "heads: the mask's activation must be sigmoid or none, the classes' softmax or none, "
+                        + "and a temperature positive")
             }
             return card
         } catch let e as ReportingError { throw e } catch {
