@@ -23,6 +23,7 @@ public final class GatewayService: @unchecked Sendable {
     private var handler: StoreHandler?
     private var runner: JobRunner?
     private var loops: [DeliveryLoop] = []
+    private var sweeper: Sweeper?
     private var http: GatewayHTTPServer?
 
     /// `processor` nil runs a receive-only gateway: jobs wait in the ledger as `received`.
@@ -85,6 +86,12 @@ public final class GatewayService: @unchecked Sendable {
         }
         for loop in loops { loop.start() }
         runner?.start()
+        if let retentionLedger = ledger as? RetentionLedger {
+            let sweeper = Sweeper(settings: configuration.retention, ledger: retentionLedger, spool: spool,
+                                  dataDirectory: configuration.dataDirectory, metrics: metrics, logger: logger)
+            sweeper.start()
+            self.sweeper = sweeper
+        }
 
         let handler = StoreHandler(listener: configuration.listener, modalities: configuration.modalities, spool: spool,
                                    ledger: ledger, minFreeBytes: configuration.minFreeDiskBytes, metrics: metrics, logger: logger)
@@ -133,6 +140,8 @@ public final class GatewayService: @unchecked Sendable {
     }
 
     private func stopWorkers() async {
+        await sweeper?.stop()
+        sweeper = nil
         await runner?.stop()
         runner = nil
         for loop in loops { await loop.stop() }

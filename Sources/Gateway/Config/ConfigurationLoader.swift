@@ -3,7 +3,7 @@ import TOMLKit
 
 /// Reads and validates `gateway.toml`. Every problem is reported, each with `FILE:LINE`.
 public enum ConfigurationLoader {
-    static let sections = ["gateway", "modality", "destination", "http", "tls", "analysis", "delivery"]
+    static let sections = ["gateway", "modality", "destination", "http", "tls", "analysis", "delivery", "retention"]
 
     /// The validated configuration, or `ConfigurationError` listing every problem.
     public static func load(_ file: URL, checkDataDirectory: Bool = true) throws -> GatewayConfiguration {
@@ -171,6 +171,20 @@ public enum ConfigurationLoader {
             }
         }
 
+        // [retention]
+        var retention = RetentionSettings()
+        if let t = table("retention") {
+            let r = reader.section(t, path: "retention", known: ["keep_images_days", "keep_records_days", "max_spool_gb",
+                                                                 "sweep_interval_seconds"])
+            if let d = r.double("keep_images_days", in: 0...36_500) { retention.keepImagesSeconds = d * 86_400 }
+            if let d = r.double("keep_records_days", in: 0...36_500) { retention.keepRecordsSeconds = d * 86_400 }
+            if let g = r.double("max_spool_gb", in: 0...1_000_000) { retention.maxSpoolBytes = UInt64(g * 1_073_741_824) }
+            if let s = r.double("sweep_interval_seconds", in: 0.05...86_400) { retention.sweepIntervalSeconds = s }
+            if retention.keepRecordsSeconds < retention.keepImagesSeconds {
+                r.problem("keep_records_days", "must be at least keep_images_days: the job list outlives the images it names")
+            }
+        }
+
         guard let aeTitle, let port else { return nil }
         let listener = ListenerSettings(aeTitle: aeTitle, port: UInt16(port), maxAssociations: maxAssociations,
                                         acseTimeoutSeconds: acse, dimseTimeoutSeconds: dimse,
@@ -178,9 +192,11 @@ public enum ConfigurationLoader {
         if !acceptUnknown && modalities.isEmpty {
             reader.problem(at: "gateway", "no [[modality]] is listed and accept_unknown_modalities is false, so no modality could send; add a [[modality]] block or set accept_unknown_modalities = true")
         }
-        return GatewayConfiguration(file: reader.fileURL, listener: listener, dataDirectory: dataDir,
-                                    minFreeDiskBytes: UInt64(minFreeMB) * 1_048_576, modalities: modalities,
-                                    destinations: destinations, http: http, analysis: analysis, delivery: delivery)
+        var configuration = GatewayConfiguration(file: reader.fileURL, listener: listener, dataDirectory: dataDir,
+                                                 minFreeDiskBytes: UInt64(minFreeMB) * 1_048_576, modalities: modalities,
+                                                 destinations: destinations, http: http, analysis: analysis, delivery: delivery)
+        configuration.retention = retention
+        return configuration
     }
 
     private static func destination(_ t: TOMLTable, path: String, reader: ConfigReader, base: URL, dataDir: URL, gatewayAE: String) -> DestinationSettings? {

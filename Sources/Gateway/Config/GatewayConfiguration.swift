@@ -14,6 +14,8 @@ public struct GatewayConfiguration: Sendable {
     public var http: HTTPSettings
     public var analysis: AnalysisSettings
     public var delivery: DeliverySettings
+    /// What is removed when (`[retention]`); every default keeps images 14 days.
+    public var retention = RetentionSettings()
 
     public init(file: URL, listener: ListenerSettings, dataDirectory: URL, minFreeDiskBytes: UInt64,
                 modalities: [ModalitySettings], destinations: [DestinationSettings], http: HTTPSettings,
@@ -198,4 +200,20 @@ public struct DeliverySettings: Sendable {
         self.retryMaxSeconds = retryMaxSeconds
         self.maxAttempts = maxAttempts
     }
+}
+
+/// How long what the gateway keeps is kept (`[retention]`). Only images whose every result is
+/// delivered are ever removed.
+public struct RetentionSettings: Sendable, Equatable {
+    /// A received image stays in the spool this long after its last result was delivered.
+    public var keepImagesSeconds: Double = 14 * 86_400
+    /// Its ledger rows and spilled outbox files stay this long after that (the job list's history).
+    public var keepRecordsSeconds: Double = 30 * 86_400
+    /// Past this many bytes in the spool the oldest delivered images go first, whatever their
+    /// age; 0: no ceiling.
+    public var maxSpoolBytes: UInt64 = 0
+    /// How often the sweeper looks.
+    public var sweepIntervalSeconds: Double = 300
+
+    public init() {}
 }

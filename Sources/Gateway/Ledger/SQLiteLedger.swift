@@ -9,7 +9,7 @@ import GRDB
 /// with the same UIDs, a delivery sent again replaces the same instance at the PACS.
 public final class SQLiteLedger: Ledger, @unchecked Sendable {
     // DatabasePool is itself thread-safe; @unchecked because it is a class GRDB does not mark.
-    private let pool: DatabasePool
+    let pool: DatabasePool
 
     public init(path: URL) throws {
         var configuration = Configuration()
@@ -78,6 +78,17 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
         m.registerMigration("v3 worker failures") { db in
             try db.execute(sql: "ALTER TABLE jobs ADD COLUMN worker_failures INTEGER NOT NULL DEFAULT 0")
         }
+        // Retention: when a job's last result was delivered, and when its image left the spool.
+        m.registerMigration("retention: finished_at, spool_removed_at") { db in
+            try db.execute(sql: """
+                ALTER TABLE jobs ADD COLUMN finished_at REAL;
+                ALTER TABLE instances ADD COLUMN spool_removed_at REAL;
+                CREATE INDEX jobs_finished ON jobs(finished_at);
+                CREATE INDEX jobs_unfinished ON jobs(state) WHERE finished_at IS NULL;
+                CREATE INDEX instances_in_spool ON instances(received_at, size_bytes) WHERE spool_removed_at IS NULL;
+                CREATE INDEX instances_spool_path ON instances(spool_path);
+                """)
+        }
         return m
     }
 
@@ -92,7 +103,7 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
 
     /// Every write sets its own level: GRDB's pool switches its writer to synchronous=NORMAL
     /// when it enables WAL, after `prepareDatabase`, so a level set once at open does not hold.
-    private func write<T>(_ commit: Commit, _ body: (Database) throws -> T) throws -> T {
+    func write<T>(_ commit: Commit, _ body: (Database) throws -> T) throws -> T {
         try pool.writeWithoutTransaction { db in
             try db.run(commit == .durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
             var result: T?
@@ -111,7 +122,7 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
 
     /// For a single SELECT, which SQLite runs atomically by itself: without the snapshot
     /// transaction (BEGIN ... COMMIT) that `pool.read` wraps around several statements.
-    private func readOne<T>(_ body: (Database) throws -> T) throws -> T {
+    func readOne<T>(_ body: (Database) throws -> T) throws -> T {
         try pool.unsafeRead(body)
     }
 
@@ -176,8 +187,11 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
         try write(.redoable) { db in try Self.insert(objects, of: id, db, now: now.timeIntervalSince1970) }
     }
 
-    /// A job's objects and their deliveries, due at `t`.
+    /// A job's objects and their deliveries, due at `t`. The job is not finished while they wait.
     private static func insert(_ objects: [NewObject], of id: Int64, _ db: Database, now t: Double) throws {
+        if objects.contains(where: { !$0.destinations.isEmpty }) {
+            try db.run("UPDATE jobs SET finished_at = NULL WHERE id = ?", [id])
+        }
         for o in objects {
             // A re-run (after a crash, or after lost outbox files) produces the same
             // objects: the rows stay, with the new run's fingerprints.
@@ -376,7 +390,7 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
     }
 }
 
-private extension Database {
+extension Database {
     // Statements prepared once per connection: GRDB's preparation (SQLite's parser plus its
     // statement bookkeeping) cost about 1 ms per call, more than the queries themselves.
     func run(_ sql: String, _ arguments: StatementArguments = []) throws {

@@ -38,6 +38,19 @@ public final class GatewayMetrics: Sendable {
         Metrics.Counter(label: "wecare_instances_received_total", dimensions: [("status", status.hex)], factory: factory).increment()
     }
 
+    func retentionRemoved(_ count: Int, reason: String) {
+        guard count > 0 else { return }
+        Metrics.Counter(label: "wecare_retention_removed_total", dimensions: [("reason", reason)], factory: factory)
+            .increment(by: count)
+    }
+
+    func spool(_ usage: SpoolUsage, now: Date) {
+        Metrics.Gauge(label: "wecare_spool_images", factory: factory).record(usage.images)
+        Metrics.Gauge(label: "wecare_spool_bytes", factory: factory).record(usage.bytes)
+        Metrics.Gauge(label: "wecare_spool_oldest_age_seconds", factory: factory)
+            .record(usage.oldestReceivedAt.map { max(0, now.timeIntervalSince($0)) } ?? 0)
+    }
+
     func deliveryFailed(destination: String) {
         Metrics.Counter(label: "wecare_delivery_failures_total", dimensions: [("destination", destination)], factory: factory).increment()
     }
