@@ -49,6 +49,18 @@ typedef struct {
 
 /* ---- Storage SCP ----------------------------------------------------------------------------- */
 
+/* Why a connection never reached association_requested. */
+enum {
+    WC_CONN_CLOSED_BEFORE_REQUEST = 1, /* closed without sending anything (port probe, TCP health check) */
+    WC_CONN_DEADLINE = 2,              /* no complete A-ASSOCIATE-RQ within the ACSE timeout: cut off */
+    WC_CONN_TLS_FAILED = 3,            /* TLS handshake failed (untrusted certificate, plain DICOM, ...) */
+    WC_CONN_MALFORMED_PDU = 4,         /* what arrived is not a well-formed A-ASSOCIATE-RQ */
+    WC_CONN_ASSOCIATION_LIMIT = 5,     /* max_associations busy: refused transient, local limit exceeded */
+    WC_CONN_HANDSHAKE_LIMIT = 6,       /* max_handshakes in progress: closed at once */
+    WC_CONN_STOPPING = 7,              /* the SCP stopped during the handshake */
+    WC_CONN_NETWORK_ERROR = 8          /* accept() or the socket set-up failed */
+};
+
 typedef struct {
     const char *sop_class_uid;
     const char *const *transfer_syntaxes; /* in order of preference */
@@ -59,6 +71,10 @@ typedef struct {
     const char *ae_title;
     uint16_t port;                /* 0: any free port */
     int max_associations;
+    /* Connections between accept and a complete A-ASSOCIATE-RQ (TLS handshake included), each on
+     * its own thread; one more is accepted and closed at once (WC_CONN_HANDSHAKE_LIMIT). */
+    int max_handshakes;
+    /* Also the deadline for accept + TLS handshake + A-ASSOCIATE-RQ, however the peer trickles. */
     int acse_timeout_seconds;
     int dimse_timeout_seconds;
     const wc_tls_config *tls;     /* NULL: plain TCP */
@@ -98,6 +114,10 @@ typedef struct {
                                const char *study_instance_uid, const char *error);
     /* Only for accepted associations. */
     void (*association_ended)(void *context, uint64_t association_id, const char *calling_ae, int aborted);
+    /* Once for every connection that ended before association_requested could be asked, or that the
+     * pool refused (WC_CONN_*), from the listener or a handshake thread. peer_address: the IP, ""
+     * when accept() itself failed; message: what DCMTK or OpenSSL said (may hold AE titles). */
+    void (*connection_failed)(void *context, const char *peer_address, int reason, const char *message);
 } wc_scp_callbacks;
 
 typedef struct wc_scp wc_scp;

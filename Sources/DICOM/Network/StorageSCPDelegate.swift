@@ -58,4 +58,8 @@ public protocol StorageSCPDelegate: AnyObject, Sendable {
     func storeReceived(_ command: StoreCommand, dataset: ReceivedDataset?, error: String?) -> DIMSEStatus
     /// Released or aborted (only accepted associations are reported).
     func associationEnded(id: UInt64, callingAETitle: String, aborted: Bool)
+    /// Once for every connection that ended before `associationRequested` could be asked (closed,
+    /// cut at its deadline, failed TLS, malformed PDU) or that the SCP refused for its limits.
+    /// Called from the listener or a handshake thread.
+    func connectionFailed(_ failure: ConnectionFailure)
 }

@@ -133,4 +133,31 @@ final class StoreHandler: StorageSCPDelegate, @unchecked Sendable {
         metrics.associationsActive.decrement()
         if aborted { logger.notice("association aborted", metadata: ["association": "\(id)"]) }
     }
+
+    /// Connections that never became an association request: logged once each with the peer.
+    func connectionFailed(_ failure: ConnectionFailure) {
+        metrics.connectionFailed(reason: failure.reason.label)
+        var log = logger
+        log[metadataKey: "peer"] = "\(failure.peerAddress.isEmpty ? "unknown" : failure.peerAddress)"
+        log[metadataKey: "reason"] = "\(failure.reason.label)"
+        log[metadataKey: "detail"] = "\(DICOMNetworkLog.redact(failure.message))"
+        switch failure.reason {
+        case .closedBeforeRequest:
+            log.info("connection closed before an association request (port probe or health check)")
+        case .deadlineExpired:
+            log.notice("connection cut: no association request within acse_timeout_seconds (silent or too slow client)")
+        case .tlsHandshakeFailed:
+            log.notice("connection refused: TLS handshake failed (no or untrusted client certificate, or not TLS)")
+        case .malformedPDU:
+            log.notice("connection refused: not a valid DICOM association request")
+        case .associationLimit:
+            log.notice("association refused: max_associations are busy (answered transient, local limit exceeded)")
+        case .handshakeLimit:
+            log.notice("connection closed: too many connections are negotiating at once (max_associations)")
+        case .stopping:
+            log.info("connection closed: the gateway is stopping")
+        case .networkError:
+            log.warning("accepting a connection failed")
+        }
+    }
 }

@@ -19,7 +19,10 @@ final class ExampleStorageDelegate: StorageSCPDelegate, @unchecked Sendable {
     private var _requests: [AssociationRequest] = []
     private var _received: [(command: StoreCommand, dataset: ReceivedDataset?, status: DIMSEStatus)] = []
     private var _ended: [(id: UInt64, aborted: Bool)] = []
+    private var _failures: [ConnectionFailure] = []
     private var _storeRequests = 0
+    /// Signalled for each reported connection failure.
+    let connectionFailedSignal = DispatchSemaphore(value: 0)
 
     init(aeTitle: String, knownCallingAETitles: Set<String>, directory: URL) {
         self.aeTitle = aeTitle
@@ -30,6 +33,7 @@ final class ExampleStorageDelegate: StorageSCPDelegate, @unchecked Sendable {
     var requests: [AssociationRequest] { lock.withLock { _requests } }
     var received: [(command: StoreCommand, dataset: ReceivedDataset?, status: DIMSEStatus)] { lock.withLock { _received } }
     var ended: [(id: UInt64, aborted: Bool)] { lock.withLock { _ended } }
+    var failures: [ConnectionFailure] { lock.withLock { _failures } }
     var storeRequestCount: Int { lock.withLock { _storeRequests } }
 
     func associationRequested(_ request: AssociationRequest) -> AssociationRejection? {
@@ -61,5 +65,10 @@ final class ExampleStorageDelegate: StorageSCPDelegate, @unchecked Sendable {
 
     func associationEnded(id: UInt64, callingAETitle: String, aborted: Bool) {
         lock.withLock { _ended.append((id, aborted)) }
+    }
+
+    func connectionFailed(_ failure: ConnectionFailure) {
+        lock.withLock { _failures.append(failure) }
+        connectionFailedSignal.signal()
     }
 }
