@@ -61,9 +61,11 @@ public:
         association_ = incomingAssoc;
         associationID_ = context_->nextAssociationID.fetch_add(1);
         OFCondition result = DcmThreadSCP::run(incomingAssoc);
-        if (accepted_ && context_->callbacks.association_ended != nullptr) {
-            context_->callbacks.association_ended(context_->callbacks.context, associationID_,
-                                                  callingAE_.c_str(), aborted_ ? 1 : 0);
+        // Every association Swift admitted ends exactly once, also when DCMTK refused it after
+        // Swift said yes (no acceptable presentation context): Swift counts open associations.
+        if (admitted_ && context_->callbacks.association_ended != nullptr) {
+            context_->callbacks.association_ended(context_->callbacks.context, associationID_, callingAE_.c_str(),
+                                                  outcome());
         }
         association_ = nullptr;
         return result;
@@ -86,6 +88,8 @@ protected:
             rejection_.reason = OFstatic_cast(T_ASC_RejectParametersReason, (source << 8) | reason);
             rejectionPending_ = true;
             desiredAction = DCMSCP_ACTION_REFUSE_ASSOCIATION;
+        } else {
+            admitted_ = true;
         }
     }
 
@@ -97,6 +101,8 @@ protected:
             ASC_rejectAssociation(association_, &rejection_);
             return;
         }
+        dcmtkRefusal_ = reason;
+        dcmtkRefused_ = true;
         DcmThreadSCP::refuseAssociation(reason);
     }
 
@@ -160,13 +166,24 @@ private:
         return sendSTOREResponse(presID, request, status);
     }
 
+    int outcome() const {
+        if (accepted_) return aborted_ ? WC_ASSOC_ABORTED : WC_ASSOC_RELEASED;
+        if (dcmtkRefused_ && dcmtkRefusal_ == DCMSCP_NO_PRESENTATION_CONTEXTS) return WC_ASSOC_NO_CONTEXT;
+        // Refused by DCMTK's other checks, or dropped before an answer (e.g. the A-ASSOCIATE-AC
+        // could not be sent): either way no association came of it.
+        return dcmtkRefused_ ? WC_ASSOC_REFUSED : WC_ASSOC_ABORTED;
+    }
+
     ScpContext *context_;
     T_ASC_Association *association_ = nullptr;
     uint64_t associationID_ = 0;
     std::string callingAE_, peerAddress_;
     bool rejectionPending_ = false;
     T_ASC_RejectParameters rejection_{};
-    bool accepted_ = false;
+    bool admitted_ = false; // Swift accepted the request
+    bool dcmtkRefused_ = false;
+    DcmRefuseReasonType dcmtkRefusal_ = DCMSCP_INTERNAL_ERROR;
+    bool accepted_ = false; // A-ASSOCIATE-AC sent
     bool aborted_ = false;
 };
 

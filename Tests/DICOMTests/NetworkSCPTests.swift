@@ -47,7 +47,7 @@ final class NetworkSCPTests: XCTestCase {
         let deadline = Date().addingTimeInterval(10)
         while delegate.ended.isEmpty && Date() < deadline { usleep(10_000) }
         XCTAssertEqual(delegate.ended.count, 1)
-        XCTAssertEqual(delegate.ended.first?.aborted, false)
+        XCTAssertEqual(delegate.ended.first?.end, .released)
     }
 
     func testProbesAndGarbageDoNotStopTheListener() throws {
@@ -212,6 +212,22 @@ final class NetworkSCPTests: XCTestCase {
         XCTAssertEqual(delegate.storeRequestCount, 0, "nothing may reach the delegate")
         XCTAssertTrue(delegate.received.allSatisfy { $0.status != .success })
         XCTAssertTrue(inboxFiles.isEmpty)
+        // storescu proposes every storage class, so those associations were acknowledged (US
+        // accepted) and then aborted by storescu.
+        var deadline = Date().addingTimeInterval(10)
+        while delegate.ended.count < 2 && Date() < deadline { usleep(10_000) }
+        XCTAssertEqual(delegate.ended.map(\.end), [.aborted, .aborted])
+        // Proposing only the file's own class (-R), every context is refused and so is the
+        // association. The delegate had accepted it (AE titles fine): it still ends once, so a
+        // gateway counting open associations gets back to zero.
+        let refused = try ExternalTool.run(storescu, ["-R", "-aet", "MODALITY", "-aec", "WECARE", "127.0.0.1", "\(port)", ct.path])
+        XCTAssertNotEqual(refused.status, 0, refused.output)
+        deadline = Date().addingTimeInterval(10)
+        while delegate.ended.count < 3 && Date() < deadline { usleep(10_000) }
+        XCTAssertEqual(delegate.requests.count, 3)
+        XCTAssertEqual(delegate.ended.count, 3)
+        XCTAssertEqual(delegate.ended.last?.end, .noAcceptablePresentationContext, refused.output)
+        XCTAssertEqual(delegate.storeRequestCount, 0)
     }
 
     func testDiscardAnswersOutOfResourcesAndWritesNothing() throws {

@@ -81,6 +81,14 @@ final class ReceiveTests: XCTestCase {
         XCTAssertTrue(Peers.acknowledged(in: r.output).isEmpty, r.output)
         XCTAssertTrue(r.output.lowercased().contains("presentation context"), r.output)
         XCTAssertEqual(try s.ledger.counts().jobs.values.reduce(0, +), 0)
+        // Proposing only the SR class (-R), every context is refused and so is the association.
+        // The AE titles were fine, so it was counted as open: it must be counted as closed again.
+        let only = try Peers.store([sr], port: s.dicomPort, extra: ["-R"])
+        XCTAssertNotEqual(only.status, 0, only.output)
+        let closed = await Tools.eventually(timeout: 10) { Self.gauge("wecare_associations_active", in: s.metrics.render()) == 0 }
+        XCTAssertTrue(closed, s.metrics.render())
+        XCTAssertTrue(s.metrics.render().contains(#"wecare_associations_rejected_total{reason="no_presentation_context"} 1"#),
+                      s.metrics.render())
     }
 
     /// A TCP connect and close (a port probe) is counted as such, not as a called-AE refusal.

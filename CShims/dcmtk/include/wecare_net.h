@@ -49,6 +49,14 @@ typedef struct {
 
 /* ---- Storage SCP ----------------------------------------------------------------------------- */
 
+/* How an association that Swift accepted ended. */
+enum {
+    WC_ASSOC_RELEASED = 0,
+    WC_ASSOC_ABORTED = 1,        /* A-ABORT, a broken connection, a DIMSE error or timeout */
+    WC_ASSOC_NO_CONTEXT = 2,     /* refused after negotiation: no proposed presentation context fits */
+    WC_ASSOC_REFUSED = 3         /* refused by DCMTK's own checks after Swift accepted (e.g. application context) */
+};
+
 /* Why a connection never reached association_requested. */
 enum {
     WC_CONN_CLOSED_BEFORE_REQUEST = 1, /* closed without sending anything (port probe, TCP health check) */
@@ -112,8 +120,9 @@ typedef struct {
     uint16_t (*store_received)(void *context, const wc_store_command *command, const char *file,
                                const char *sop_class_uid, const char *sop_instance_uid,
                                const char *study_instance_uid, const char *error);
-    /* Only for accepted associations. */
-    void (*association_ended)(void *context, uint64_t association_id, const char *calling_ae, int aborted);
+    /* Exactly once for every association that association_requested accepted, however it ended
+     * (WC_ASSOC_*): DCMTK may still refuse it after that, e.g. when no presentation context fits. */
+    void (*association_ended)(void *context, uint64_t association_id, const char *calling_ae, int outcome);
     /* Once for every connection that ended before association_requested could be asked, or that the
      * pool refused (WC_CONN_*), from the listener or a handshake thread. peer_address: the IP, ""
      * when accept() itself failed; message: what DCMTK or OpenSSL said (may hold AE titles). */

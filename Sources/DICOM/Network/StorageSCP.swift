@@ -183,8 +183,15 @@ private let scpStoreReceived: @convention(c) (
 }
 
 private let scpAssociationEnded: @convention(c) (UnsafeMutableRawPointer?, UInt64, UnsafePointer<CChar>?, Int32) -> Void = {
-    context, id, callingAE, aborted in
-    SCPBridge.from(context).delegate.associationEnded(id: id, callingAETitle: string(callingAE), aborted: aborted != 0)
+    context, id, callingAE, outcome in
+    let end: AssociationEnd
+    switch outcome {
+    case Int32(WC_ASSOC_RELEASED): end = .released
+    case Int32(WC_ASSOC_NO_CONTEXT): end = .noAcceptablePresentationContext
+    case Int32(WC_ASSOC_REFUSED): end = .refused
+    default: end = .aborted
+    }
+    SCPBridge.from(context).delegate.associationEnded(id: id, callingAETitle: string(callingAE), end: end)
 }
 
 private let scpConnectionFailed: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, Int32, UnsafePointer<CChar>?) -> Void = {

@@ -129,9 +129,24 @@ final class StoreHandler: StorageSCPDelegate, @unchecked Sendable {
         }
     }
 
-    func associationEnded(id: UInt64, callingAETitle: String, aborted: Bool) {
+    /// Called once for every association `associationRequested` counted, so the gauge is exact.
+    func associationEnded(id: UInt64, callingAETitle: String, end: AssociationEnd) {
         metrics.associationsActive.decrement()
-        if aborted { logger.notice("association aborted", metadata: ["association": "\(id)"]) }
+        var log = logger
+        log[metadataKey: "association"] = "\(id)"
+        log[metadataKey: "calling_ae"] = "\(callingAETitle)"
+        switch end {
+        case .released:
+            break
+        case .aborted:
+            log.notice("association aborted")
+        case .noAcceptablePresentationContext:
+            log.notice("association refused: none of the proposed SOP classes or transfer syntaxes is accepted; the modality must send US Image or US Multi-frame Image Storage in an accepted transfer syntax")
+            metrics.associationRejected(reason: "no_presentation_context")
+        case .refused:
+            log.notice("association refused by DCMTK after the AE titles were accepted (e.g. an unknown application context)")
+            metrics.associationRejected(reason: "toolkit")
+        }
     }
 
     /// Connections that never became an association request: logged once each with the peer.
