@@ -147,8 +147,12 @@ bool configureTLSLayer(DcmTLSTransportLayer &layer, const wc_tls_config &tls, T_
                  "verifying the peer's certificate needs trusted certificates (a PEM CA bundle or the peer's certificate)");
         return false;
     }
-    layer.setCertificateVerification(tls.require_peer_certificate ? DCV_requireCertificate
-                                                                  : DCV_ignoreCertificate);
+    // A server not requiring a client certificate still checks one that is presented: accepting
+    // any certificate unchecked would let an unknown CA pass for a trusted one. An SCU that is not
+    // to verify its server ignores the server's certificate (which every server presents).
+    DcmCertificateVerification verification = DCV_requireCertificate;
+    if (!tls.require_peer_certificate) verification = role == NET_ACCEPTOR ? DCV_checkCertificate : DCV_ignoreCertificate;
+    layer.setCertificateVerification(verification);
     return true;
 }
 
