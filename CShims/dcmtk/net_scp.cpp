@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
@@ -40,6 +41,31 @@ struct ScpContext {
 // runAssociation (a handshake thread): this hands them their context.
 thread_local ScpContext *t_constructingFor = nullptr;
 
+// Holds a new worker back until runAssociation has returned. OFThread::start() writes the thread
+// id into the worker after pthread_create returns, but a worker whose association ends at once
+// (refused by Swift) can be through and deleted by the pool before that: the late write then
+// lands in freed memory (seen as "malloc(): unsorted double linked list corrupted").
+class StartGate {
+public:
+    void open() {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            open_ = true;
+        }
+        opened_.notify_all();
+    }
+    void wait() {
+        std::unique_lock<std::mutex> lock(mutex_);
+        opened_.wait(lock, [this] { return open_; });
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable opened_;
+    bool open_ = false;
+};
+thread_local std::shared_ptr<StartGate> t_startGate;
+
 // Reads SOP Class/Instance UID and Study Instance UID back from a written Part 10 file,
 // stopping at Series Instance UID, well before pixel data.
 void readBackUIDs(const char *path, std::string &sopClass, std::string &sopInstance, std::string &study, bool &ok) {
@@ -53,9 +79,10 @@ void readBackUIDs(const char *path, std::string &sopClass, std::string &sopInsta
 
 class Worker : public DcmThreadSCP {
 public:
-    Worker() : context_(t_constructingFor) {}
+    Worker() : context_(t_constructingFor), startGate_(t_startGate) {}
 
     OFCondition run(T_ASC_Association *incomingAssoc) override {
+        if (startGate_) startGate_->wait();
         // DCMTK never joins pool workers it has deleted: detach so the thread's stack is freed.
         pthread_detach(pthread_self());
         association_ = incomingAssoc;
@@ -175,6 +202,7 @@ private:
     }
 
     ScpContext *context_;
+    std::shared_ptr<StartGate> startGate_;
     T_ASC_Association *association_ = nullptr;
     uint64_t associationID_ = 0;
     std::string callingAE_, peerAddress_;
@@ -214,8 +242,12 @@ private:
     // On a handshake thread: a worker takes the association, or it is refused as DcmSCPPool does.
     void admit(T_ASC_Association *assoc, const std::string &peer, const DcmSharedSCPConfig &shared) {
         t_constructingFor = context_;
+        std::shared_ptr<StartGate> gate = std::make_shared<StartGate>();
+        t_startGate = gate;
         OFCondition cond = runAssociation(assoc, shared);
         t_constructingFor = nullptr;
+        t_startGate.reset();
+        gate->open(); // OFThread::start() has returned: the worker may run (and end) now
         if (cond.good()) return;
         const bool busy = cond == NET_EC_SCPBusy;
         rejectAssociation(assoc, busy ? ASC_REASON_SP_PRES_LOCALLIMITEXCEEDED : ASC_REASON_SP_PRES_TEMPORARYCONGESTION);
