@@ -1,6 +1,8 @@
 // One thread that shuts down watched sockets whose deadline has passed.
 #include "net_deadline.hpp"
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 namespace wecare_net {
 
@@ -16,11 +18,14 @@ DeadlineWatchdog::~DeadlineWatchdog() {
 }
 
 uint64_t DeadlineWatchdog::arm(int socket, Clock::time_point deadline) {
+    // Out of descriptors: the original is still right until its owner closes it, which it does
+    // only after disarm() in every path but a peer closing first; better than no deadline.
+    const int duplicate = fcntl(socket, F_DUPFD_CLOEXEC, 0);
     uint64_t ticket;
     {
         std::lock_guard<std::mutex> lock(mutex_);
         ticket = nextTicket_++;
-        entries_[ticket] = Entry{socket, deadline, Cut::none};
+        entries_[ticket] = Entry{duplicate >= 0 ? duplicate : socket, duplicate >= 0, deadline, Cut::none};
     }
     changed_.notify_all(); // it may be earlier than the one the thread sleeps towards
     return ticket;
@@ -31,6 +36,7 @@ DeadlineWatchdog::Cut DeadlineWatchdog::disarm(uint64_t ticket) {
     auto found = entries_.find(ticket);
     if (found == entries_.end()) return Cut::none;
     const Cut cut = found->second.cut;
+    if (found->second.duplicate) close(found->second.socket);
     entries_.erase(found);
     return cut;
 }

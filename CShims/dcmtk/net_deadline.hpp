@@ -3,7 +3,9 @@
 // DCMTK bounds each read by the ACSE timeout, not the whole handshake: a peer that sends a byte
 // now and then is never timed out. shutdown() on the socket makes every blocking read or write on
 // it (DCMTK's PDU reads, OpenSSL's handshake) return at once, however the peer behaves; the owner
-// keeps the descriptor and closes it as usual.
+// keeps the descriptor and closes it as usual. The watchdog cuts through a duplicate descriptor of
+// its own: DCMTK may close the original before disarm(), and a number reused meanwhile by another
+// connection must never be cut.
 #ifndef WECARE_NET_DEADLINE_HPP
 #define WECARE_NET_DEADLINE_HPP
 #include <chrono>
@@ -36,7 +38,8 @@ public:
 
 private:
     struct Entry {
-        int socket;
+        int socket;     // the duplicate (or the original when dup() failed)
+        bool duplicate;
         Clock::time_point deadline;
         Cut cut;
     };
