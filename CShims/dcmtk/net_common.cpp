@@ -101,48 +101,59 @@ std::unique_ptr<DcmTLSTransportLayer> makeTLSLayer(const wc_tls_config &tls, T_A
                                                    wc_net_error *error) {
     ensureInitialized();
     std::unique_ptr<DcmTLSTransportLayer> layer(new DcmTLSTransportLayer(role, nullptr, OFFalse));
-    if (!*layer) {
+    if (!configureTLSLayer(*layer, tls, role, error)) return nullptr;
+    return layer;
+}
+
+bool configureTLSLayer(DcmTLSTransportLayer &layer, const wc_tls_config &tls, T_ASC_NetworkRole role,
+                       wc_net_error *error) {
+    ensureInitialized();
+    if (!layer) {
         setError(error, WC_NET_TLS, "cannot create the TLS context (OpenSSL)");
-        return nullptr;
+        return false;
     }
-    OFCondition cond = layer->setTLSProfile(TSP_Profile_BCP195);
-    if (cond.good()) cond = layer->activateCipherSuites();
+    OFCondition cond = layer.setTLSProfile(TSP_Profile_BCP195);
+    if (cond.good()) cond = layer.activateCipherSuites();
     if (cond.bad()) {
         setError(error, WC_NET_TLS, std::string("cannot activate the BCP 195 cipher suites: ") + cond.text());
-        return nullptr;
+        return false;
     }
     const bool hasCertificate = tls.certificate_file != nullptr && tls.certificate_file[0] != '\0';
     if (hasCertificate) {
         if (tls.private_key_file == nullptr ||
-            layer->setPrivateKeyFile(tls.private_key_file, DCF_Filetype_PEM).bad()) {
+            layer.setPrivateKeyFile(tls.private_key_file, DCF_Filetype_PEM).bad()) {
             setError(error, WC_NET_TLS, "cannot load the private key (PEM, unencrypted)");
-            return nullptr;
+            return false;
         }
-        if (layer->setCertificateFile(tls.certificate_file, DCF_Filetype_PEM).bad()) {
+        if (layer.setCertificateFile(tls.certificate_file, DCF_Filetype_PEM).bad()) {
             setError(error, WC_NET_TLS, "cannot load the certificate (PEM)");
-            return nullptr;
+            return false;
         }
-        if (!layer->checkPrivateKeyMatchesCertificate()) {
+        if (!layer.checkPrivateKeyMatchesCertificate()) {
             setError(error, WC_NET_TLS, "the private key does not match the certificate");
-            return nullptr;
+            return false;
         }
     } else if (role == NET_ACCEPTOR) {
         setError(error, WC_NET_TLS, "a TLS server needs a certificate and a private key");
-        return nullptr;
+        return false;
     }
     if (tls.trusted_certificates_file != nullptr && tls.trusted_certificates_file[0] != '\0') {
-        if (layer->addTrustedCertificateFile(tls.trusted_certificates_file, DCF_Filetype_PEM).bad()) {
+        if (layer.addTrustedCertificateFile(tls.trusted_certificates_file, DCF_Filetype_PEM).bad()) {
             setError(error, WC_NET_TLS, "cannot load the trusted certificates (PEM)");
-            return nullptr;
+            return false;
         }
     } else if (tls.require_peer_certificate) {
         setError(error, WC_NET_TLS,
                  "verifying the peer's certificate needs trusted certificates (a PEM CA bundle or the peer's certificate)");
-        return nullptr;
+        return false;
     }
-    layer->setCertificateVerification(tls.require_peer_certificate ? DCV_requireCertificate
-                                                                   : DCV_ignoreCertificate);
-    return layer;
+    // A server not requiring a client certificate still checks one that is presented: accepting
+    // any certificate unchecked would let an unknown CA pass for a trusted one. An SCU that is not
+    // to verify its server ignores the server's certificate (which every server presents).
+    DcmCertificateVerification verification = DCV_requireCertificate;
+    if (!tls.require_peer_certificate) verification = role == NET_ACCEPTOR ? DCV_checkCertificate : DCV_ignoreCertificate;
+    layer.setCertificateVerification(verification);
+    return true;
 }
 
 } // namespace wecare_net

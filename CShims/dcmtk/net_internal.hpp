@@ -20,6 +20,9 @@ void setError(wc_net_error *error, int kind, const std::string &message);
 // A TLS layer for an acceptor or requestor from PEM files; nullptr with *error on failure.
 std::unique_ptr<DcmTLSTransportLayer> makeTLSLayer(const wc_tls_config &tls, T_ASC_NetworkRole role,
                                                    wc_net_error *error);
+// The same set-up on a layer made by the caller (a subclass); false with *error on failure.
+bool configureTLSLayer(DcmTLSTransportLayer &layer, const wc_tls_config &tls, T_ASC_NetworkRole role,
+                       wc_net_error *error);
 
 // Asks the kernel to acknowledge what arrives next on the association at once. A peer that
 // writes a message in two parts with Nagle's algorithm on (DCMTK tools by default) otherwise

@@ -1,5 +1,7 @@
 // Storage SCP: a DcmSCPPool of DcmThreadSCP workers; every decision is a callback into Swift.
 #include "net_internal.hpp"
+#include "net_accept_watch.hpp"
+#include "net_listener.hpp"
 #include "dcmtk/dcmnet/scppool.h"
 #include "dcmtk/dcmnet/scpthrd.h"
 #include "dcmtk/dcmnet/dulstruc.h"
@@ -12,6 +14,7 @@
 #include <sys/socket.h>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
@@ -27,11 +30,41 @@ namespace {
 struct ScpContext {
     wc_scp_callbacks callbacks;
     std::atomic<uint64_t> nextAssociationID{1};
+
+    void connectionFailed(const std::string &peer, int reason, const std::string &message) const {
+        if (callbacks.connection_failed != nullptr)
+            callbacks.connection_failed(callbacks.context, peer.c_str(), reason, message.c_str());
+    }
 };
 
-// The pool constructs workers with a default constructor on the listener thread:
-// this hands them their context.
+// The pool constructs workers with a default constructor on the thread that calls
+// runAssociation (a handshake thread): this hands them their context.
 thread_local ScpContext *t_constructingFor = nullptr;
+
+// Holds a new worker back until runAssociation has returned. OFThread::start() writes the thread
+// id into the worker after pthread_create returns, but a worker whose association ends at once
+// (refused by Swift) can be through and deleted by the pool before that: the late write then
+// lands in freed memory (seen as "malloc(): unsorted double linked list corrupted").
+class StartGate {
+public:
+    void open() {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            open_ = true;
+        }
+        opened_.notify_all();
+    }
+    void wait() {
+        std::unique_lock<std::mutex> lock(mutex_);
+        opened_.wait(lock, [this] { return open_; });
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable opened_;
+    bool open_ = false;
+};
+thread_local std::shared_ptr<StartGate> t_startGate;
 
 // Reads SOP Class/Instance UID and Study Instance UID back from a written Part 10 file,
 // stopping at Series Instance UID, well before pixel data.
@@ -46,17 +79,20 @@ void readBackUIDs(const char *path, std::string &sopClass, std::string &sopInsta
 
 class Worker : public DcmThreadSCP {
 public:
-    Worker() : context_(t_constructingFor) {}
+    Worker() : context_(t_constructingFor), startGate_(t_startGate) {}
 
     OFCondition run(T_ASC_Association *incomingAssoc) override {
+        if (startGate_) startGate_->wait();
         // DCMTK never joins pool workers it has deleted: detach so the thread's stack is freed.
         pthread_detach(pthread_self());
         association_ = incomingAssoc;
         associationID_ = context_->nextAssociationID.fetch_add(1);
         OFCondition result = DcmThreadSCP::run(incomingAssoc);
-        if (accepted_ && context_->callbacks.association_ended != nullptr) {
-            context_->callbacks.association_ended(context_->callbacks.context, associationID_,
-                                                  callingAE_.c_str(), aborted_ ? 1 : 0);
+        // Every association Swift admitted ends exactly once, also when DCMTK refused it after
+        // Swift said yes (no acceptable presentation context): Swift counts open associations.
+        if (admitted_ && context_->callbacks.association_ended != nullptr) {
+            context_->callbacks.association_ended(context_->callbacks.context, associationID_, callingAE_.c_str(),
+                                                  outcome());
         }
         association_ = nullptr;
         return result;
@@ -79,6 +115,8 @@ protected:
             rejection_.reason = OFstatic_cast(T_ASC_RejectParametersReason, (source << 8) | reason);
             rejectionPending_ = true;
             desiredAction = DCMSCP_ACTION_REFUSE_ASSOCIATION;
+        } else {
+            admitted_ = true;
         }
     }
 
@@ -90,6 +128,8 @@ protected:
             ASC_rejectAssociation(association_, &rejection_);
             return;
         }
+        dcmtkRefusal_ = reason;
+        dcmtkRefused_ = true;
         DcmThreadSCP::refuseAssociation(reason);
     }
 
@@ -153,45 +193,44 @@ private:
         return sendSTOREResponse(presID, request, status);
     }
 
+    int outcome() const {
+        if (accepted_) return aborted_ ? WC_ASSOC_ABORTED : WC_ASSOC_RELEASED;
+        if (dcmtkRefused_ && dcmtkRefusal_ == DCMSCP_NO_PRESENTATION_CONTEXTS) return WC_ASSOC_NO_CONTEXT;
+        // Refused by DCMTK's other checks, or dropped before an answer (e.g. the A-ASSOCIATE-AC
+        // could not be sent): either way no association came of it.
+        return dcmtkRefused_ ? WC_ASSOC_REFUSED : WC_ASSOC_ABORTED;
+    }
+
     ScpContext *context_;
+    std::shared_ptr<StartGate> startGate_;
     T_ASC_Association *association_ = nullptr;
     uint64_t associationID_ = 0;
     std::string callingAE_, peerAddress_;
     bool rejectionPending_ = false;
     T_ASC_RejectParameters rejection_{};
-    bool accepted_ = false;
+    bool admitted_ = false; // Swift accepted the request
+    bool dcmtkRefused_ = false;
+    DcmRefuseReasonType dcmtkRefusal_ = DCMSCP_INTERNAL_ERROR;
+    bool accepted_ = false; // A-ASSOCIATE-AC sent
     bool aborted_ = false;
 };
 
-// The pool with our own accept loop: it binds before start() returns, knows the bound port,
-// stops at once, and waits for open associations to finish.
+// The pool with our own accept loop (net_listener.cpp): it binds before start() returns, knows
+// the bound port, does accept, TLS handshake and A-ASSOCIATE-RQ off the listener thread under one
+// deadline each, stops at once, and waits for open associations to finish.
 class Pool : public DcmSCPPool<Worker> {
 public:
     explicit Pool(ScpContext *context) : context_(context) {}
 
-    void serve(T_ASC_Network *network, bool secure) {
+    void serve(T_ASC_Network *network, const Listener::Settings &settings) {
         DcmSharedSCPConfig shared(getConfig());
-        while (!stopRequested.load()) {
-            T_ASC_Association *assoc = nullptr;
-            OFCondition cond = ASC_receiveAssociation(network, &assoc, getConfig().getMaxReceivePDULength(), nullptr,
-                                                      nullptr, secure ? OFTrue : OFFalse, DUL_NOBLOCK, 1);
-            if (cond.good()) {
-                t_constructingFor = context_;
-                cond = runAssociation(assoc, shared);
-                t_constructingFor = nullptr;
-                if (cond.bad()) {
-                    rejectAssociation(assoc, cond == NET_EC_SCPBusy ? ASC_REASON_SP_PRES_LOCALLIMITEXCEEDED
-                                                                    : ASC_REASON_SP_PRES_TEMPORARYCONGESTION);
-                    dropAndDestroyAssociation(assoc);
-                }
-            } else if (cond == DUL_NOASSOCIATIONREQUEST) {
-                ASC_destroyAssociation(&assoc);
-            } else {
-                dropAndDestroyAssociation(assoc); // e.g. failed TLS handshake, garbage on the port
-                // accept() failing for lack of descriptors would otherwise spin on a readable socket.
-                if (!stopRequested.load()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-            }
-        }
+        Listener listener(
+            network, settings,
+            [this, &shared](T_ASC_Association *assoc, const std::string &peer) { admit(assoc, peer, shared); },
+            [this](const std::string &peer, int reason, const std::string &message) {
+                context_->connectionFailed(peer, reason, message);
+            });
+        listener.run(stopRequested);
         while (numThreads(OFTrue) > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
         // A worker leaves the busy list just before its thread exits: give it that moment.
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -200,6 +239,25 @@ public:
     std::atomic<bool> stopRequested{false};
 
 private:
+    // On a handshake thread: a worker takes the association, or it is refused as DcmSCPPool does.
+    void admit(T_ASC_Association *assoc, const std::string &peer, const DcmSharedSCPConfig &shared) {
+        t_constructingFor = context_;
+        std::shared_ptr<StartGate> gate = std::make_shared<StartGate>();
+        t_startGate = gate;
+        OFCondition cond = runAssociation(assoc, shared);
+        t_constructingFor = nullptr;
+        t_startGate.reset();
+        gate->open(); // OFThread::start() has returned: the worker may run (and end) now
+        if (cond.good()) return;
+        const bool busy = cond == NET_EC_SCPBusy;
+        rejectAssociation(assoc, busy ? ASC_REASON_SP_PRES_LOCALLIMITEXCEEDED : ASC_REASON_SP_PRES_TEMPORARYCONGESTION);
+        dropAndDestroyAssociation(assoc);
+        context_->connectionFailed(peer, busy ? WC_CONN_ASSOCIATION_LIMIT : WC_CONN_NETWORK_ERROR,
+                                   busy ? "all " + std::to_string(getMaxThreads()) +
+                                              " associations are busy; refused transient, local limit exceeded"
+                                        : std::string("cannot start an association worker: ") + cond.text());
+    }
+
     ScpContext *context_;
 };
 
@@ -208,7 +266,10 @@ private:
 struct wc_scp {
     ScpContext context;
     std::unique_ptr<Pool> pool;
-    std::unique_ptr<DcmTLSTransportLayer> tls;
+    // The network's transport layer, TLS or plain: either tells the handshake thread about the
+    // socket it accepted (net_accept_watch.hpp).
+    std::unique_ptr<DcmTransportLayer> layer;
+    Listener::Settings listenerSettings{};
     T_ASC_Network *network = nullptr;
     std::thread listener;
     uint16_t boundPort = 0;
@@ -230,6 +291,10 @@ extern "C" wc_scp *wc_scp_create(const wc_scp_config *config, const wc_scp_callb
     }
     if (config->max_associations < 1 || config->max_associations > 65535) {
         setError(error, WC_NET_CONFIG, "maxAssociations must be between 1 and 65535");
+        return nullptr;
+    }
+    if (config->max_handshakes < 1 || config->max_handshakes > 65535) {
+        setError(error, WC_NET_CONFIG, "maxHandshakes must be between 1 and 65535");
         return nullptr;
     }
     std::unique_ptr<wc_scp> scp(new wc_scp());
@@ -257,10 +322,18 @@ extern "C" wc_scp *wc_scp_create(const wc_scp_config *config, const wc_scp_callb
         }
     }
     if (config->tls != nullptr) {
-        scp->tls = makeTLSLayer(*config->tls, NET_ACCEPTOR, error);
-        if (!scp->tls) return nullptr;
-        cfg.setTransportLayer(scp->tls.get());
+        std::unique_ptr<AcceptWatchingLayer<DcmTLSTransportLayer>> tls(
+            new AcceptWatchingLayer<DcmTLSTransportLayer>(NET_ACCEPTOR, nullptr, OFFalse));
+        if (!configureTLSLayer(*tls, *config->tls, NET_ACCEPTOR, error)) return nullptr;
+        cfg.setTransportLayer(tls.get());
+        scp->layer = std::move(tls);
+    } else {
+        scp->layer.reset(new AcceptWatchingLayer<DcmTransportLayer>());
     }
+    scp->listenerSettings.deadline = std::chrono::seconds(cfg.getACSETimeout());
+    scp->listenerSettings.maxHandshakes = OFstatic_cast(size_t, config->max_handshakes);
+    scp->listenerSettings.secure = config->tls != nullptr;
+    scp->listenerSettings.maxReceivePDULength = OFstatic_cast(long, cfg.getMaxReceivePDULength());
     return scp.release();
 }
 
@@ -274,13 +347,12 @@ extern "C" int wc_scp_start(wc_scp *scp, wc_net_error *error) {
         setError(error, WC_NET_LISTEN, cond.text());
         return WC_NET_LISTEN;
     }
-    if (scp->tls) {
-        cond = ASC_setTransportLayer(scp->network, scp->tls.get(), 0);
-        if (cond.bad()) {
-            ASC_dropNetwork(&scp->network);
-            setError(error, WC_NET_TLS, cond.text());
-            return WC_NET_TLS;
-        }
+    cond = ASC_setTransportLayer(scp->network, scp->layer.get(), 0);
+    if (cond.bad()) {
+        ASC_dropNetwork(&scp->network);
+        const int kind = scp->listenerSettings.secure ? WC_NET_TLS : WC_NET_LISTEN;
+        setError(error, kind, cond.text());
+        return kind;
     }
     // Read back the port actually bound (the configured one, or the kernel's pick for 0).
     PRIVATE_NETWORKKEY *key = OFreinterpret_cast(PRIVATE_NETWORKKEY *, scp->network->network);
@@ -292,10 +364,10 @@ extern "C" int wc_scp_start(wc_scp *scp, wc_net_error *error) {
         if (address.ss_family == AF_INET6) scp->boundPort = ntohs(OFreinterpret_cast(sockaddr_in6 *, &address)->sin6_port);
     }
     scp->pool->stopRequested.store(false);
-    const bool secure = static_cast<bool>(scp->tls);
     Pool *pool = scp->pool.get();
     T_ASC_Network *network = scp->network;
-    scp->listener = std::thread([pool, network, secure] { pool->serve(network, secure); });
+    const Listener::Settings settings = scp->listenerSettings;
+    scp->listener = std::thread([pool, network, settings] { pool->serve(network, settings); });
     scp->running = true;
     return WC_NET_OK;
 }
@@ -306,7 +378,7 @@ extern "C" void wc_scp_stop(wc_scp *scp) {
     std::lock_guard<std::mutex> lock(scp->lifecycle);
     if (!scp->running) return;
     scp->pool->stopRequested.store(true);
-    // Wakes the accept loop at once instead of at its one-second poll.
+    // Wakes the listener at once instead of at its one-second poll.
     PRIVATE_NETWORKKEY *key = OFreinterpret_cast(PRIVATE_NETWORKKEY *, scp->network->network);
     shutdown(key->networkSpecific.TCP.listenSocket, SHUT_RDWR);
     scp->listener.join();

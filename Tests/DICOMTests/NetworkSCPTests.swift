@@ -47,26 +47,97 @@ final class NetworkSCPTests: XCTestCase {
         let deadline = Date().addingTimeInterval(10)
         while delegate.ended.isEmpty && Date() < deadline { usleep(10_000) }
         XCTAssertEqual(delegate.ended.count, 1)
-        XCTAssertEqual(delegate.ended.first?.aborted, false)
+        XCTAssertEqual(delegate.ended.first?.end, .released)
     }
 
     func testProbesAndGarbageDoNotStopTheListener() throws {
         let port = try startSCP()
-        for payload in ["", "GET / HTTP/1.0\r\n\r\n"] {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            address.sin_port = port.bigEndian
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            XCTAssertEqual(connected, 0)
-            _ = payload.withCString { send(fd, $0, strlen($0), 0) }
-            close(fd)
-        }
+        try RawClient.connectAndClose(port: port)
+        try RawClient.connectAndClose(port: port, sending: "GET / HTTP/1.0\r\n\r\n")
         XCTAssertEqual(try echoscu(port: port).status, 0)
-        XCTAssertTrue(delegate.ended.isEmpty || delegate.ended.count == 1)
+        for _ in 0..<2 { XCTAssertEqual(delegate.connectionFailedSignal.wait(timeout: .now() + 15), .success) }
+        // Each on its own handshake thread: in either order.
+        XCTAssertEqual(Set(delegate.failures.map(\.reason)), [.closedBeforeRequest, .malformedPDU], "\(delegate.failures)")
+        XCTAssertTrue(delegate.failures.allSatisfy { $0.peerAddress == "127.0.0.1" }, "\(delegate.failures)")
+        XCTAssertEqual(delegate.requests.count, 1, "only the echo reached the delegate")
+    }
+
+    /// A bare TCP connect/close used to reach the delegate as an association request with empty AE
+    /// titles (DCMTK ends a connection closed before its first PDU like a normal one), and so was
+    /// logged as a called-AE refusal.
+    func testBareConnectAndCloseIsReportedAsSuchNotAsARefusal() throws {
+        let port = try startSCP()
+        try RawClient.connectAndClose(port: port)
+        XCTAssertEqual(delegate.connectionFailedSignal.wait(timeout: .now() + 15), .success)
+        XCTAssertEqual(delegate.failures.map(\.reason), [.closedBeforeRequest])
+        XCTAssertEqual(delegate.failures.first?.peerAddress, "127.0.0.1")
+        XCTAssertTrue(delegate.requests.isEmpty, "no association request: \(delegate.requests)")
+    }
+
+    /// One silent client and one that trickles an A-ASSOCIATE-RQ hold a handshake thread each;
+    /// another modality's C-ECHO is answered at once all the same.
+    func testSilentAndTricklingClientsDoNotDelayAnotherModality() throws {
+        let port = try startSCP() // ACSE timeout 10 s: longer than the whole test
+        let silent = try RawClient.connect(port: port)
+        defer { close(silent) }
+        let trickler = try TricklingClient(port: port, bytes: RawClient.associateRequestPrefix)
+        defer { trickler.stop() }
+        let started = Date()
+        let result = try echoscu(port: port)
+        let elapsed = Date().timeIntervalSince(started)
+        XCTAssertEqual(result.status, 0, result.output)
+        XCTAssertLessThan(elapsed, 1.0, "the C-ECHO waited for the silent or the trickling client")
+        XCTAssertFalse(trickler.closedByServer, "the trickler is still within its deadline")
+    }
+
+    func testTricklingClientIsCutAtItsDeadlineAndReportedOnce() throws {
+        let configuration = StorageSCPConfiguration(aeTitle: "WECARE", port: 0, maxAssociations: 2,
+                                                    acseTimeoutSeconds: 2, dimseTimeoutSeconds: 20)
+        scp = try StorageSCP(configuration: configuration, delegate: delegate)
+        try scp.start()
+        let port = scp.boundPort
+        // A byte every 0.5 s: no single read ever waits the 2 s ACSE timeout, so only the overall
+        // deadline can end it (the bytes would last two minutes).
+        let trickler = try TricklingClient(port: port, bytes: RawClient.associateRequestPrefix)
+        defer { trickler.stop() }
+        XCTAssertTrue(trickler.waitUntilFinished(timeout: 30), "the trickling client was never cut off")
+        XCTAssertTrue(trickler.closedByServer)
+        XCTAssertLessThan(trickler.bytesSent, RawClient.associateRequestPrefix.count)
+        XCTAssertEqual(delegate.connectionFailedSignal.wait(timeout: .now() + 15), .success)
+        // Another association afterwards: the listener is fine and nothing more is reported.
+        XCTAssertEqual(try echoscu(port: port).status, 0)
+        XCTAssertEqual(delegate.failures.count, 1, "\(delegate.failures)")
+        XCTAssertEqual(delegate.failures.first?.reason, .deadlineExpired)
+        XCTAssertEqual(delegate.failures.first?.peerAddress, "127.0.0.1")
+        XCTAssertTrue(delegate.requests.allSatisfy { $0.callingAETitle == "MODALITY" }, "the trickler never reached the delegate")
+    }
+
+    /// stop() does not wait out a silent client's deadline (10 s here): it cuts the handshake.
+    func testStopCutsHandshakesInProgress() throws {
+        let port = try startSCP()
+        let silent = try RawClient.connect(port: port)
+        defer { close(silent) }
+        // Served after the silent client was accepted (the backlog is first come, first served).
+        XCTAssertEqual(try echoscu(port: port).status, 0)
+        scp.stop()
+        XCTAssertEqual(delegate.failures.map(\.reason), [.stopping], "reported before stop() returned")
+        var byte: UInt8 = 0
+        XCTAssertEqual(recv(silent, &byte, 1, 0), 0, "the silent client's connection was closed")
+    }
+
+    func testHandshakesBeyondTheirLimitAreClosedAndReported() throws {
+        let configuration = StorageSCPConfiguration(aeTitle: "WECARE", port: 0, maxAssociations: 4, maxHandshakes: 1,
+                                                    acseTimeoutSeconds: 10, dimseTimeoutSeconds: 20)
+        scp = try StorageSCP(configuration: configuration, delegate: delegate)
+        try scp.start()
+        let silent = try RawClient.connect(port: scp.boundPort)
+        defer { close(silent) }
+        // The silent client holds the only handshake slot: the next connection is closed at once.
+        let result = try echoscu(port: scp.boundPort)
+        XCTAssertNotEqual(result.status, 0, result.output)
+        XCTAssertEqual(delegate.connectionFailedSignal.wait(timeout: .now() + 15), .success)
+        XCTAssertEqual(delegate.failures.map(\.reason), [.handshakeLimit])
+        XCTAssertTrue(delegate.requests.isEmpty)
     }
 
     func testUnknownCallingAETitleIsRefused() throws {
@@ -141,6 +212,22 @@ final class NetworkSCPTests: XCTestCase {
         XCTAssertEqual(delegate.storeRequestCount, 0, "nothing may reach the delegate")
         XCTAssertTrue(delegate.received.allSatisfy { $0.status != .success })
         XCTAssertTrue(inboxFiles.isEmpty)
+        // storescu proposes every storage class, so those associations were acknowledged (US
+        // accepted) and then aborted by storescu.
+        var deadline = Date().addingTimeInterval(10)
+        while delegate.ended.count < 2 && Date() < deadline { usleep(10_000) }
+        XCTAssertEqual(delegate.ended.map(\.end), [.aborted, .aborted])
+        // Proposing only the file's own class (-R), every context is refused and so is the
+        // association. The delegate had accepted it (AE titles fine): it still ends once, so a
+        // gateway counting open associations gets back to zero.
+        let refused = try ExternalTool.run(storescu, ["-R", "-aet", "MODALITY", "-aec", "WECARE", "127.0.0.1", "\(port)", ct.path])
+        XCTAssertNotEqual(refused.status, 0, refused.output)
+        deadline = Date().addingTimeInterval(10)
+        while delegate.ended.count < 3 && Date() < deadline { usleep(10_000) }
+        XCTAssertEqual(delegate.requests.count, 3)
+        XCTAssertEqual(delegate.ended.count, 3)
+        XCTAssertEqual(delegate.ended.last?.end, .noAcceptablePresentationContext, refused.output)
+        XCTAssertEqual(delegate.storeRequestCount, 0)
     }
 
     func testDiscardAnswersOutOfResourcesAndWritesNothing() throws {
@@ -189,6 +276,8 @@ final class NetworkSCPTests: XCTestCase {
         let third = try echoscu(port: port)
         XCTAssertNotEqual(third.status, 0)
         XCTAssertTrue(third.output.contains("Local Limit Exceeded"), third.output)
+        XCTAssertEqual(delegate.connectionFailedSignal.wait(timeout: .now() + 15), .success)
+        XCTAssertEqual(delegate.failures.map(\.reason), [.associationLimit], "the refusal is reported once")
         for _ in 0..<2 { delegate.releaseStores.signal() }
         for holder in holders {
             let result = holder.wait()

@@ -67,6 +67,67 @@ final class NetworkTLSTests: XCTestCase {
         }
     }
 
+    /// A client that connects and sends nothing and one that sends a ClientHello a byte every
+    /// 0.5 s (never finishing the handshake) each hold a handshake thread; a modality's C-ECHO over
+    /// TLS is answered at once all the same.
+    func testSilentAndSlowTLSClientsDoNotDelayAnotherModality() throws {
+        let directory = try NetworkTestInputs.temporaryDirectory("tls-slow")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let server = try NetworkTestInputs.selfSignedCertificate(in: directory, name: "server")
+        let client = try NetworkTestInputs.selfSignedCertificate(in: directory, name: "client")
+        let delegate = ExampleStorageDelegate(aeTitle: "WECARE", knownCallingAETitles: ["MODALITY"], directory: directory)
+        let serverTLS = TLSConfiguration(certificateFile: server.certificate, privateKeyFile: server.key,
+                                         trustedCertificatesFile: client.certificate, requirePeerCertificate: true)
+        let scp = try StorageSCP(configuration: StorageSCPConfiguration(aeTitle: "WECARE", port: 0, maxAssociations: 4,
+                                                                        acseTimeoutSeconds: 10, tls: serverTLS),
+                                 delegate: delegate)
+        try scp.start()
+        defer { scp.stop() }
+        let silent = try RawClient.connect(port: scp.boundPort)
+        defer { close(silent) }
+        let slow = try TricklingClient(port: scp.boundPort, bytes: RawClient.tlsClientHelloPrefix)
+        defer { slow.stop() }
+        let started = Date()
+        let echo = try ExternalTool.run(try ExternalTool.dcmtk("echoscu"),
+                                        ["+tls", client.key, client.certificate, "+cf", server.certificate,
+                                         "-aet", "MODALITY", "-aec", "WECARE", "127.0.0.1", "\(scp.boundPort)"])
+        let elapsed = Date().timeIntervalSince(started)
+        XCTAssertEqual(echo.status, 0, echo.output)
+        XCTAssertLessThan(elapsed, 1.0, "the C-ECHO waited for the silent or the slow TLS client")
+        XCTAssertFalse(slow.closedByServer, "the slow client is still within its deadline")
+    }
+
+    /// With `requirePeerCertificate = false` a client may come without a certificate, but one it
+    /// presents is checked: a certificate from an unknown CA is refused, and reported.
+    func testUnknownCAClientCertificateIsRefusedWhenNotRequired() throws {
+        let directory = try NetworkTestInputs.temporaryDirectory("tls-unknown-ca")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let server = try NetworkTestInputs.selfSignedCertificate(in: directory, name: "server")
+        let client = try NetworkTestInputs.selfSignedCertificate(in: directory, name: "client")
+        let stranger = try NetworkTestInputs.selfSignedCertificate(in: directory, name: "stranger")
+        let delegate = ExampleStorageDelegate(aeTitle: "WECARE", knownCallingAETitles: ["MODALITY"], directory: directory)
+        let serverTLS = TLSConfiguration(certificateFile: server.certificate, privateKeyFile: server.key,
+                                         trustedCertificatesFile: client.certificate, requirePeerCertificate: false)
+        let scp = try StorageSCP(configuration: StorageSCPConfiguration(aeTitle: "WECARE", port: 0, tls: serverTLS),
+                                 delegate: delegate)
+        try scp.start()
+        defer { scp.stop() }
+        let echoscu = try ExternalTool.dcmtk("echoscu")
+        let target = ["-aet", "MODALITY", "-aec", "WECARE", "127.0.0.1", "\(scp.boundPort)"]
+
+        let unknown = try ExternalTool.run(echoscu, ["+tls", stranger.key, stranger.certificate, "+cf", server.certificate] + target)
+        XCTAssertNotEqual(unknown.status, 0, "a certificate from an unknown CA must be refused: \(unknown.output)")
+        XCTAssertEqual(delegate.connectionFailedSignal.wait(timeout: .now() + 15), .success)
+        XCTAssertEqual(delegate.failures.map(\.reason), [.tlsHandshakeFailed], "\(delegate.failures)")
+        XCTAssertEqual(delegate.failures.first?.peerAddress, "127.0.0.1")
+
+        let trusted = try ExternalTool.run(echoscu, ["+tls", client.key, client.certificate, "+cf", server.certificate] + target)
+        XCTAssertEqual(trusted.status, 0, trusted.output)
+        let anonymous = try ExternalTool.run(echoscu, ["+tla", "+cf", server.certificate] + target)
+        XCTAssertEqual(anonymous.status, 0, "no certificate is fine when none is required: \(anonymous.output)")
+        XCTAssertEqual(delegate.failures.count, 1)
+    }
+
     func testMisconfiguredTLSFailsEarlyWithAClearError() throws {
         let directory = try NetworkTestInputs.temporaryDirectory("tls-config")
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -81,6 +81,39 @@ final class ReceiveTests: XCTestCase {
         XCTAssertTrue(Peers.acknowledged(in: r.output).isEmpty, r.output)
         XCTAssertTrue(r.output.lowercased().contains("presentation context"), r.output)
         XCTAssertEqual(try s.ledger.counts().jobs.values.reduce(0, +), 0)
+        // Proposing only the SR class (-R), every context is refused and so is the association.
+        // The AE titles were fine, so it was counted as open: it must be counted as closed again.
+        let only = try Peers.store([sr], port: s.dicomPort, extra: ["-R"])
+        XCTAssertNotEqual(only.status, 0, only.output)
+        let closed = await Tools.eventually(timeout: 10) { Self.gauge("wecare_associations_active", in: s.metrics.render()) == 0 }
+        XCTAssertTrue(closed, s.metrics.render())
+        XCTAssertTrue(s.metrics.render().contains(#"wecare_associations_rejected_total{reason="no_presentation_context"} 1"#),
+                      s.metrics.render())
+    }
+
+    /// A TCP connect and close (a port probe) is counted as such, not as a called-AE refusal.
+    func testBareConnectionIsCountedAsSuchNotAsAnAERefusal() async throws {
+        let s = try await start()
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = s.dicomPort.bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        XCTAssertEqual(connected, 0)
+        close(fd)
+        let line = #"wecare_connections_failed_total{reason="closed_before_request"} 1"#
+        let counted = await Tools.eventually(timeout: 10) { s.metrics.render().contains(line) }
+        XCTAssertTrue(counted, s.metrics.render())
+        XCTAssertFalse(s.metrics.render().contains("wecare_associations_rejected_total"), s.metrics.render())
+        XCTAssertEqual(Self.gauge("wecare_associations_active", in: s.metrics.render()) ?? 0, 0)
+    }
+
+    /// The value of an unlabelled metric in the Prometheus text.
+    static func gauge(_ name: String, in text: String) -> Double? {
+        text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
     }
 
     func testTruncatedGarbageAndMismatchedDatasetsAreNotAcknowledged() async throws {

@@ -75,6 +75,28 @@ final class TLSTests: XCTestCase {
         XCTAssertEqual(got.count, 1, "the SEG reached the PACS over TLS: \(got) \(pacs?.output() ?? "") \(String(describing: try? s.ledger.recentJobs(limit: 1)))")
     }
 
+    /// serve would fail every TLS handshake with a key that is not the certificate's: check-config
+    /// (the loader) says so, on the private_key line.
+    func testKeyThatDoesNotMatchItsCertificateIsAConfigurationErrorOnItsLine() throws {
+        let gateway = try certificate("gateway")
+        let other = try certificate("other")
+        var config = TestConfig(dir: dir)
+        config.extra = "[tls]\ncertificate = \"\(gateway.certificate)\"\nprivate_key = \"\(other.key)\"\n"
+        let file = try config.write()
+        let lines = try String(contentsOf: file, encoding: .utf8).components(separatedBy: "\n")
+        let keyLine = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("private_key") }) + 1
+        XCTAssertThrowsError(try ConfigurationLoader.load(file)) { error in
+            let problems = (error as? ConfigurationError)?.problems ?? []
+            XCTAssertEqual(problems.count, 1, "\(problems)")
+            XCTAssertEqual(problems.first?.line, keyLine, "\(problems)")
+            XCTAssertTrue(problems.first?.message.contains("is not the private key of the certificate") == true, "\(problems)")
+            XCTAssertTrue(problems.first?.description.hasPrefix("\(file.path):\(keyLine): ") == true, "\(problems)")
+        }
+        // The matching key passes.
+        config.extra = "[tls]\ncertificate = \"\(gateway.certificate)\"\nprivate_key = \"\(gateway.key)\"\n"
+        XCTAssertNoThrow(try ConfigurationLoader.load(try config.write()))
+    }
+
     func testMissingCertificateFilesAreConfigurationErrors() throws {
         var config = TestConfig(dir: dir)
         config.extra = "[tls]\ncertificate = \"nope.crt\"\nprivate_key = \"nope.key\"\n"

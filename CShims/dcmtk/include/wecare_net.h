@@ -18,6 +18,15 @@ typedef struct {
     int require_peer_certificate;          /* SCP: require a trusted client cert; SCU: verify the server */
 } wc_tls_config;
 
+/* Whether a PEM private key belongs to a PEM certificate, loaded as the SCP and SCU load them. */
+enum {
+    WC_TLS_PAIR_OK = 0,
+    WC_TLS_PAIR_MISMATCH = 1,          /* both load, but the key is not the certificate's */
+    WC_TLS_PAIR_BAD_CERTIFICATE = 2,   /* not a readable PEM certificate */
+    WC_TLS_PAIR_BAD_KEY = 3            /* not a readable, unencrypted PEM private key */
+};
+int wc_tls_check_key_pair(const char *certificate_file, const char *private_key_file);
+
 /* DCMTK's own log lines (warnings and errors only), handed to Swift instead of the console.
  * level: 3 warn, 4 error, 5 fatal. Messages may contain UIDs or AE titles: redact before logging.
  * Set once per process; NULL silences DCMTK completely (the default). */
@@ -49,6 +58,26 @@ typedef struct {
 
 /* ---- Storage SCP ----------------------------------------------------------------------------- */
 
+/* How an association that Swift accepted ended. */
+enum {
+    WC_ASSOC_RELEASED = 0,
+    WC_ASSOC_ABORTED = 1,        /* A-ABORT, a broken connection, a DIMSE error or timeout */
+    WC_ASSOC_NO_CONTEXT = 2,     /* refused after negotiation: no proposed presentation context fits */
+    WC_ASSOC_REFUSED = 3         /* refused by DCMTK's own checks after Swift accepted (e.g. application context) */
+};
+
+/* Why a connection never reached association_requested. */
+enum {
+    WC_CONN_CLOSED_BEFORE_REQUEST = 1, /* closed without sending anything (port probe, TCP health check) */
+    WC_CONN_DEADLINE = 2,              /* no complete A-ASSOCIATE-RQ within the ACSE timeout: cut off */
+    WC_CONN_TLS_FAILED = 3,            /* TLS handshake failed (untrusted certificate, plain DICOM, ...) */
+    WC_CONN_MALFORMED_PDU = 4,         /* what arrived is not a well-formed A-ASSOCIATE-RQ */
+    WC_CONN_ASSOCIATION_LIMIT = 5,     /* max_associations busy: refused transient, local limit exceeded */
+    WC_CONN_HANDSHAKE_LIMIT = 6,       /* max_handshakes in progress: closed at once */
+    WC_CONN_STOPPING = 7,              /* the SCP stopped during the handshake */
+    WC_CONN_NETWORK_ERROR = 8          /* accept() or the socket set-up failed */
+};
+
 typedef struct {
     const char *sop_class_uid;
     const char *const *transfer_syntaxes; /* in order of preference */
@@ -59,6 +88,10 @@ typedef struct {
     const char *ae_title;
     uint16_t port;                /* 0: any free port */
     int max_associations;
+    /* Connections between accept and a complete A-ASSOCIATE-RQ (TLS handshake included), each on
+     * its own thread; one more is accepted and closed at once (WC_CONN_HANDSHAKE_LIMIT). */
+    int max_handshakes;
+    /* Also the deadline for accept + TLS handshake + A-ASSOCIATE-RQ, however the peer trickles. */
     int acse_timeout_seconds;
     int dimse_timeout_seconds;
     const wc_tls_config *tls;     /* NULL: plain TCP */
@@ -96,8 +129,13 @@ typedef struct {
     uint16_t (*store_received)(void *context, const wc_store_command *command, const char *file,
                                const char *sop_class_uid, const char *sop_instance_uid,
                                const char *study_instance_uid, const char *error);
-    /* Only for accepted associations. */
-    void (*association_ended)(void *context, uint64_t association_id, const char *calling_ae, int aborted);
+    /* Exactly once for every association that association_requested accepted, however it ended
+     * (WC_ASSOC_*): DCMTK may still refuse it after that, e.g. when no presentation context fits. */
+    void (*association_ended)(void *context, uint64_t association_id, const char *calling_ae, int outcome);
+    /* Once for every connection that ended before association_requested could be asked, or that the
+     * pool refused (WC_CONN_*), from the listener or a handshake thread. peer_address: the IP, ""
+     * when accept() itself failed; message: what DCMTK or OpenSSL said (may hold AE titles). */
+    void (*connection_failed)(void *context, const char *peer_address, int reason, const char *message);
 } wc_scp_callbacks;
 
 typedef struct wc_scp wc_scp;

@@ -21,3 +21,15 @@ public enum AssociationRejection: Sendable, Equatable {
     /// Source 1, reason 1; `permanent` picks result 1 (permanent) or 2 (transient).
     case noReasonGiven(permanent: Bool)
 }
+
+/// How an association the delegate accepted ended; reported exactly once for each.
+public enum AssociationEnd: Sendable, Equatable {
+    /// A-RELEASE after it was acknowledged.
+    case released
+    /// A-ABORT, a broken connection, a DIMSE error or timeout.
+    case aborted
+    /// Refused after the delegate accepted it: none of the proposed presentation contexts fits.
+    case noAcceptablePresentationContext
+    /// Refused by DCMTK's own checks after the delegate accepted it (e.g. the application context).
+    case refused
+}

@@ -9,8 +9,12 @@ import Foundation
 /// neither report a busy port nor the port picked for 0) and sees a stop request only at its next
 /// accept timeout. Ours binds in `start()`, wakes at once on `stop()` and then waits for the workers.
 /// TLS is the pool's own 3.6.7 mechanism: a `DcmTLSTransportLayer` on the network and secure accept.
-/// As in DCMTK's pool, the listener thread does the TCP accept, the TLS handshake and reads the
-/// A-ASSOCIATE-RQ (bounded by the ACSE timeout) before a worker takes over.
+/// Unlike DCMTK's pool, the listener thread only waits for connections: each one gets a handshake
+/// thread (up to `maxHandshakes`) that accepts it, does the TLS handshake and reads the
+/// A-ASSOCIATE-RQ under one deadline (the ACSE timeout; a watchdog shuts the socket down, so a
+/// trickling peer cannot stretch it) before a worker takes over. A silent client so costs one
+/// handshake slot for at most the ACSE timeout, never the other modalities. Connections that end
+/// before the delegate is asked are reported to `connectionFailed`, once each.
 /// Delegate calls come from worker threads, several at once: give each `.receive(into:)` its own path.
 public final class StorageSCP: @unchecked Sendable {
     public let configuration: StorageSCPConfiguration
@@ -38,6 +42,7 @@ public final class StorageSCP: @unchecked Sendable {
             func create(_ tlsPointer: UnsafePointer<wc_tls_config>?) -> OpaquePointer? {
                 var config = wc_scp_config(ae_title: arena.make(configuration.aeTitle), port: configuration.port,
                                            max_associations: Int32(clamping: configuration.maxAssociations),
+                                           max_handshakes: Int32(clamping: configuration.maxHandshakes),
                                            acse_timeout_seconds: Int32(clamping: configuration.acseTimeoutSeconds),
                                            dimse_timeout_seconds: Int32(clamping: configuration.dimseTimeoutSeconds),
                                            tls: tlsPointer, contexts: UnsafePointer(contextBuffer.baseAddress),
@@ -93,7 +98,8 @@ final class SCPBridge: @unchecked Sendable {
                          association_requested: scpAssociationRequested,
                          store_requested: scpStoreRequested,
                          store_received: scpStoreReceived,
-                         association_ended: scpAssociationEnded)
+                         association_ended: scpAssociationEnded,
+                         connection_failed: scpConnectionFailed)
     }
 
     static func from(_ context: UnsafeMutableRawPointer?) -> SCPBridge {
@@ -177,6 +183,30 @@ private let scpStoreReceived: @convention(c) (
 }
 
 private let scpAssociationEnded: @convention(c) (UnsafeMutableRawPointer?, UInt64, UnsafePointer<CChar>?, Int32) -> Void = {
-    context, id, callingAE, aborted in
-    SCPBridge.from(context).delegate.associationEnded(id: id, callingAETitle: string(callingAE), aborted: aborted != 0)
+    context, id, callingAE, outcome in
+    let end: AssociationEnd
+    switch outcome {
+    case Int32(WC_ASSOC_RELEASED): end = .released
+    case Int32(WC_ASSOC_NO_CONTEXT): end = .noAcceptablePresentationContext
+    case Int32(WC_ASSOC_REFUSED): end = .refused
+    default: end = .aborted
+    }
+    SCPBridge.from(context).delegate.associationEnded(id: id, callingAETitle: string(callingAE), end: end)
+}
+
+private let scpConnectionFailed: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, Int32, UnsafePointer<CChar>?) -> Void = {
+    context, peer, reason, message in
+    let kind: ConnectionFailureReason
+    switch reason {
+    case Int32(WC_CONN_CLOSED_BEFORE_REQUEST): kind = .closedBeforeRequest
+    case Int32(WC_CONN_DEADLINE): kind = .deadlineExpired
+    case Int32(WC_CONN_TLS_FAILED): kind = .tlsHandshakeFailed
+    case Int32(WC_CONN_MALFORMED_PDU): kind = .malformedPDU
+    case Int32(WC_CONN_ASSOCIATION_LIMIT): kind = .associationLimit
+    case Int32(WC_CONN_HANDSHAKE_LIMIT): kind = .handshakeLimit
+    case Int32(WC_CONN_STOPPING): kind = .stopping
+    default: kind = .networkError
+    }
+    SCPBridge.from(context).delegate.connectionFailed(
+        ConnectionFailure(peerAddress: string(peer), reason: kind, message: string(message)))
 }

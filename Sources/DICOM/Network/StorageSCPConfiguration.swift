@@ -15,18 +15,25 @@ public struct StorageSCPConfiguration: Sendable {
     public var port: UInt16
     /// Concurrent associations; association n+1 is refused transient "local limit exceeded".
     public var maxAssociations: Int
+    /// Connections at once between accept and a complete A-ASSOCIATE-RQ (TLS handshake included),
+    /// each on its own thread; one more is closed at once. A silent client holds one for at most
+    /// `acseTimeoutSeconds`.
+    public var maxHandshakes: Int
+    /// Also the deadline for accept + TLS handshake + A-ASSOCIATE-RQ, however slowly the peer sends.
     public var acseTimeoutSeconds: Int
     public var dimseTimeoutSeconds: Int
     public var tls: TLSConfiguration?
     /// What is accepted; defaults to `StorageSCPConfiguration.defaultPresentationContexts`.
     public var presentationContexts: [AcceptedPresentationContext]
 
-    public init(aeTitle: String, port: UInt16, maxAssociations: Int = 8, acseTimeoutSeconds: Int = 30,
+    /// `maxHandshakes` nil: as many as `maxAssociations`.
+    public init(aeTitle: String, port: UInt16, maxAssociations: Int = 8, maxHandshakes: Int? = nil, acseTimeoutSeconds: Int = 30,
                 dimseTimeoutSeconds: Int = 60, tls: TLSConfiguration? = nil,
                 presentationContexts: [AcceptedPresentationContext] = StorageSCPConfiguration.defaultPresentationContexts) {
         self.aeTitle = aeTitle
         self.port = port
         self.maxAssociations = maxAssociations
+        self.maxHandshakes = maxHandshakes ?? maxAssociations
         self.acseTimeoutSeconds = acseTimeoutSeconds
         self.dimseTimeoutSeconds = dimseTimeoutSeconds
         self.tls = tls

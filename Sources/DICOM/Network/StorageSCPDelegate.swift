@@ -56,6 +56,11 @@ public protocol StorageSCPDelegate: AnyObject, Sendable {
     func storeRequested(_ command: StoreCommand) -> StoreDisposition
     /// After `.receive`: `dataset` is nil and `error` says why when writing failed. Decide the status.
     func storeReceived(_ command: StoreCommand, dataset: ReceivedDataset?, error: String?) -> DIMSEStatus
-    /// Released or aborted (only accepted associations are reported).
-    func associationEnded(id: UInt64, callingAETitle: String, aborted: Bool)
+    /// Exactly once for every association `associationRequested` accepted, however it ended
+    /// (DCMTK may still refuse it afterwards, e.g. when no presentation context fits).
+    func associationEnded(id: UInt64, callingAETitle: String, end: AssociationEnd)
+    /// Once for every connection that ended before `associationRequested` could be asked (closed,
+    /// cut at its deadline, failed TLS, malformed PDU) or that the SCP refused for its limits.
+    /// Called from the listener or a handshake thread.
+    func connectionFailed(_ failure: ConnectionFailure)
 }

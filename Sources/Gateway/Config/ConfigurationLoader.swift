@@ -1,3 +1,4 @@
+import DICOM
 import Foundation
 import TOMLKit
 
@@ -267,7 +268,25 @@ public enum ConfigurationLoader {
         let require = s.bool(requireKey) ?? (trusted != nil)
         if require && trusted == nil { s.problem(requireKey, "needs trusted_certificates (the CA or peer certificates to check against)") }
         guard let c = paths["certificate"], let k = paths["private_key"] else { return nil }
+        checkKeyPair(certificate: c, key: k, s)
         return TLSSettings(certificateFile: c, privateKeyFile: k, trustedCertificatesFile: paths["trusted_certificates"], requirePeerCertificate: require)
+    }
+
+    /// The key must belong to the certificate, or every TLS handshake fails once `serve` runs.
+    /// Unreadable files are already reported by the caller.
+    private static func checkKeyPair(certificate: String, key: String, _ s: ConfigSection) {
+        let manager = FileManager.default
+        guard manager.isReadableFile(atPath: certificate), manager.isReadableFile(atPath: key) else { return }
+        switch TLSKeyPair.check(certificateFile: certificate, privateKeyFile: key) {
+        case .matches:
+            break
+        case .mismatch:
+            s.problem("private_key", "'\(key)' is not the private key of the certificate '\(certificate)'; give the key the certificate was issued for (the output of `openssl x509 -noout -pubkey -in CERT` and `openssl pkey -pubout -in KEY` must be equal)")
+        case .unreadableKey:
+            s.problem("private_key", "'\(key)' is not a readable PEM private key; give an unencrypted PEM key (encrypted keys are not supported)")
+        case .unreadableCertificate:
+            s.problem("certificate", "'\(certificate)' is not a readable PEM certificate; give the certificate in PEM form (-----BEGIN CERTIFICATE-----)")
+        }
     }
 
     /// DICOM AE titles: 1-16 characters, no backslash or control characters, not only spaces.

@@ -129,8 +129,50 @@ final class StoreHandler: StorageSCPDelegate, @unchecked Sendable {
         }
     }
 
-    func associationEnded(id: UInt64, callingAETitle: String, aborted: Bool) {
+    /// Called once for every association `associationRequested` counted, so the gauge is exact.
+    func associationEnded(id: UInt64, callingAETitle: String, end: AssociationEnd) {
         metrics.associationsActive.decrement()
-        if aborted { logger.notice("association aborted", metadata: ["association": "\(id)"]) }
+        var log = logger
+        log[metadataKey: "association"] = "\(id)"
+        log[metadataKey: "calling_ae"] = "\(callingAETitle)"
+        switch end {
+        case .released:
+            break
+        case .aborted:
+            log.notice("association aborted")
+        case .noAcceptablePresentationContext:
+            log.notice("association refused: none of the proposed SOP classes or transfer syntaxes is accepted; the modality must send US Image or US Multi-frame Image Storage in an accepted transfer syntax")
+            metrics.associationRejected(reason: "no_presentation_context")
+        case .refused:
+            log.notice("association refused by DCMTK after the AE titles were accepted (e.g. an unknown application context)")
+            metrics.associationRejected(reason: "toolkit")
+        }
+    }
+
+    /// Connections that never became an association request: logged once each with the peer.
+    func connectionFailed(_ failure: ConnectionFailure) {
+        metrics.connectionFailed(reason: failure.reason.label)
+        var log = logger
+        log[metadataKey: "peer"] = "\(failure.peerAddress.isEmpty ? "unknown" : failure.peerAddress)"
+        log[metadataKey: "reason"] = "\(failure.reason.label)"
+        log[metadataKey: "detail"] = "\(DICOMNetworkLog.redact(failure.message))"
+        switch failure.reason {
+        case .closedBeforeRequest:
+            log.info("connection closed before an association request (port probe or health check)")
+        case .deadlineExpired:
+            log.notice("connection cut: no association request within acse_timeout_seconds (silent or too slow client)")
+        case .tlsHandshakeFailed:
+            log.notice("connection refused: TLS handshake failed (no or untrusted client certificate, or not TLS)")
+        case .malformedPDU:
+            log.notice("connection refused: not a valid DICOM association request")
+        case .associationLimit:
+            log.notice("association refused: max_associations are busy (answered transient, local limit exceeded)")
+        case .handshakeLimit:
+            log.notice("connection closed: too many connections are negotiating at once (max_associations)")
+        case .stopping:
+            log.info("connection closed: the gateway is stopping")
+        case .networkError:
+            log.warning("accepting a connection failed")
+        }
     }
 }

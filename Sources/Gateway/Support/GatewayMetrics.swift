@@ -34,6 +34,11 @@ public final class GatewayMetrics: Sendable {
         Metrics.Counter(label: "wecare_associations_rejected_total", dimensions: [("reason", reason)], factory: factory).increment()
     }
 
+    /// Connections that ended before an association request, by `ConnectionFailureReason.label`.
+    func connectionFailed(reason: String) {
+        Metrics.Counter(label: "wecare_connections_failed_total", dimensions: [("reason", reason)], factory: factory).increment()
+    }
+
     func instanceAnswered(_ status: DIMSEStatus) {
         Metrics.Counter(label: "wecare_instances_received_total", dimensions: [("status", status.hex)], factory: factory).increment()
     }

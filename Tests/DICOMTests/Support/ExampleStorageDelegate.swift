@@ -18,8 +18,11 @@ final class ExampleStorageDelegate: StorageSCPDelegate, @unchecked Sendable {
     private let lock = NSLock()
     private var _requests: [AssociationRequest] = []
     private var _received: [(command: StoreCommand, dataset: ReceivedDataset?, status: DIMSEStatus)] = []
-    private var _ended: [(id: UInt64, aborted: Bool)] = []
+    private var _ended: [(id: UInt64, end: AssociationEnd)] = []
+    private var _failures: [ConnectionFailure] = []
     private var _storeRequests = 0
+    /// Signalled for each reported connection failure.
+    let connectionFailedSignal = DispatchSemaphore(value: 0)
 
     init(aeTitle: String, knownCallingAETitles: Set<String>, directory: URL) {
         self.aeTitle = aeTitle
@@ -29,7 +32,8 @@ final class ExampleStorageDelegate: StorageSCPDelegate, @unchecked Sendable {
 
     var requests: [AssociationRequest] { lock.withLock { _requests } }
     var received: [(command: StoreCommand, dataset: ReceivedDataset?, status: DIMSEStatus)] { lock.withLock { _received } }
-    var ended: [(id: UInt64, aborted: Bool)] { lock.withLock { _ended } }
+    var ended: [(id: UInt64, end: AssociationEnd)] { lock.withLock { _ended } }
+    var failures: [ConnectionFailure] { lock.withLock { _failures } }
     var storeRequestCount: Int { lock.withLock { _storeRequests } }
 
     func associationRequested(_ request: AssociationRequest) -> AssociationRejection? {
@@ -59,7 +63,12 @@ final class ExampleStorageDelegate: StorageSCPDelegate, @unchecked Sendable {
         return status
     }
 
-    func associationEnded(id: UInt64, callingAETitle: String, aborted: Bool) {
-        lock.withLock { _ended.append((id, aborted)) }
+    func associationEnded(id: UInt64, callingAETitle: String, end: AssociationEnd) {
+        lock.withLock { _ended.append((id, end)) }
+    }
+
+    func connectionFailed(_ failure: ConnectionFailure) {
+        lock.withLock { _failures.append(failure) }
+        connectionFailedSignal.signal()
     }
 }
