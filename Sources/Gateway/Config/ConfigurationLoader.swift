@@ -138,7 +138,8 @@ public enum ConfigurationLoader {
         // [analysis]
         var analysis = AnalysisSettings(model: resolve("../weights/busi_unet.onnx", base: base))
         if let t = table("analysis") {
-            let a = reader.section(t, path: "analysis", known: ["enabled", "model", "workers", "threads", "threshold"])
+            let a = reader.section(t, path: "analysis", known: ["enabled", "model", "workers", "threads", "threshold",
+                                                                "max_image_megasamples"])
             analysis.enabled = a.bool("enabled") ?? true
             if let model = a.string("model") {
                 if model.isEmpty { a.problem("model", "empty path; give the ONNX model file, e.g. \"../weights/busi_unet.onnx\"") }
@@ -152,6 +153,9 @@ public enum ConfigurationLoader {
                     else { analysis.threshold = th }
                 }
             }
+            // 1 million (a 1000 x 1000 grey image) up to 20,000 million, far above any ultrasound
+            // image; the default 300 takes a 120-frame 1024 x 768 RGB cine loop (283).
+            if let mega = a.int("max_image_megasamples", in: 1...20_000) { analysis.maxImageSamples = mega * 1_000_000 }
         }
 
         // [delivery]

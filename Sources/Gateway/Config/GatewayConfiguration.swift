@@ -1,3 +1,4 @@
+import DICOM
 import Foundation
 
 /// Everything `conf/gateway.toml` says, validated and with paths resolved.
@@ -164,14 +165,18 @@ public struct AnalysisSettings: Sendable {
     public var threads: Int
     /// Mask threshold override; nil keeps the model's default.
     public var threshold: Double?
+    /// Ceiling on Rows x Columns x Frames x Samples per Pixel an image may declare: larger ones
+    /// are refused on receive (C000) and by `analyze` / HTTP before any decoder allocates for them.
+    public var maxImageSamples: Int
 
     public init(enabled: Bool = true, model: URL, workers: Int = AnalysisSettings.defaultWorkers, threads: Int = 1,
-                threshold: Double? = nil) {
+                threshold: Double? = nil, maxImageSamples: Int = ImageChecks.defaultMaxSamples) {
         self.enabled = enabled
         self.model = model
         self.workers = workers
         self.threads = threads
         self.threshold = threshold
+        self.maxImageSamples = maxImageSamples
     }
 }
 
