@@ -61,16 +61,8 @@ final class StoreHandler: StorageSCPDelegate, @unchecked Sendable {
                            metadata: ["free_mb": "\(free / 1_048_576)", "instance": "\(UIDHash.short(command.affectedSOPInstanceUID))"])
             return answered(.discard(.outOfResources))
         }
-        do {
-            if try ledger.containsInstance(sopInstanceUID: command.affectedSOPInstanceUID) {
-                // Already durable and queued once: acknowledge without storing or processing again.
-                logger.info("duplicate instance acknowledged", metadata: ["instance": "\(UIDHash.short(command.affectedSOPInstanceUID))"])
-                return answered(.discard(.success))
-            }
-        } catch {
-            logger.error("ledger unavailable, store refused", metadata: ["error": "\(error)"])
-            return answered(.discard(.outOfResources))
-        }
+        // A known SOP Instance UID is received too: draining a dataset would have DCMTK parse
+        // it in memory, unchecked.
         return .receive(into: spool.temporaryFile())
     }
 
@@ -95,30 +87,29 @@ final class StoreHandler: StorageSCPDelegate, @unchecked Sendable {
         }
         let temporary = dataset.file
         func discard() { try? FileManager.default.removeItem(at: temporary) }
-        guard let sopInstance = dataset.sopInstanceUID, let sopClass = dataset.sopClassUID, !sopInstance.isEmpty else {
+        let scan: DatasetScan
+        switch StoreRefusal.check(command, dataset) {
+        case .failure(let refusal):
             discard()
-            logger.warning("store refused: dataset unparsable or without SOP UIDs", metadata: ["instance": "\(hash)"])
-            return .cannotUnderstand
+            return refused(refusal, instance: hash)
+        case .success(let s):
+            scan = s
         }
-        guard sopInstance == command.affectedSOPInstanceUID, sopClass == command.affectedSOPClassUID else {
-            discard()
-            logger.warning("store refused: dataset UIDs differ from the C-STORE command", metadata: ["instance": "\(hash)"])
-            return .dataSetDoesNotMatchSOPClass
-        }
+        let sopInstance = command.affectedSOPInstanceUID
         do {
-            let size = (try? FileManager.default.attributesOfItem(atPath: temporary.path)[.size] as? NSNumber)?.int64Value ?? 0
             // Another association may have delivered the same instance meanwhile.
             if try ledger.containsInstance(sopInstanceUID: sopInstance) {
                 discard()
+                logger.info("duplicate instance acknowledged", metadata: ["instance": "\(hash)"])
                 return .success
             }
             let relative = try spool.commit(temporary, sopInstanceUID: sopInstance)
             let outcome = try ledger.recordReceived(NewInstance(
-                sopInstanceUID: sopInstance, sopClassUID: sopClass, studyInstanceUID: dataset.studyInstanceUID,
-                callingAETitle: command.callingAETitle, transferSyntaxUID: command.transferSyntaxUID,
-                spoolPath: relative, sizeBytes: size), now: Date())
+                sopInstanceUID: sopInstance, sopClassUID: command.affectedSOPClassUID,
+                studyInstanceUID: scan.attributes.studyInstanceUID, callingAETitle: command.callingAETitle,
+                transferSyntaxUID: command.transferSyntaxUID, spoolPath: relative, sizeBytes: Int64(scan.fileSize)), now: Date())
             if case .recorded(let jobID) = outcome {
-                logger.info("instance received", metadata: ["instance": "\(hash)", "job": "\(jobID)", "bytes": "\(size)"])
+                logger.info("instance received", metadata: ["instance": "\(hash)", "job": "\(jobID)", "bytes": "\(scan.fileSize)"])
                 onReceived()
             }
             return .success
@@ -127,6 +118,14 @@ final class StoreHandler: StorageSCPDelegate, @unchecked Sendable {
             logger.error("store failed: could not make the instance durable", metadata: ["instance": "\(hash)", "error": "\(error)"])
             return .outOfResources
         }
+    }
+
+    /// Logs (warning: the modality is told the image was not stored) and counts a refusal.
+    private func refused(_ refusal: StoreRefusal, instance hash: String) -> DIMSEStatus {
+        logger.warning("store refused: \(refusal.message)",
+                       metadata: ["instance": "\(hash)", "reason": "\(refusal.reason)", "status": "\(refusal.status.hex)"])
+        metrics.instanceRefused(reason: refusal.reason)
+        return refusal.status
     }
 
     func associationEnded(id: UInt64, callingAETitle: String, aborted: Bool) {
