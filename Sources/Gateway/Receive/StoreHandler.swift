@@ -13,6 +13,7 @@ final class StoreHandler: StorageSCPDelegate, @unchecked Sendable {
     private let minFreeBytes: UInt64
     private let metrics: GatewayMetrics
     private let logger: Logger
+    private let commitGate = InstanceCommitGate()
     /// Told about each newly recorded job (wakes the workers).
     var onReceived: @Sendable () -> Void = {}
 
@@ -61,8 +62,9 @@ final class StoreHandler: StorageSCPDelegate, @unchecked Sendable {
                            metadata: ["free_mb": "\(free / 1_048_576)", "instance": "\(UIDHash.short(command.affectedSOPInstanceUID))"])
             return answered(.discard(.outOfResources))
         }
-        // A known SOP Instance UID is received too: draining a dataset would have DCMTK parse
-        // it in memory, unchecked.
+        // A known SOP Instance UID is received too: only its content tells a true duplicate
+        // (0000) from another dataset under the same UID (refused), and draining a dataset
+        // would have DCMTK parse it in memory, unchecked.
         return .receive(into: spool.temporaryFile())
     }
 
@@ -96,27 +98,41 @@ final class StoreHandler: StorageSCPDelegate, @unchecked Sendable {
             scan = s
         }
         let sopInstance = command.affectedSOPInstanceUID
+        let contentHash: String
         do {
-            // Another association may have delivered the same instance meanwhile.
-            if try ledger.containsInstance(sopInstanceUID: sopInstance) {
-                discard()
-                logger.info("duplicate instance acknowledged", metadata: ["instance": "\(hash)"])
-                return .success
-            }
-            let relative = try spool.commit(temporary, sopInstanceUID: sopInstance)
-            let outcome = try ledger.recordReceived(NewInstance(
-                sopInstanceUID: sopInstance, sopClassUID: command.affectedSOPClassUID,
-                studyInstanceUID: scan.attributes.studyInstanceUID, callingAETitle: command.callingAETitle,
-                transferSyntaxUID: command.transferSyntaxUID, spoolPath: relative, sizeBytes: Int64(scan.fileSize)), now: Date())
-            if case .recorded(let jobID) = outcome {
-                logger.info("instance received", metadata: ["instance": "\(hash)", "job": "\(jobID)", "bytes": "\(scan.fileSize)"])
-                onReceived()
-            }
-            return .success
+            contentHash = try InstanceContentHash.sha256(of: temporary, from: scan.datasetOffset)
         } catch {
             discard()
-            logger.error("store failed: could not make the instance durable", metadata: ["instance": "\(hash)", "error": "\(error)"])
+            logger.error("store failed: cannot read the received file back", metadata: ["instance": "\(hash)", "error": "\(error)"])
             return .outOfResources
+        }
+        return commitGate.exclusive(sopInstance) {
+            do {
+                if let existing = try ledger.instance(sopInstanceUID: sopInstance) {
+                    // Already durable and queued once; nothing of that first copy is touched.
+                    discard()
+                    if let stored = existing.datasetSHA256, stored != contentHash {
+                        return refused(.contentConflict, instance: hash)
+                    }
+                    logger.info("duplicate instance acknowledged", metadata: ["instance": "\(hash)"])
+                    return .success
+                }
+                let relative = try spool.commit(temporary, sopInstanceUID: sopInstance)
+                let outcome = try ledger.recordReceived(NewInstance(
+                    sopInstanceUID: sopInstance, sopClassUID: command.affectedSOPClassUID,
+                    studyInstanceUID: scan.attributes.studyInstanceUID, callingAETitle: command.callingAETitle,
+                    transferSyntaxUID: command.transferSyntaxUID, spoolPath: relative, sizeBytes: Int64(scan.fileSize),
+                    datasetSHA256: contentHash), now: Date())
+                if case .recorded(let jobID) = outcome {
+                    logger.info("instance received", metadata: ["instance": "\(hash)", "job": "\(jobID)", "bytes": "\(scan.fileSize)"])
+                    onReceived()
+                }
+                return .success
+            } catch {
+                discard()
+                logger.error("store failed: could not make the instance durable", metadata: ["instance": "\(hash)", "error": "\(error)"])
+                return .outOfResources
+            }
         }
     }
 

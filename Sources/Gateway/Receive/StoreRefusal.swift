@@ -4,7 +4,7 @@ import DICOM
 /// image checks ran on the file before anything parsed it (`ReceivedDataset`).
 /// A900 when the dataset is not what the command announced (its SOP class or UIDs differ, or
 /// its SOP class or Modality is not an accepted ultrasound image); C000 ("cannot understand")
-/// for structure and pixel problems.
+/// for structure and pixel problems and for a second dataset under a known SOP Instance UID.
 /// Both are failures: the modality keeps its copy, and a retry cannot succeed unchanged.
 struct StoreRefusal: Error, Equatable {
     var status: DIMSEStatus
@@ -12,6 +12,15 @@ struct StoreRefusal: Error, Equatable {
     var reason: String
     /// For the log line; names no patient data and no UID.
     var message: String
+
+    /// A dataset already received under the same SOP Instance UID has other content. Refused
+    /// rather than acknowledged: 0000 would tell the modality its image is stored when it is
+    /// not, and keeping both would analyse and deliver two different images under one UID.
+    /// C000, not A900 (the SOP class is fine) nor A7xx (a retry would meet the same conflict).
+    static let contentConflict = StoreRefusal(
+        status: .cannotUnderstand, reason: "content_conflict",
+        message: "another dataset was already received under this SOP Instance UID; the first one is kept, "
+            + "have the modality send the new image under a new SOP Instance UID")
 
     /// The dataset's scan once it may be stored: sound structure, UIDs equal to the command's,
     /// image checks passed.
