@@ -3,7 +3,7 @@
 //
 // Modules, in the order data flows through them:
 //   CDCMTK     C++17 shim over DCMTK behind a plain C header (bytes in, bytes out)
-//   CBLAS/CPNG system libraries: OpenBLAS's CBLAS, libpng's simplified API
+//   CBLAS/CPNG/CZlib system libraries: OpenBLAS's CBLAS, libpng's simplified API, zlib's inflate
 //   DICOM      the DICOM face: Storage SCP/SCU, reading and decoding instances, SEG/SR/PR writers
 //   Inference  a small ONNX runtime on Float32 NCHW tensors (OpenBLAS via CBLAS)
 //   Analysis   pure image algorithms: preprocessing, mask postprocessing, tracing, measurement, SVG
@@ -40,7 +40,8 @@ let package = Package(
         ),
         .systemLibrary(name: "CBLAS", path: "CShims/openblas"),
         .systemLibrary(name: "CPNG", path: "CShims/libpng"),
-        .target(name: "DICOM", dependencies: ["CDCMTK", .product(name: "Logging", package: "swift-log")]),
+        .systemLibrary(name: "CZlib", path: "CShims/zlib"),
+        .target(name: "DICOM", dependencies: ["CDCMTK", "CZlib", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Inference", dependencies: ["CBLAS"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"])]),
         .target(name: "Analysis"),

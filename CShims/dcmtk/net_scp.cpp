@@ -66,17 +66,6 @@ private:
 };
 thread_local std::shared_ptr<StartGate> t_startGate;
 
-// Reads SOP Class/Instance UID and Study Instance UID back from a written Part 10 file,
-// stopping at Series Instance UID, well before pixel data.
-void readBackUIDs(const char *path, std::string &sopClass, std::string &sopInstance, std::string &study, bool &ok) {
-    DcmFileFormat file;
-    OFCondition cond = file.loadFileUntilTag(path, EXS_Unknown, EGL_noChange, DCM_MaxReadLength,
-                                             ERM_autoDetect, DCM_SeriesInstanceUID);
-    ok = cond.good() && sopUIDs(*file.getDataset(), sopClass, sopInstance);
-    OFString s;
-    if (ok && file.getDataset()->findAndGetOFString(DCM_StudyInstanceUID, s).good()) study = s.c_str();
-}
-
 class Worker : public DcmThreadSCP {
 public:
     Worker() : context_(t_constructingFor), startGate_(t_startGate) {}
@@ -172,12 +161,10 @@ private:
                                                error.c_str());
             return cond; // the association cannot continue after a broken dataset transfer
         }
-        std::string sopClass, sopInstance, study;
-        bool parsed = false;
-        readBackUIDs(path.data(), sopClass, sopInstance, study, parsed);
-        const uint16_t status = context_->callbacks.store_received(
-            context_->callbacks.context, &command, path.data(), parsed ? sopClass.c_str() : nullptr,
-            parsed ? sopInstance.c_str() : nullptr, study.empty() ? nullptr : study.c_str(), nullptr);
+        // The file is not parsed here: DCMTK's parser recurses once per nested sequence, and a
+        // hostile dataset overflowed this thread's stack. Swift scans the file iteratively first.
+        const uint16_t status = context_->callbacks.store_received(context_->callbacks.context, &command, path.data(),
+                                                                   nullptr, nullptr, nullptr, nullptr);
         OFCondition sent = sendSTOREResponse(presID, request, status);
         acknowledgePromptly(association_); // the modality's next command
         return sent;

@@ -100,7 +100,8 @@ public final class GatewayService: @unchecked Sendable {
         do {
             let scp = try StorageSCP(configuration: StorageSCPConfiguration(
                 aeTitle: l.aeTitle, port: l.port, maxAssociations: l.maxAssociations,
-                acseTimeoutSeconds: l.acseTimeoutSeconds, dimseTimeoutSeconds: l.dimseTimeoutSeconds, tls: l.tls?.dicom),
+                acseTimeoutSeconds: l.acseTimeoutSeconds, dimseTimeoutSeconds: l.dimseTimeoutSeconds, tls: l.tls?.dicom,
+                maxImageSamples: configuration.analysis.maxImageSamples),
                 delegate: handler)
             try scp.start()
             self.scp = scp

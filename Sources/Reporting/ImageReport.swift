@@ -12,12 +12,15 @@ public struct ImageReport: Sendable {
     /// Index into `frames` of the frame the report is about: the highest malignant probability.
     public var reportedIndex: Int
     public var isMultiFrame: Bool
+    /// Why the calibrated region's mm per pixel were not used (implausible Physical Delta).
+    public var calibrationProblem: String?
 
     public var reported: FrameFindings { frames[reportedIndex] }
     public var framesWithLesion: [FrameFindings] { frames.filter { !$0.lesions.isEmpty } }
 
     init(sourceName: String, sopInstanceUID: String?, card: ModelCard, spacing: PixelSpacing?,
-         frames: [FrameFindings], isMultiFrame: Bool) {
+         frames: [FrameFindings], isMultiFrame: Bool, calibrationProblem: String? = nil) {
+        self.calibrationProblem = calibrationProblem
         self.sourceName = sourceName
         self.sopInstanceUID = sopInstanceUID
         self.card = card
@@ -44,7 +47,7 @@ public struct ImageReport: Sendable {
         let svg = SVGRenderer()
         var timings: [String: Double] = [:]
         for f in frames { for (k, v) in f.timingsMS { timings[k, default: 0] += v } }
-        return ResultDocument(
+        var document = ResultDocument(
             source: sourceName, sopInstanceUID: sopInstanceUID, label: r.label,
             probabilities: Dictionary(uniqueKeysWithValues: zip(card.classes, r.classProbabilities.map { ($0 * 1e6).rounded() / 1e6 })),
             mmPerPixel: spacing.map { [$0.column, $0.row] }, sizeUnits: spacing == nil ? "pixels" : "mm",
@@ -60,6 +63,8 @@ public struct ImageReport: Sendable {
                                       boundingBox: l.boundingBox, svgPath: svg.pathData(l.outline))
             },
             model: .init(name: card.name, version: card.version), timingsMS: timings.mapValues(Self.round2))
+        document.calibrationProblem = calibrationProblem
+        return document
     }
 
     /// The presentation-state caption, e.g. "WeCare AI: malignant 87%, 16.2 x 11.4 mm".
@@ -85,8 +90,14 @@ public struct ImageReport: Sendable {
 public struct Reporter: Sendable {
     public let model: LesionModel
     public var frameAnalyzer: FrameAnalyzer { FrameAnalyzer(model: model) }
+    /// The checks a DICOM input passes before it is parsed or decoded (size ceiling from
+    /// `[analysis] max_image_megasamples`).
+    public var validator: InstanceValidator
 
-    public init(model: LesionModel) { self.model = model }
+    public init(model: LesionModel, validator: InstanceValidator = InstanceValidator()) {
+        self.model = model
+        self.validator = validator
+    }
 
     /// Runs `body` (one image's analysis and outputs) as one job at work in the model's thread
     /// budget, so other jobs' inference steps know to leave it its share of the cores.
@@ -106,6 +117,7 @@ public struct Reporter: Sendable {
             // A region too small to hold a lesion is a header error: fall back to the whole image.
             if x1 - x0 >= 31, y1 - y0 >= 31 { fov = PixelRect(x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1) }
         }
+        // nil also for an implausible calibration: sizes are then reported in pixels, and why.
         let spacing = region?.millimetresPerPixel.map { PixelSpacing(row: $0.y, column: $0.x) }
         var frames: [FrameFindings] = []
         for i in 0..<max(1, instance.numberOfFrames) {
@@ -117,7 +129,8 @@ public struct Reporter: Sendable {
             frames.append(try frameAnalyzer.analyze(gray, frameIndex: i, fieldOfView: fov, spacing: fov == nil ? nil : spacing))
         }
         return ImageReport(sourceName: sourceName, sopInstanceUID: instance.sopInstanceUID, card: model.card,
-                           spacing: fov == nil ? nil : spacing, frames: frames, isMultiFrame: instance.numberOfFrames > 1)
+                           spacing: fov == nil ? nil : spacing, frames: frames, isMultiFrame: instance.numberOfFrames > 1,
+                           calibrationProblem: region?.calibrationProblem)
     }
 
     /// A PNG has no calibration: sizes are in pixels.

@@ -65,7 +65,7 @@ extension Reporter {
             return (try analyzePNG(Data(contentsOf: url), sourceName: url.lastPathComponent), nil)
         case .dicom:
             let instance: DICOMInstance
-            do { instance = try DICOMInstance(contentsOf: url) } catch {
+            do { instance = try DICOMInstance(contentsOf: url, validator: validator) } catch {
                 throw ReportingError.unreadableInput("\(url.lastPathComponent): \(error)")
             }
             return (try analyze(instance, sourceName: url.lastPathComponent), instance)

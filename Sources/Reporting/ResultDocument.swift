@@ -54,12 +54,15 @@ public struct ResultDocument: Codable, Sendable {
     public var lesions: [Lesion]
     public var model: Model
     public var timingsMS: [String: Double]
+    /// Why the image's calibrated region gives no mm values (Physical Delta outside the
+    /// plausible range); null when it is plausible or there is none.
+    public var calibrationProblem: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case source, label, probabilities, lesions, model, width, height, frame
         case sopInstanceUID = "sop_instance_uid", mmPerPixel = "mm_per_pixel", sizeUnits = "size_units"
         case fieldOfView = "field_of_view", framesAnalyzed = "frames_analyzed", framesWithLesion = "frames_with_lesion"
-        case timingsMS = "timings_ms"
+        case timingsMS = "timings_ms", calibrationProblem = "calibration_problem"
     }
 
     public func encoded() throws -> Data {
@@ -86,5 +89,6 @@ public struct ResultDocument: Codable, Sendable {
         try c.encode(lesions, forKey: .lesions)
         try c.encode(model, forKey: .model)
         try c.encode(timingsMS, forKey: .timingsMS)
+        try c.encode(calibrationProblem, forKey: .calibrationProblem)
     }
 }

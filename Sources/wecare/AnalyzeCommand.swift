@@ -1,4 +1,5 @@
 import ArgumentParser
+import DICOM
 import Foundation
 import Gateway
 import Reporting
@@ -42,12 +43,14 @@ struct AnalyzeCommand: AsyncParsableCommand {
     func run() async throws {
         var modelURL = model.map { URL(fileURLWithPath: $0) } ?? Self.shippedModel()
         var threadCount = threads
+        var checks = InstanceValidator()
         if let config {
             let configuration = try ConfigurationLoader.load(URL(fileURLWithPath: config))
             modelURL = configuration.analysis.model
             threadCount = configuration.analysis.threads
+            checks = validator(configuration.analysis)
         }
-        let reporter = Reporter(model: try LesionModel(modelFile: modelURL, threadsPerSession: threadCount))
+        let reporter = Reporter(model: try LesionModel(modelFile: modelURL, threadsPerSession: threadCount), validator: checks)
         let outDir = URL(fileURLWithPath: out)
         var failures = 0
         for input in inputs {

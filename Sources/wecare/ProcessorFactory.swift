@@ -1,3 +1,4 @@
+import DICOM
 import Foundation
 import Gateway
 import Inference
@@ -60,7 +61,12 @@ func makeInstanceProcessor(_ settings: AnalysisSettings) throws -> ReportingProc
     let budget = ThreadBudget(total: settings.workers * settings.threads)
     let model = try LesionModel(modelFile: settings.model, threadsPerSession: settings.threads,
                                 sessions: settings.workers, thresholdOverride: settings.threshold, budget: budget)
-    return ReportingProcessor(reporter: Reporter(model: model))
+    return ReportingProcessor(reporter: Reporter(model: model, validator: validator(settings)))
+}
+
+/// The checks DICOM inputs get before analysis parses them, with the configured size ceiling.
+func validator(_ settings: AnalysisSettings) -> InstanceValidator {
+    InstanceValidator(checks: ImageChecks(maxSamples: settings.maxImageSamples))
 }
 
 /// The analysis of `wecare serve`: `settings.workers` worker processes of this same executable

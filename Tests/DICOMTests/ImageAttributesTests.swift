@@ -83,6 +83,25 @@ final class ImageAttributesTests: XCTestCase {
         XCTAssertNil(inst.ultrasoundRegions[3].millimetresPerPixel)
     }
 
+    /// A Physical Delta of 5 cm per pixel (or 0.00001 cm) is a header error: the region still
+    /// bounds the field of view, but no mm value may come from it, and the instance says why.
+    func testImplausibleCalibrationGivesNoMillimetres() throws {
+        for delta in [5.0, 0.000_01] {
+            let regions = """
+            [{"format":1,"type":1,"x0":0,"y0":0,"x1":59,"y1":39,"ux":3,"uy":3,"dx":\(delta),"dy":\(delta)}]
+            """
+            let inst = try DICOMInstance(contentsOf: try fx.makeUS("bad-calibration", ["--rows", "40", "--cols", "60", "--regions", regions]).url)
+            let region = try XCTUnwrap(inst.primaryTissueRegion)
+            XCTAssertNil(region.millimetresPerPixel, "delta \(delta) cm")
+            XCTAssertEqual(inst.calibrationProblems.count, 1)
+            XCTAssertTrue(inst.calibrationProblems[0].contains("plausible"), inst.calibrationProblems[0])
+        }
+        let good = UltrasoundRegion(spatialFormat: 1, dataType: 1, flags: 0, minX0: 0, minY0: 0, maxX1: 9, maxY1: 9,
+                                    physicalUnitsX: 3, physicalUnitsY: 3, physicalDeltaX: 0.051, physicalDeltaY: 0.051)
+        XCTAssertNil(good.calibrationProblem)
+        XCTAssertEqual(try XCTUnwrap(good.millimetresPerPixel).x, 0.51, accuracy: 1e-9)
+    }
+
     func testNoRegionsMeansNoCalibration() throws {
         let inst = try DICOMInstance(contentsOf: try fx.makeUS("plain", []).url)
         XCTAssertEqual(inst.ultrasoundRegions, [])

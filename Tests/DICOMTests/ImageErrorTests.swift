@@ -74,23 +74,52 @@ final class ImageErrorTests: XCTestCase {
         XCTAssertEqual(value, "HSV")
     }
 
-    /// Rows x Columns larger than the native pixels stored: the frame's end lies past the data.
-    /// (DCMTK's RLE decoder pads such a frame instead; it is left to it.)
-    func testPixelDataShorterThanTheFrameIsADecodingError() throws {
+    /// Rows x Columns larger than the native pixels stored: refused when the file is opened, by
+    /// the same checks as on receive, before any decoder reads past the data (issue 23).
+    func testPixelDataShorterThanTheAttributesIsRefusedAtOpen() throws {
         for options in [["--photometric", "MONOCHROME2"], ["--photometric", "RGB"]] {
             let src = try fx.makeUS("short", options + ["--rows", "48", "--cols", "64"])
             for url in [src.url, try fx.encode(src.url, "dcmconv", ["+ti"])] {
                 try ImageFixtures.run("dcmodify", ["-nb", "-m", "(0028,0010)=96", url.path])
-                let inst = try DICOMInstance(contentsOf: url)
-                XCTAssertThrowsError(try inst.grayscaleFrame(0), "\(options) \(inst.transferSyntaxUID)") { error in
-                    guard case .decodingFailed(let file, 0, let reason)? = error as? DICOMInstanceError else {
-                        return XCTFail("expected decodingFailed, got \(error)")
-                    }
-                    XCTAssertEqual(file, url.lastPathComponent)
-                    XCTAssertFalse(reason.isEmpty)
+                guard case .implausibleImage(_, let reason)? = openError(url) else {
+                    return XCTFail("expected implausibleImage for \(options)")
                 }
+                XCTAssertTrue(reason.contains("Pixel Data holds"), reason)
             }
         }
+    }
+
+    /// Structure the scanner refuses never reaches DCMTK: a dataset nested deeper than the
+    /// limit, and bytes appended after the pixel data.
+    func testMalformedStructureIsRefusedAtOpen() throws {
+        let src = try fx.makeUS("tail", ["--rows", "16", "--cols", "16"])
+        var bytes = try Data(contentsOf: src.url)
+        bytes.append(contentsOf: Array("trailing garbage".utf8))
+        let tail = fx.file("tail-garbage")
+        try bytes.write(to: tail)
+        guard case .malformed(_, let reason)? = openError(tail) else { return XCTFail("expected malformed") }
+        XCTAssertTrue(reason.contains("after the end of the dataset"), reason)
+    }
+
+    /// The dataset that overflowed DCMTK's stack (50,000 nested sequences) is refused by the
+    /// scanner before DCMTK parses it: over HTTP and `wecare analyze` as on receive.
+    func testDeepNestingIsRefusedBeforeDCMTKParsesIt() throws {
+        var d = DatasetBytes()
+        d.imageAttributes(nestedSequence: { d in
+            for _ in 0..<50_000 {
+                d.header(0x0008_1140, "SQ", length: DatasetBytes.undefined)
+                d.item(length: DatasetBytes.undefined)
+            }
+            for _ in 0..<50_000 {
+                d.itemEnd()
+                d.sequenceEnd()
+            }
+        })
+        d.element(0x7FE0_0010, "OB", [UInt8](repeating: 0, count: 24))
+        let url = fx.file("nested")
+        try d.write(to: url, transferSyntax: DatasetBytes.explicitLE)
+        guard case .malformed(_, let reason)? = openError(url) else { return XCTFail("expected malformed") }
+        XCTAssertTrue(reason.contains("nested more than 16 deep"), reason)
     }
 
     func testFrameOutOfRange() throws {

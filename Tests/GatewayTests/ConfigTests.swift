@@ -161,6 +161,22 @@ final class ConfigTests: XCTestCase {
         try assertDICOMOnlyKey("keep_association_seconds", outOfRange: -1, onFolder: 5)
     }
 
+    func testImageSizeCeilingDefaultsToThreeHundredMillionSamplesAndIsChecked() throws {
+        let file = dir.appendingPathComponent("gateway.toml")
+        try Self.valid.write(to: file, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try ConfigurationLoader.load(file).analysis.maxImageSamples, 300_000_000)
+        try (Self.valid + "\n[analysis]\nmax_image_megasamples = 50\n").write(to: file, atomically: true, encoding: .utf8)
+        let c = try ConfigurationLoader.load(file)
+        XCTAssertEqual(c.analysis.maxImageSamples, 50_000_000)
+        XCTAssertTrue(c.summary.contains("images up to 50 million samples"), c.summary)
+        for bad in ["0", "20001", "\"big\""] {
+            let p = try problems(Self.valid + "\n[analysis]\nmax_image_megasamples = \(bad)\n")
+            XCTAssertEqual(p.count, 1, "\(bad): \(p)")
+            XCTAssertEqual(p.first?.line, Self.valid.split(separator: "\n", omittingEmptySubsequences: false).count + 2, "\(bad)")
+            XCTAssertTrue(p.first?.message.contains("max_image_megasamples") == true, p.first?.message ?? "")
+        }
+    }
+
     func testSVGCannotGoToAPACS() throws {
         let p = try problems(Self.valid.replacingOccurrences(of: "outputs = [\"seg\", \"sr\", \"pr\"]", with: "outputs = [\"seg\", \"svg\"]"))
         XCTAssertEqual(p.first?.line, 21)

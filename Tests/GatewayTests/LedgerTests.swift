@@ -157,6 +157,42 @@ final class LedgerTests: XCTestCase {
         XCTAssertEqual(SHA256.hex(String(repeating: "a", count: 1000)).prefix(16), "41edece42d63e8d9")
     }
 
+    /// The streaming hasher (received datasets are hashed from their files in chunks) gives
+    /// the one-shot digest whatever the chunk boundaries.
+    func testStreamingSHA256EqualsTheOneShotDigest() {
+        var generator = SystemRandomNumberGenerator()
+        let message = (0..<10_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        for chunk in [1, 7, 63, 64, 65, 1000, 10_000] {
+            var hasher = SHA256.Hasher()
+            for start in stride(from: 0, to: message.count, by: chunk) {
+                message[start..<min(start + chunk, message.count)].withUnsafeBytes { hasher.update($0) }
+            }
+            XCTAssertEqual(SHA256.hex(digest: hasher.finalize()), SHA256.hex(digest: SHA256.hash(message)), "chunks of \(chunk)")
+        }
+        var hasher = SHA256.Hasher()
+        Array(String(repeating: "a", count: 1000).utf8).withUnsafeBytes { hasher.update($0) }
+        XCTAssertEqual(SHA256.hex(digest: hasher.finalize()).prefix(16), "41edece42d63e8d9")
+    }
+
+    /// The "instance-content-hash" migration: a dataset hash kept per instance; rows without
+    /// one (received before it) read as nil, which the receive path treats as equal to any copy.
+    func testDatasetHashIsKeptPerInstanceAndOlderRowsHaveNone() throws {
+        let file = dir.appendingPathComponent("ledger.sqlite")
+        let ledger = try SQLiteLedger(path: file)
+        var hashed = newInstance("1.2.3.4")
+        hashed.datasetSHA256 = String(repeating: "ab", count: 32)
+        _ = try ledger.recordReceived(hashed, now: Date())
+        _ = try ledger.recordReceived(newInstance("1.2.3.5"), now: Date())
+        XCTAssertEqual(try ledger.instance(sopInstanceUID: "1.2.3.4")?.datasetSHA256, String(repeating: "ab", count: 32))
+        XCTAssertNil(try ledger.instance(sopInstanceUID: "1.2.3.5")?.datasetSHA256)
+        let claim = try XCTUnwrap(try ledger.claimDueJob(now: Date()))
+        XCTAssertEqual(claim.instance.datasetSHA256, String(repeating: "ab", count: 32), "claims carry it too")
+        let migrations = try DatabaseQueue(path: file.path).read { db in
+            try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
+        }
+        XCTAssertEqual(migrations.last, "instance-content-hash", "registered last")
+    }
+
     func testDatasetPeekReadsUIDsInBothLittleEndianEncodings() throws {
         let explicit = try TestImages.make(1, in: dir)[0]
         let implicit = try TestImages.make(1, encoding: "implicit", in: dir)[0]

@@ -123,9 +123,9 @@ typedef struct {
      * return 0 and set *discard_status to drain the dataset without writing and answer that status. */
     int (*store_requested)(void *context, const wc_store_command *command,
                            char *path, size_t path_capacity, uint16_t *discard_status);
-    /* After receiving into path: file is NULL and error set when writing failed; the UIDs are read
-     * back from the file (SOP UIDs NULL when unparsable, study UID NULL when absent). Returns the
-     * C-STORE response status. */
+    /* After receiving into path: file is NULL and error set when writing failed. The shim does not
+     * parse the file (Swift scans it before anything parses it), so the three UIDs are always NULL;
+     * they stay in the signature for callers built against it. Returns the C-STORE response status. */
     uint16_t (*store_received)(void *context, const wc_store_command *command, const char *file,
                                const char *sop_class_uid, const char *sop_instance_uid,
                                const char *study_instance_uid, const char *error);

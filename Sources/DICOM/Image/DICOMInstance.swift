@@ -59,23 +59,28 @@ public final class DICOMInstance: @unchecked Sendable {  // immutable; the handl
         "MONOCHROME1", "MONOCHROME2", "RGB", "YBR_FULL", "YBR_FULL_422", "PALETTE COLOR",
     ]
 
-    /// Parses the file and checks that its frames can be decoded here.
-    /// - Throws: `DICOMInstanceError` (unreadable, notDICOM, truncated, noPixelData,
-    ///   missingAttribute, unsupportedTransferSyntax, unsupportedPhotometric).
-    public convenience init(contentsOf url: URL) throws {
-        try self.init(contentsOf: url, decodable: true)
+    /// Checks the file (`InstanceValidator`, the same checks the receive path makes), parses
+    /// it and checks that its frames can be decoded here.
+    /// - Throws: `DICOMInstanceError` (unreadable, notDICOM, truncated, malformed, noPixelData,
+    ///   wrongSOPClass, implausibleImage, missingAttribute, unsupportedTransferSyntax,
+    ///   unsupportedPhotometric).
+    public convenience init(contentsOf url: URL, validator: InstanceValidator = InstanceValidator()) throws {
+        try self.init(contentsOf: url, validator: validator, decodable: true)
     }
 
     /// The instance's header only, for a report about an image that cannot be analysed: the
-    /// pixel attributes are read as far as present (0 when absent) and nothing checks that
-    /// frames could be decoded; never decode frames of such an instance.
+    /// structure is checked (DCMTK's parser is safe on it) but not the image attributes, which
+    /// are read as far as present (0 when absent); never decode frames of such an instance.
     public static func header(contentsOf url: URL) throws -> DICOMInstance {
-        try DICOMInstance(contentsOf: url, decodable: false)
+        try DICOMInstance(contentsOf: url, validator: .structureOnly, decodable: false)
     }
 
-    private init(contentsOf url: URL, decodable: Bool) throws {
+    private init(contentsOf url: URL, validator: InstanceValidator, decodable: Bool) throws {
         self.url = url
         fileName = url.lastPathComponent
+        // Before DCMTK parses anything: its parser recurses per nested sequence and its decoders
+        // trust the headers (issue 23: stack overflows, 12.9 GB allocations, RLE segfaults).
+        try Self.validate(url, with: validator)
         var status = WC_IMAGE_OK
         var message = [CChar](repeating: 0, count: 512)
         guard let h = wc_image_open(url.path, &status, &message, message.count) else {
@@ -182,6 +187,10 @@ public final class DICOMInstance: @unchecked Sendable {  // immutable; the handl
     }
 
     public var isMonochrome: Bool { photometricInterpretation.hasPrefix("MONOCHROME") }
+
+    /// Why calibrated tissue regions cannot be measured in (implausible Physical Delta X/Y);
+    /// empty when every calibration is plausible. Such regions give no mm values.
+    public var calibrationProblems: [String] { ultrasoundRegions.compactMap(\.calibrationProblem) }
 
     /// The calibrated 2D tissue region containing the point, the smallest when several do.
     public func calibratedTissueRegion(containing point: (x: Double, y: Double)) -> UltrasoundRegion? {
@@ -306,6 +315,38 @@ extension DICOMInstance {
             interleaved[3 * i + 2] = stored[2 * plane + i]
         }
         return (columns, rows, 3, interleaved)
+    }
+}
+
+extension DICOMInstance {
+    /// `InstanceValidator`'s verdict as the `DICOMInstanceError` that says what is wrong.
+    private static func validate(_ url: URL, with validator: InstanceValidator) throws {
+        let file = url.lastPathComponent
+        let inspection = validator.inspect(file: url)
+        let scan: DatasetScan
+        switch inspection.scan {
+        case .failure(let error):
+            switch error {
+            case .unreadable(let reason): throw DICOMInstanceError.unreadable(file: file, reason: reason)
+            case .notDICOM(let reason): throw DICOMInstanceError.notDICOM(file: file, reason: reason)
+            case .endsEarly: throw DICOMInstanceError.truncated(file: file, reason: error.description)
+            default: throw DICOMInstanceError.malformed(file: file, reason: error.description)
+            }
+        case .success(let s):
+            scan = s
+        }
+        guard let failure = inspection.imageFailure else { return }
+        // In the order the checks after parsing used to report them.
+        if failure == .noPixelData { throw DICOMInstanceError.noPixelData(file: file) }
+        guard TransferSyntax.decodable.contains(scan.transferSyntaxUID) else {
+            throw DICOMInstanceError.unsupportedTransferSyntax(file: file, uid: scan.transferSyntaxUID)
+        }
+        switch failure {
+        case .missingAttribute(let name): throw DICOMInstanceError.missingAttribute(file: file, attribute: name)
+        case .unsupportedPhotometric(let value): throw DICOMInstanceError.unsupportedPhotometric(file: file, value: value)
+        case .sopClassNotAccepted, .modalityMismatch: throw DICOMInstanceError.wrongSOPClass(file: file, reason: failure.description)
+        default: throw DICOMInstanceError.implausibleImage(file: file, reason: failure.description)
+        }
     }
 }
 

@@ -8,8 +8,16 @@ public enum DICOMInstanceError: Error, Equatable, CustomStringConvertible {
     /// A Part 10 file whose dataset does not parse to its end: cut short by an interrupted copy
     /// or transfer (or otherwise damaged).
     case truncated(file: String, reason: String)
+    /// A Part 10 file whose structure the scanner refuses (nesting too deep, too many elements,
+    /// a length past its item or sequence, bytes after the end, a broken meta header).
+    case malformed(file: String, reason: String)
     /// The dataset has no Pixel Data (7FE0,0010) (e.g. an SR or a presentation state).
     case noPixelData(file: String)
+    /// Not an image of the accepted SOP classes, or its Modality contradicts its SOP class.
+    case wrongSOPClass(file: String, reason: String)
+    /// Attributes that contradict each other or the pixel data (size above the ceiling, pixel
+    /// data length, bits / samples / photometric combination, compressed frame headers).
+    case implausibleImage(file: String, reason: String)
     /// A required attribute is missing or has an unusable value.
     case missingAttribute(file: String, attribute: String)
     /// Pixel data encoded in a transfer syntax this toolkit cannot decode (JPEG 2000, MPEG, ...).
@@ -29,6 +37,12 @@ public enum DICOMInstanceError: Error, Equatable, CustomStringConvertible {
             return "\(file): not a DICOM file (\(reason)); send a DICOM Part 10 file"
         case let .truncated(file, reason):
             return "\(file): the DICOM file ends early or is damaged (\(reason)); resend the complete instance"
+        case let .malformed(file, reason):
+            return "\(file): \(reason)"
+        case let .wrongSOPClass(file, reason):
+            return "\(file): \(reason)"
+        case let .implausibleImage(file, reason):
+            return "\(file): the image cannot be decoded safely: \(reason)"
         case let .noPixelData(file):
             return "\(file): the dataset has no Pixel Data (7FE0,0010); only image instances can be analysed"
         case let .missingAttribute(file, attribute):

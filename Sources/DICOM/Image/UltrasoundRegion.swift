@@ -38,10 +38,30 @@ public struct UltrasoundRegion: Sendable, Equatable {
             && physicalDeltaX.isFinite && physicalDeltaY.isFinite
     }
 
-    /// Millimetres per pixel (|Physical Delta| x 10), or nil when the region is not calibrated tissue.
+    /// Millimetres per pixel (|Physical Delta| x 10), or nil when the region is not calibrated
+    /// tissue or its calibration is implausible (`calibrationProblem`): no mm value may come from it.
     public var millimetresPerPixel: (x: Double, y: Double)? {
-        guard isCalibratedTissue else { return nil }
+        guard isCalibratedTissue, calibrationProblem == nil else { return nil }
         return (abs(physicalDeltaX) * 10, abs(physicalDeltaY) * 10)
+    }
+
+    /// Pixel sizes a breast ultrasound image can have, in mm: real scanners give 0.05 (a small
+    /// field of view at high frequency) to 0.6 (deep abdominal settings); the notes' samples are
+    /// 0.25 to 0.51. Outside 0.01 ... 2 the header is wrong, and sizes computed from it would be
+    /// confidently wrong by that factor.
+    public static let plausibleMillimetresPerPixel: ClosedRange<Double> = 0.01...2.0
+
+    /// Why this calibrated tissue region's Physical Delta X/Y cannot be right, nil when it is
+    /// plausible or the region is not calibrated tissue at all.
+    public var calibrationProblem: String? {
+        guard isCalibratedTissue else { return nil }
+        let x = abs(physicalDeltaX) * 10, y = abs(physicalDeltaY) * 10
+        let range = Self.plausibleMillimetresPerPixel
+        guard range.contains(x), range.contains(y) else {
+            return "Physical Delta X/Y give \(x) x \(y) mm per pixel, outside the plausible "
+                + "\(range.lowerBound) to \(range.upperBound) mm; sizes are reported in pixels"
+        }
+        return nil
     }
 
     /// Pixel area of the region's bounds (inclusive).

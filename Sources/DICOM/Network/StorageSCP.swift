@@ -25,7 +25,7 @@ public final class StorageSCP: @unchecked Sendable {
     public init(configuration: StorageSCPConfiguration, delegate: StorageSCPDelegate) throws {
         TCPNoDelay.ensure()
         self.configuration = configuration
-        bridge = SCPBridge(delegate: delegate)
+        bridge = SCPBridge(delegate: delegate, validator: configuration.validator)
         let arena = CStringArena()
         var contexts = configuration.presentationContexts.map { context -> wc_presentation_context in
             let syntaxes = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: max(1, context.transferSyntaxUIDs.count))
@@ -90,8 +90,12 @@ public final class StorageSCP: @unchecked Sendable {
 /// Owns the delegate and turns the shim's C callbacks into delegate calls.
 final class SCPBridge: @unchecked Sendable {
     let delegate: StorageSCPDelegate
+    let validator: InstanceValidator
 
-    init(delegate: StorageSCPDelegate) { self.delegate = delegate }
+    init(delegate: StorageSCPDelegate, validator: InstanceValidator) {
+        self.delegate = delegate
+        self.validator = validator
+    }
 
     var callbacks: wc_scp_callbacks {
         wc_scp_callbacks(context: Unmanaged.passUnretained(self).toOpaque(),
@@ -172,11 +176,12 @@ private let scpStoreReceived: @convention(c) (
 ) -> UInt16 = { context, command, file, sopClass, sopInstance, study, error in
     guard let command else { return DIMSEStatus.cannotUnderstand.code }
     let bridge = SCPBridge.from(context)
-    let dataset = file.map {
-        ReceivedDataset(file: URL(fileURLWithPath: String(cString: $0)),
-                        sopClassUID: sopClass.map { String(cString: $0) },
-                        sopInstanceUID: sopInstance.map { String(cString: $0) },
-                        studyInstanceUID: study.map { String(cString: $0) })
+    // The shim hands over the written file unparsed (the UID arguments are always NULL): it is
+    // scanned and checked here, on this worker thread, before anyone parses it.
+    let dataset = file.map { path -> ReceivedDataset in
+        let url = URL(fileURLWithPath: String(cString: path))
+        let inspection = bridge.validator.inspect(file: url)
+        return ReceivedDataset(file: url, scan: inspection.scan, imageFailure: inspection.imageFailure)
     }
     return bridge.delegate.storeReceived(storeCommand(command), dataset: dataset,
                                          error: error.map { String(cString: $0) }).code

@@ -25,11 +25,16 @@ public struct StorageSCPConfiguration: Sendable {
     public var tls: TLSConfiguration?
     /// What is accepted; defaults to `StorageSCPConfiguration.defaultPresentationContexts`.
     public var presentationContexts: [AcceptedPresentationContext]
+    /// Checks each received file before the delegate decides (`ReceivedDataset.scan`).
+    /// Defaults to the standard limits, a required meta header, and the image SOP classes of
+    /// `presentationContexts` as the accepted ones.
+    public var validator: InstanceValidator
 
     /// `maxHandshakes` nil: as many as `maxAssociations`.
     public init(aeTitle: String, port: UInt16, maxAssociations: Int = 8, maxHandshakes: Int? = nil, acseTimeoutSeconds: Int = 30,
                 dimseTimeoutSeconds: Int = 60, tls: TLSConfiguration? = nil,
-                presentationContexts: [AcceptedPresentationContext] = StorageSCPConfiguration.defaultPresentationContexts) {
+                presentationContexts: [AcceptedPresentationContext] = StorageSCPConfiguration.defaultPresentationContexts,
+                maxImageSamples: Int = ImageChecks.defaultMaxSamples) {
         self.aeTitle = aeTitle
         self.port = port
         self.maxAssociations = maxAssociations
@@ -38,6 +43,9 @@ public struct StorageSCPConfiguration: Sendable {
         self.dimseTimeoutSeconds = dimseTimeoutSeconds
         self.tls = tls
         self.presentationContexts = presentationContexts
+        let imageClasses = Set(presentationContexts.map(\.sopClassUID)).subtracting([NetworkUID.SOPClass.verification])
+        validator = InstanceValidator(scanner: DatasetScanner(requireMetaHeader: true),
+                                      checks: ImageChecks(maxSamples: maxImageSamples, acceptedSOPClasses: imageClasses))
     }
 
     /// Compressed first so a modality never has to transcode; bytes are kept as received.

@@ -31,21 +31,25 @@ public enum StoreDisposition: Sendable {
     case discard(DIMSEStatus)
 }
 
-/// A dataset the shim wrote, with the UIDs read back from the file.
+/// A dataset the shim wrote, with what `InstanceValidator` found in it: nothing parsed the file
+/// before this scan, and nothing should parse a file whose scan failed.
 public struct ReceivedDataset: Sendable {
     public var file: URL
-    /// Read back from the written dataset; nil when it cannot be parsed.
-    public var sopClassUID: String?
-    public var sopInstanceUID: String?
-    /// Read back with them; nil when the dataset has none.
-    public var studyInstanceUID: String?
+    /// The structure check: the top-level attributes, or why the file was refused.
+    public var scan: Result<DatasetScan, DatasetScanError>
+    /// The image checks' verdict on a sound structure; nil when they passed or did not run.
+    public var imageFailure: ImageCheckFailure?
 
-    public init(file: URL, sopClassUID: String?, sopInstanceUID: String?, studyInstanceUID: String? = nil) {
+    public init(file: URL, scan: Result<DatasetScan, DatasetScanError>, imageFailure: ImageCheckFailure? = nil) {
         self.file = file
-        self.sopClassUID = sopClassUID
-        self.sopInstanceUID = sopInstanceUID
-        self.studyInstanceUID = studyInstanceUID
+        self.scan = scan
+        self.imageFailure = imageFailure
     }
+
+    /// From the scanned dataset; nil when it could not be scanned or has none.
+    public var sopClassUID: String? { try? scan.get().attributes.sopClassUID }
+    public var sopInstanceUID: String? { try? scan.get().attributes.sopInstanceUID }
+    public var studyInstanceUID: String? { try? scan.get().attributes.studyInstanceUID }
 }
 
 /// The decisions of a Storage SCP. Called from DCMTK worker threads, several at once.

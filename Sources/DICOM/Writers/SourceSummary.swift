@@ -32,10 +32,11 @@ public struct SourceSummary: Sendable {
     }
     public var isMonochrome: Bool { photometricInterpretation.hasPrefix("MONOCHROME") }
 
-    /// Opens the file first: for callers that have no instance at hand.
+    /// Opens the file first: for callers that have no instance at hand. Any image object may be
+    /// summarised, derived ones too, so only its structure is checked before DCMTK parses it.
     public init(contentsOf url: URL) throws {
         let instance: DICOMInstance
-        do { instance = try DICOMInstance(contentsOf: url) } catch {
+        do { instance = try DICOMInstance(contentsOf: url, validator: .structureOnly) } catch {
             throw DerivedObjectError.unusableSource("\(error)")
         }
         try self.init(instance)

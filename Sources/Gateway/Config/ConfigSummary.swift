@@ -12,7 +12,7 @@ extension GatewayConfiguration {
         let free = DurableFile.freeBytes(at: dataDirectory).map { String(format: "%.1f GB free", Double($0) / 1e9) } ?? "free space unknown"
         lines.append("  data_dir      \(dataDirectory.path) (\(free); refuse below \(minFreeDiskBytes / 1_048_576) MB)")
         let modelNote = FileManager.default.fileExists(atPath: analysis.model.path) ? "" : " (file missing)"
-        lines.append("  analysis      \(analysis.enabled ? "on" : "OFF (receive only)"), model \(analysis.model.path)\(modelNote), \(analysis.workers) worker(s) x \(analysis.threads) thread(s)\(analysis.threshold.map { ", threshold \($0)" } ?? "")")
+        lines.append("  analysis      \(analysis.enabled ? "on" : "OFF (receive only)"), model \(analysis.model.path)\(modelNote), \(analysis.workers) worker(s) x \(analysis.threads) thread(s)\(analysis.threshold.map { ", threshold \($0)" } ?? ""), images up to \(analysis.maxImageSamples / 1_000_000) million samples")
         if destinations.isEmpty { lines.append("  destinations  none (results stay in the outbox)") }
         for d in destinations {
             let outputs = OutputKind.allCases.filter { d.wants($0) }.map(\.rawValue).joined(separator: ", ")

@@ -141,7 +141,7 @@ public enum ConfigurationLoader {
         if let t = table("analysis") {
             let a = reader.section(t, path: "analysis", known: ["enabled", "model", "workers", "threads", "threshold",
                                                                       "image_timeout_seconds", "worker_memory_mb",
-                                                                      "quarantine_after_failures"])
+                                                                      "quarantine_after_failures", "max_image_megasamples"])
             analysis.enabled = a.bool("enabled") ?? true
             if let model = a.string("model") {
                 if model.isEmpty { a.problem("model", "empty path; give the ONNX model file, e.g. \"../weights/busi_unet.onnx\"") }
@@ -158,6 +158,9 @@ public enum ConfigurationLoader {
             if let t = a.double("image_timeout_seconds", in: 1...3600) { analysis.imageTimeoutSeconds = t }
             if let mb = a.int("worker_memory_mb", in: 256...1_048_576) { analysis.workerMemoryBytes = UInt64(mb) << 20 }
             if let n = a.int("quarantine_after_failures", in: 1...100) { analysis.quarantineAfterFailures = n }
+            // 1 million (a 1000 x 1000 grey image) up to 20,000 million, far above any ultrasound
+            // image; the default 300 takes a 120-frame 1024 x 768 RGB cine loop (283).
+            if let mega = a.int("max_image_megasamples", in: 1...20_000) { analysis.maxImageSamples = mega * 1_000_000 }
         }
 
         // [delivery]

@@ -1,3 +1,4 @@
+import DICOM
 import Foundation
 
 /// Everything `conf/gateway.toml` says, validated and with paths resolved.
@@ -173,10 +174,13 @@ public struct AnalysisSettings: Sendable {
     public var workerMemoryBytes: UInt64
     /// An image whose analysis killed or hung its worker this many times is quarantined.
     public var quarantineAfterFailures: Int
+    /// Ceiling on Rows x Columns x Frames x Samples per Pixel an image may declare: larger ones
+    /// are refused on receive (C000) and by `analyze` / HTTP before any decoder allocates for them.
+    public var maxImageSamples: Int
 
     public init(enabled: Bool = true, model: URL, workers: Int = AnalysisSettings.defaultWorkers, threads: Int = 1,
                 threshold: Double? = nil, imageTimeoutSeconds: Double = 120, workerMemoryBytes: UInt64 = 3 << 30,
-                quarantineAfterFailures: Int = 2) {
+                quarantineAfterFailures: Int = 2, maxImageSamples: Int = ImageChecks.defaultMaxSamples) {
         self.enabled = enabled
         self.model = model
         self.workers = workers
@@ -185,6 +189,7 @@ public struct AnalysisSettings: Sendable {
         self.imageTimeoutSeconds = imageTimeoutSeconds
         self.workerMemoryBytes = workerMemoryBytes
         self.quarantineAfterFailures = quarantineAfterFailures
+        self.maxImageSamples = maxImageSamples
     }
 }
 

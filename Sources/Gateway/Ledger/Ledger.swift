@@ -61,9 +61,12 @@ public struct NewInstance: Sendable {
     /// Relative to the spool root.
     public var spoolPath: String
     public var sizeBytes: Int64
+    /// SHA-256 (hex) of the dataset bytes after the meta header: tells a true duplicate from
+    /// another dataset sent under the same SOP Instance UID.
+    public var datasetSHA256: String?
 
     public init(sopInstanceUID: String, sopClassUID: String, studyInstanceUID: String?, callingAETitle: String,
-                transferSyntaxUID: String, spoolPath: String, sizeBytes: Int64) {
+                transferSyntaxUID: String, spoolPath: String, sizeBytes: Int64, datasetSHA256: String? = nil) {
         self.sopInstanceUID = sopInstanceUID
         self.sopClassUID = sopClassUID
         self.studyInstanceUID = studyInstanceUID
@@ -71,6 +74,7 @@ public struct NewInstance: Sendable {
         self.transferSyntaxUID = transferSyntaxUID
         self.spoolPath = spoolPath
         self.sizeBytes = sizeBytes
+        self.datasetSHA256 = datasetSHA256
     }
 }
 
@@ -88,6 +92,8 @@ public struct StoredInstance: Sendable, Equatable {
     public var callingAETitle: String
     public var transferSyntaxUID: String
     public var spoolPath: String
+    /// nil for instances recorded before the hash was kept (they count as equal to any copy).
+    public var datasetSHA256: String?
 }
 
 public struct JobClaim: Sendable {

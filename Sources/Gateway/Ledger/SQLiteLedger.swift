@@ -89,6 +89,11 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
                 CREATE INDEX instances_spool_path ON instances(spool_path);
                 """)
         }
+        // The dataset's SHA-256 (hex), so a second dataset under a known SOP Instance UID can be
+        // told from a true duplicate; NULL for rows received before (treated as equal).
+        m.registerMigration("instance-content-hash") { db in
+            try db.execute(sql: "ALTER TABLE instances ADD COLUMN dataset_sha256 TEXT")
+        }
         return m
     }
 
@@ -136,9 +141,9 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
         try write(.durable) { db in
             try db.run("""
                 INSERT OR IGNORE INTO instances (sop_instance_uid, sop_class_uid, study_instance_uid, calling_ae_title,
-                  transfer_syntax_uid, spool_path, size_bytes, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                  transfer_syntax_uid, spool_path, size_bytes, received_at, dataset_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, [i.sopInstanceUID, i.sopClassUID, i.studyInstanceUID, i.callingAETitle,
-                    i.transferSyntaxUID, i.spoolPath, i.sizeBytes, now.timeIntervalSince1970])
+                    i.transferSyntaxUID, i.spoolPath, i.sizeBytes, now.timeIntervalSince1970, i.datasetSHA256])
             guard db.changesCount == 1 else { return .duplicate }
             let instanceID = db.lastInsertedRowID
             let t = now.timeIntervalSince1970
@@ -386,7 +391,8 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
     private static func instance(_ row: Row) -> StoredInstance {
         StoredInstance(id: row["id"], sopInstanceUID: row["sop_instance_uid"], sopClassUID: row["sop_class_uid"],
                        studyInstanceUID: row["study_instance_uid"], callingAETitle: row["calling_ae_title"],
-                       transferSyntaxUID: row["transfer_syntax_uid"], spoolPath: row["spool_path"])
+                       transferSyntaxUID: row["transfer_syntax_uid"], spoolPath: row["spool_path"],
+                       datasetSHA256: row["dataset_sha256"])
     }
 }
 

@@ -13,6 +13,7 @@ final class StoreHandler: StorageSCPDelegate, @unchecked Sendable {
     private let minFreeBytes: UInt64
     private let metrics: GatewayMetrics
     private let logger: Logger
+    private let commitGate = InstanceCommitGate()
     /// Told about each newly recorded job (wakes the workers).
     var onReceived: @Sendable () -> Void = {}
 
@@ -61,16 +62,9 @@ final class StoreHandler: StorageSCPDelegate, @unchecked Sendable {
                            metadata: ["free_mb": "\(free / 1_048_576)", "instance": "\(UIDHash.short(command.affectedSOPInstanceUID))"])
             return answered(.discard(.outOfResources))
         }
-        do {
-            if try ledger.containsInstance(sopInstanceUID: command.affectedSOPInstanceUID) {
-                // Already durable and queued once: acknowledge without storing or processing again.
-                logger.info("duplicate instance acknowledged", metadata: ["instance": "\(UIDHash.short(command.affectedSOPInstanceUID))"])
-                return answered(.discard(.success))
-            }
-        } catch {
-            logger.error("ledger unavailable, store refused", metadata: ["error": "\(error)"])
-            return answered(.discard(.outOfResources))
-        }
+        // A known SOP Instance UID is received too: only its content tells a true duplicate
+        // (0000) from another dataset under the same UID (refused), and draining a dataset
+        // would have DCMTK parse it in memory, unchecked.
         return .receive(into: spool.temporaryFile())
     }
 
@@ -95,38 +89,59 @@ final class StoreHandler: StorageSCPDelegate, @unchecked Sendable {
         }
         let temporary = dataset.file
         func discard() { try? FileManager.default.removeItem(at: temporary) }
-        guard let sopInstance = dataset.sopInstanceUID, let sopClass = dataset.sopClassUID, !sopInstance.isEmpty else {
+        let scan: DatasetScan
+        switch StoreRefusal.check(command, dataset) {
+        case .failure(let refusal):
             discard()
-            logger.warning("store refused: dataset unparsable or without SOP UIDs", metadata: ["instance": "\(hash)"])
-            return .cannotUnderstand
+            return refused(refusal, instance: hash)
+        case .success(let s):
+            scan = s
         }
-        guard sopInstance == command.affectedSOPInstanceUID, sopClass == command.affectedSOPClassUID else {
-            discard()
-            logger.warning("store refused: dataset UIDs differ from the C-STORE command", metadata: ["instance": "\(hash)"])
-            return .dataSetDoesNotMatchSOPClass
-        }
+        let sopInstance = command.affectedSOPInstanceUID
+        let contentHash: String
         do {
-            let size = (try? FileManager.default.attributesOfItem(atPath: temporary.path)[.size] as? NSNumber)?.int64Value ?? 0
-            // Another association may have delivered the same instance meanwhile.
-            if try ledger.containsInstance(sopInstanceUID: sopInstance) {
-                discard()
-                return .success
-            }
-            let relative = try spool.commit(temporary, sopInstanceUID: sopInstance)
-            let outcome = try ledger.recordReceived(NewInstance(
-                sopInstanceUID: sopInstance, sopClassUID: sopClass, studyInstanceUID: dataset.studyInstanceUID,
-                callingAETitle: command.callingAETitle, transferSyntaxUID: command.transferSyntaxUID,
-                spoolPath: relative, sizeBytes: size), now: Date())
-            if case .recorded(let jobID) = outcome {
-                logger.info("instance received", metadata: ["instance": "\(hash)", "job": "\(jobID)", "bytes": "\(size)"])
-                onReceived()
-            }
-            return .success
+            contentHash = try InstanceContentHash.sha256(of: temporary, from: scan.datasetOffset)
         } catch {
             discard()
-            logger.error("store failed: could not make the instance durable", metadata: ["instance": "\(hash)", "error": "\(error)"])
+            logger.error("store failed: cannot read the received file back", metadata: ["instance": "\(hash)", "error": "\(error)"])
             return .outOfResources
         }
+        return commitGate.exclusive(sopInstance) {
+            do {
+                if let existing = try ledger.instance(sopInstanceUID: sopInstance) {
+                    // Already durable and queued once; nothing of that first copy is touched.
+                    discard()
+                    if let stored = existing.datasetSHA256, stored != contentHash {
+                        return refused(.contentConflict, instance: hash)
+                    }
+                    logger.info("duplicate instance acknowledged", metadata: ["instance": "\(hash)"])
+                    return .success
+                }
+                let relative = try spool.commit(temporary, sopInstanceUID: sopInstance)
+                let outcome = try ledger.recordReceived(NewInstance(
+                    sopInstanceUID: sopInstance, sopClassUID: command.affectedSOPClassUID,
+                    studyInstanceUID: scan.attributes.studyInstanceUID, callingAETitle: command.callingAETitle,
+                    transferSyntaxUID: command.transferSyntaxUID, spoolPath: relative, sizeBytes: Int64(scan.fileSize),
+                    datasetSHA256: contentHash), now: Date())
+                if case .recorded(let jobID) = outcome {
+                    logger.info("instance received", metadata: ["instance": "\(hash)", "job": "\(jobID)", "bytes": "\(scan.fileSize)"])
+                    onReceived()
+                }
+                return .success
+            } catch {
+                discard()
+                logger.error("store failed: could not make the instance durable", metadata: ["instance": "\(hash)", "error": "\(error)"])
+                return .outOfResources
+            }
+        }
+    }
+
+    /// Logs (warning: the modality is told the image was not stored) and counts a refusal.
+    private func refused(_ refusal: StoreRefusal, instance hash: String) -> DIMSEStatus {
+        logger.warning("store refused: \(refusal.message)",
+                       metadata: ["instance": "\(hash)", "reason": "\(refusal.reason)", "status": "\(refusal.status.hex)"])
+        metrics.instanceRefused(reason: refusal.reason)
+        return refusal.status
     }
 
     /// Called once for every association `associationRequested` counted, so the gauge is exact.

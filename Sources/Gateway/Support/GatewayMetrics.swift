@@ -56,6 +56,12 @@ public final class GatewayMetrics: Sendable {
             .record(usage.oldestReceivedAt.map { max(0, now.timeIntervalSince($0)) } ?? 0)
     }
 
+    /// A C-STORE whose dataset arrived and was refused (scan, image checks, UIDs, content
+    /// conflict), by reason; its status is counted by `instanceAnswered` as well.
+    func instanceRefused(reason: String) {
+        Metrics.Counter(label: "wecare_instances_refused_total", dimensions: [("reason", reason)], factory: factory).increment()
+    }
+
     func deliveryFailed(destination: String) {
         Metrics.Counter(label: "wecare_delivery_failures_total", dimensions: [("destination", destination)], factory: factory).increment()
     }

@@ -26,6 +26,14 @@ enum Peers {
         return acked
     }
 
+    /// C-STORE response statuses in storescu's debug (-d) output, in order ("DIMSE Status : 0xc000: ...").
+    static func statuses(in output: String) -> [UInt16] {
+        output.split(separator: "\n").compactMap { line in
+            guard line.contains("DIMSE Status"), let r = line.range(of: "0x") else { return nil }
+            return UInt16(line[r.upperBound...].prefix(4), radix: 16)
+        }
+    }
+
     static var helper: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Helpers/scu.py")
     }
