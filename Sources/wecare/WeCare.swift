@@ -6,5 +6,5 @@ struct WeCare: AsyncParsableCommand {
         commandName: "wecare",
         abstract: "DICOM gateway that brings breast-ultrasound AI into the radiology workflow.",
         subcommands: [ServeCommand.self, CheckConfigCommand.self, SendCommand.self,
-                      AnalyzeCommand.self, BenchCommand.self, WorkerCommand.self])
+                      AnalyzeCommand.self, BenchCommand.self, SelftestCommand.self, WorkerCommand.self])
 }

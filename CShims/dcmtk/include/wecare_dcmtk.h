@@ -7,4 +7,5 @@
 #include "wecare_net.h"     /* Storage SCP pool, Storage SCU, C-ECHO, TLS */
 #include "wecare_image.h"   /* reading instances: attributes, ultrasound regions, decoded frames */
 #include "wecare_writers.h" /* SEG, TID 1500 SR, presentation state */
+#include "wecare_certificates.h" /* TLS certificate and key files, for the self-test */
 #endif
