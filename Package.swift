@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "InferenceTests", dependencies: ["Inference"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis"], exclude: ["Benchmarks"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "DICOM", "Analysis", "Inference"],
-                    exclude: ["Support/reference.py", "Support/make_us_dicom.py", "Support/check_outputs.py"]),
+                    exclude: ["Support/reference.py", "Support/make_us_dicom.py", "Support/check_outputs.py", "Support/dual_view.py"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "DICOM", .product(name: "GRDB", package: "GRDB.swift")],
                     exclude: ["Helpers", "Benchmarks"]),
     ],

@@ -137,3 +137,32 @@ extern "C" wc_image_status wc_image_read_native_frame(wc_image *image, uint32_t 
     }
     return WC_IMAGE_OK;
 }
+
+extern "C" wc_image_status wc_image_read_frame_samples(wc_image *image, uint32_t frame, uint8_t *out, size_t frame_bytes,
+                                                       char *message, size_t message_len) {
+    std::lock_guard<std::mutex> guard(image->lock);
+    DcmDataset *dataset = image->file.getDataset();
+    fillOffsetTableIfNeeded(image);
+    DcmElement *el = nullptr;
+    if (dataset->findAndGetElement(DCM_PixelData, el, OFFalse).bad() || el == nullptr) {
+        wc_image_copy_message(message, message_len, "no Pixel Data");
+        return WC_IMAGE_DECODE;
+    }
+    if (frame_bytes > 0xFFFFFFFFULL) {
+        wc_image_copy_message(message, message_len, "frame too large");
+        return WC_IMAGE_ARGUMENT;
+    }
+    // getUncompressedFrame reads just this frame: a partial read of native data (swapped to this
+    // machine's byte order), or the frame's fragments through the registered decoder.
+    Uint32 startFragment = 0;
+    OFString colourModel;
+    const OFCondition c = static_cast<DcmPixelData *>(el)->getUncompressedFrame(
+        dataset, frame, startFragment, out, Uint32(frame_bytes), colourModel);
+    if (c.bad()) {
+        std::string m = "cannot read the frame's samples: ";
+        m += c.text();
+        wc_image_copy_message(message, message_len, m.c_str());
+        return WC_IMAGE_DECODE;
+    }
+    return WC_IMAGE_OK;
+}

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include "dcmtk/dcmdata/dcvrds.h"
 #include "dcmtk/dcmdata/dcvris.h"
+#include <algorithm>
 #include <new>
 #include <string>
 
@@ -124,4 +125,18 @@ extern "C" int wc_image_has_pixel_data(wc_image *image) {
 extern "C" const char *wc_image_original_transfer_syntax(wc_image *image) {
     std::lock_guard<std::mutex> guard(image->lock);
     return DcmXfer(image->file.getDataset()->getOriginalXfer()).getXferID();
+}
+
+extern "C" long wc_image_words(wc_image *image, uint32_t tag, uint16_t *out, size_t count) {
+    std::lock_guard<std::mutex> guard(image->lock);
+    DcmElement *el = nullptr;
+    if (image->file.getDataset()->findAndGetElement(key(tag), el, OFFalse).bad() || el == nullptr) return -1;
+    const DcmEVR vr = el->ident();
+    if (vr != EVR_OW && vr != EVR_US && vr != EVR_xs && vr != EVR_lt && vr != EVR_ox) return -1;
+    Uint16 *words = nullptr;
+    if (el->getLength() == 0) return 0;
+    if (el->getUint16Array(words).bad() || words == nullptr) return -1;
+    const size_t n = el->getLength() / 2;
+    if (out != nullptr) std::memcpy(out, words, std::min(n, count) * sizeof(Uint16));
+    return long(n);
 }

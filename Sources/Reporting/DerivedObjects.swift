@@ -43,11 +43,7 @@ public enum DerivedObjectsBuilder {
             }
 
             let r = report.reported
-            var probabilities: [StructuredReportWriter.ImageClass: Double] = [:]
-            for (name, p) in zip(card.classes, r.classProbabilities) {
-                if let c = StructuredReportWriter.ImageClass(rawValue: name) { probabilities[c] = p }
-            }
-            let predicted = StructuredReportWriter.ImageClass(rawValue: r.label) ?? .normal
+            let several = report.hasSeveralViews
             let lesions = r.lesions.enumerated().map { (i, l) -> StructuredReportWriter.Lesion in
                 let m = l.measurement
                 let size: StructuredReportWriter.LesionSize
@@ -57,9 +53,10 @@ public enum DerivedObjectsBuilder {
                     size = .pixels(area: Double(l.maskAreaPixels), longAxis: m.longAxis.lengthPixels, shortAxis: m.shortAxis.lengthPixels)
                 }
                 return StructuredReportWriter.Lesion(
-                    trackingIdentifier: "Lesion \(i + 1)", size: size,
+                    trackingIdentifier: report.lesionName(i), size: size,
                     contour: openRing(l.polyline),
-                    segmentationFrameNumber: segFrameOfSourceFrame[r.frameIndex])
+                    segmentationFrameNumber: segFrameOfSourceFrame[r.frameIndex],
+                    classification: several ? classification(r.view(ofLesion: i), card) : nil)
             }
             let srIdentity = DerivedIdentity(derivedFrom: uidSource, producerVersion: producerVersion,
                                              kind: .structuredReport, seriesNumber: srSeriesNumber)
@@ -67,11 +64,17 @@ public enum DerivedObjectsBuilder {
                 segFrameOfSourceFrame[r.frameIndex] == nil ? nil
                     : StructuredReportWriter.SegmentationReference(seriesInstanceUID: id.seriesInstanceUID, sopInstanceUID: id.sopInstanceUID)
             }
-            let sr = try StructuredReportWriter.write(.init(
+            var request = StructuredReportWriter.Request(
                 source: instance, sourceFrameNumber: report.isMultiFrame ? r.frameIndex + 1 : nil,
                 identity: srIdentity, equipment: equipment, algorithm: algorithm,
-                classification: .init(predicted: predicted, probabilities: probabilities),
-                lesions: lesions, segmentation: segReference))
+                classification: classification(r.reportedView, card), lesions: lesions, segmentation: segReference)
+            if several {
+                request.viewsWithoutLesion = r.views.filter { $0.lesions.isEmpty }.map { v in
+                    .init(trackingIdentifier: "Image classification, \(v.view.name ?? "whole image")",
+                          classification: classification(v, card))
+                }
+            }
+            let sr = try StructuredReportWriter.write(request)
 
             let prIdentity = DerivedIdentity(derivedFrom: uidSource, producerVersion: producerVersion,
                                              kind: .presentationState, seriesNumber: prSeriesNumber)
@@ -85,6 +88,15 @@ public enum DerivedObjectsBuilder {
             case .invalidRequest, .unusableSource: throw ReportingError.analysisFailed(e.description)
             }
         }
+    }
+
+    /// A view's class and probabilities as the SR states them.
+    static func classification(_ v: ViewFindings, _ card: ModelCard) -> StructuredReportWriter.Classification {
+        var probabilities: [StructuredReportWriter.ImageClass: Double] = [:]
+        for (name, p) in zip(card.classes, v.classProbabilities) {
+            if let c = StructuredReportWriter.ImageClass(rawValue: name) { probabilities[c] = p }
+        }
+        return .init(predicted: StructuredReportWriter.ImageClass(rawValue: v.label) ?? .normal, probabilities: probabilities)
     }
 
     /// The analysis gives closed polylines (first point repeated last); the SR writer closes rings itself.

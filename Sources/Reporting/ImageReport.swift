@@ -7,6 +7,7 @@ public struct ImageReport: Sendable {
     public var sourceName: String
     public var sopInstanceUID: String?
     public var card: ModelCard
+    /// mm per pixel of the reported frame's reported view; nil: sizes in pixels.
     public var spacing: PixelSpacing?
     public var frames: [FrameFindings]
     /// Index into `frames` of the frame the report is about: the highest malignant probability.
@@ -18,17 +19,28 @@ public struct ImageReport: Sendable {
     public var reported: FrameFindings { frames[reportedIndex] }
     public var framesWithLesion: [FrameFindings] { frames.filter { !$0.lesions.isEmpty } }
 
-    init(sourceName: String, sopInstanceUID: String?, card: ModelCard, spacing: PixelSpacing?,
-         frames: [FrameFindings], isMultiFrame: Bool, calibrationProblem: String? = nil) {
+    /// The spacing is the reported view's (each lesion's own is its view's).
+    init(sourceName: String, sopInstanceUID: String?, card: ModelCard, frames: [FrameFindings], isMultiFrame: Bool,
+         calibrationProblem: String? = nil) {
         self.calibrationProblem = calibrationProblem
         self.sourceName = sourceName
         self.sopInstanceUID = sopInstanceUID
         self.card = card
-        self.spacing = spacing
         self.frames = frames
         self.isMultiFrame = isMultiFrame
         let malignant = card.classes.firstIndex(of: "malignant") ?? (card.classes.count - 1)
         reportedIndex = frames.indices.max { frames[$0].classProbabilities[malignant] < frames[$1].classProbabilities[malignant] } ?? 0
+        spacing = frames.isEmpty ? nil : frames[reportedIndex].reportedView.view.spacing
+    }
+
+    /// Whether the frames have several views (a dual view): reports then name each lesion's view.
+    public var hasSeveralViews: Bool { (frames.first?.views.count ?? 1) > 1 }
+
+    /// How reports name lesion `index` of the reported frame: "Lesion 1", or with its view
+    /// ("Lesion 1, left view, ultrasound region 1") when the image has several.
+    public func lesionName(_ index: Int) -> String {
+        guard let view = reported.view(ofLesion: index).view.name else { return "Lesion \(index + 1)" }
+        return "Lesion \(index + 1), \(view)"
     }
 
     /// The reported frame's lesion masks as an 8-bit PNG (255 = lesion), source size.
@@ -47,20 +59,31 @@ public struct ImageReport: Sendable {
         let svg = SVGRenderer()
         var timings: [String: Double] = [:]
         for f in frames { for (k, v) in f.timingsMS { timings[k, default: 0] += v } }
+        let probabilities = { (p: [Double]) in
+            Dictionary(uniqueKeysWithValues: zip(card.classes, p.map { ($0 * 1e6).rounded() / 1e6 }))
+        }
         var document = ResultDocument(
             source: sourceName, sopInstanceUID: sopInstanceUID, label: r.label,
-            probabilities: Dictionary(uniqueKeysWithValues: zip(card.classes, r.classProbabilities.map { ($0 * 1e6).rounded() / 1e6 })),
+            probabilities: probabilities(r.classProbabilities),
             mmPerPixel: spacing.map { [$0.column, $0.row] }, sizeUnits: spacing == nil ? "pixels" : "mm",
             width: r.width, height: r.height, fieldOfView: r.fieldOfView,
             frame: r.frameIndex + 1, framesAnalyzed: frames.count,
             framesWithLesion: framesWithLesion.map { $0.frameIndex + 1 },
-            lesions: r.lesions.map { l in
-                ResultDocument.Lesion(areaPx: l.maskAreaPixels, areaMM2: l.measurement.areaMM2.map(Self.round2),
-                                      longAxisMM: l.measurement.longAxis.lengthMM.map(Self.round2),
-                                      shortAxisMM: l.measurement.shortAxis.lengthMM.map(Self.round2),
-                                      longAxisPx: Self.round2(l.measurement.longAxis.lengthPixels),
-                                      shortAxisPx: Self.round2(l.measurement.shortAxis.lengthPixels),
-                                      boundingBox: l.boundingBox, svgPath: svg.pathData(l.outline))
+            lesions: r.lesions.enumerated().map { i, l in
+                let view = r.view(ofLesion: i).view
+                return ResultDocument.Lesion(
+                    areaPx: l.maskAreaPixels, areaMM2: l.measurement.areaMM2.map(Self.round2),
+                    longAxisMM: l.measurement.longAxis.lengthMM.map(Self.round2),
+                    shortAxisMM: l.measurement.shortAxis.lengthMM.map(Self.round2),
+                    longAxisPx: Self.round2(l.measurement.longAxis.lengthPixels),
+                    shortAxisPx: Self.round2(l.measurement.shortAxis.lengthPixels),
+                    boundingBox: l.boundingBox, svgPath: svg.pathData(l.outline),
+                    region: view.regionNumber, view: view.position, mmPerPixel: view.spacing.map { [$0.column, $0.row] })
+            },
+            views: r.views.map { v in
+                ResultDocument.View(region: v.view.regionNumber, position: v.view.position, fieldOfView: v.fieldOfView,
+                                    mmPerPixel: v.view.spacing.map { [$0.column, $0.row] }, label: v.label,
+                                    probabilities: probabilities(v.classProbabilities), lesionCount: v.lesions.count)
             },
             model: .init(name: card.name, version: card.version), timingsMS: timings.mapValues(Self.round2))
         document.calibrationProblem = calibrationProblem
@@ -72,8 +95,13 @@ public struct ImageReport: Sendable {
         let r = reported
         let p = Int((r.probability(of: r.label, classes: card.classes) * 100).rounded())
         var text = "WeCare AI: \(r.label) \(p)%"
-        if let l = r.lesions.first { text += ", " + Self.sizeText(l.measurement) }
-        if isMultiFrame { text += " (frame \(r.frameIndex + 1))" }
+        // The size of the reported view's largest lesion, else of the first found anywhere.
+        let first = r.lesionViewIndices.firstIndex(of: r.reportedViewIndex) ?? (r.lesions.isEmpty ? nil : 0)
+        if let i = first { text += ", " + Self.sizeText(r.lesions[i].measurement) }
+        var place: [String] = []
+        if let i = first, let name = r.view(ofLesion: i).view.position { place.append(name.hasPrefix("view") ? name : "\(name) view") }
+        if isMultiFrame { place.append("frame \(r.frameIndex + 1)") }
+        if !place.isEmpty { text += " (\(place.joined(separator: ", ")))" }
         return text
     }
 
@@ -106,19 +134,11 @@ public struct Reporter: Sendable {
         return try budget.working(body)
     }
 
-    /// Every frame of a DICOM instance; the field of view and mm per pixel come from the
-    /// calibrated 2D tissue region of the Sequence of Ultrasound Regions when there is one.
+    /// Every frame of a DICOM instance, each calibrated 2D tissue region of the Sequence of
+    /// Ultrasound Regions on its own (its field of view and mm per pixel; `AnalysisView`), the
+    /// whole frame in pixels when there is none.
     public func analyze(_ instance: DICOMInstance, sourceName: String) throws -> ImageReport {
-        let region = instance.primaryTissueRegion
-        var fov: PixelRect? = nil
-        if let r = region {
-            let x0 = max(0, r.minX0), y0 = max(0, r.minY0)
-            let x1 = min(instance.columns - 1, r.maxX1), y1 = min(instance.rows - 1, r.maxY1)
-            // A region too small to hold a lesion is a header error: fall back to the whole image.
-            if x1 - x0 >= 31, y1 - y0 >= 31 { fov = PixelRect(x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1) }
-        }
-        // nil also for an implausible calibration: sizes are then reported in pixels, and why.
-        let spacing = region?.millimetresPerPixel.map { PixelSpacing(row: $0.y, column: $0.x) }
+        let views = AnalysisView.views(regions: instance.ultrasoundRegions, width: instance.columns, height: instance.rows)
         var frames: [FrameFindings] = []
         for i in 0..<max(1, instance.numberOfFrames) {
             let f: GrayscaleFrame
@@ -126,11 +146,12 @@ public struct Reporter: Sendable {
                 throw ReportingError.unsupportedInput("frame \(i + 1) cannot be decoded: \(error)")
             }
             let gray = try GrayImage(width: f.width, height: f.height, pixels: f.pixels)
-            frames.append(try frameAnalyzer.analyze(gray, frameIndex: i, fieldOfView: fov, spacing: fov == nil ? nil : spacing))
+            frames.append(try frameAnalyzer.analyze(gray, frameIndex: i, views: views))
         }
         return ImageReport(sourceName: sourceName, sopInstanceUID: instance.sopInstanceUID, card: model.card,
-                           spacing: fov == nil ? nil : spacing, frames: frames, isMultiFrame: instance.numberOfFrames > 1,
-                           calibrationProblem: region?.calibrationProblem)
+                           frames: frames, isMultiFrame: instance.numberOfFrames > 1,
+                           // An implausible calibration leaves its view in pixels; the document says why.
+                           calibrationProblem: instance.calibrationProblems.first)
     }
 
     /// A PNG has no calibration: sizes are in pixels.
@@ -139,7 +160,7 @@ public struct Reporter: Sendable {
         do { png = try PNGCodec.decodeGray(data) } catch { throw ReportingError.unreadableInput("\(error)") }
         let gray = try GrayImage(width: png.width, height: png.height, pixels: png.pixels)
         let findings = try frameAnalyzer.analyze(gray, fieldOfView: nil, spacing: nil)
-        return ImageReport(sourceName: sourceName, sopInstanceUID: nil, card: model.card, spacing: nil,
+        return ImageReport(sourceName: sourceName, sopInstanceUID: nil, card: model.card,
                            frames: [findings], isMultiFrame: false)
     }
 }

@@ -6,5 +6,6 @@ struct WeCare: AsyncParsableCommand {
         commandName: "wecare",
         abstract: "DICOM gateway that brings breast-ultrasound AI into the radiology workflow.",
         subcommands: [ServeCommand.self, CheckConfigCommand.self, SendCommand.self,
-                      AnalyzeCommand.self, BenchCommand.self, BenchLedgerCommand.self, WorkerCommand.self])
+                      AnalyzeCommand.self, BenchCommand.self, BenchLedgerCommand.self, SelftestCommand.self,
+                      WorkerCommand.self])
 }

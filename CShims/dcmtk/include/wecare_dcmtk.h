@@ -8,4 +8,5 @@
 #include "wecare_image.h"   /* reading instances: attributes, ultrasound regions, decoded frames */
 #include "wecare_writers.h" /* SEG, TID 1500 SR, presentation state */
 #include "wecare_dictionary.h" /* data dictionary look-ups for the dataset scanner */
+#include "wecare_certificates.h" /* TLS certificate and key files, for the self-test */
 #endif

@@ -74,6 +74,18 @@ wc_image_status wc_image_decode_frame(wc_image *image, uint32_t frame, wc_voi_mo
 wc_image_status wc_image_read_native_frame(wc_image *image, uint32_t frame, uint8_t *out, size_t frame_bytes,
                                            char *message, size_t message_len);
 
+/* Copies frame `frame` (0-based) of a one-sample image as its stored sample values, 8 or 16 bits
+ * each in this machine's byte order, from native or encapsulated (decoded on the way) Pixel Data:
+ * for the palette indices of a PALETTE COLOR image that Swift looks up itself (segmented LUTs,
+ * which DCMTK's image module cannot expand). `frame_bytes` = rows x columns x Bits Allocated / 8. */
+wc_image_status wc_image_read_frame_samples(wc_image *image, uint32_t frame, uint8_t *out, size_t frame_bytes,
+                                            char *message, size_t message_len);
+
+/* The 16-bit words of an OW / US attribute of the top-level dataset (e.g. Segmented Palette Color
+ * Lookup Table Data) in this machine's byte order, up to `count` copied into out (may be NULL).
+ * Returns how many words the value has, or -1 when the attribute is absent or not 16-bit. */
+long wc_image_words(wc_image *image, uint32_t tag, uint16_t *out, size_t count);
+
 /* Warnings DCMTK's JPEG, JPEG-LS and RLE decoders logged on this thread since the last call
  * (libjpeg's "Corrupt JPEG data" among them: the frame then decodes, but wrongly). Returns
  * their count and copies the first into `first`; resets. The first call starts listening. */

@@ -56,7 +56,7 @@ struct AttributeReader {
                 physicalUnitsX: Int(r.number(ImageTag.physicalUnitsXDirection) ?? 0),
                 physicalUnitsY: Int(r.number(ImageTag.physicalUnitsYDirection) ?? 0),
                 physicalDeltaX: r.number(ImageTag.physicalDeltaX) ?? 0,
-                physicalDeltaY: r.number(ImageTag.physicalDeltaY) ?? 0)
+                physicalDeltaY: r.number(ImageTag.physicalDeltaY) ?? 0, itemNumber: i + 1)
         }
     }
 }

@@ -46,6 +46,9 @@ public final class DICOMInstance: @unchecked Sendable {  // immutable; the handl
 
     /// Stored 8-bit samples are the output as they are (see `storedSamplesAreOutput`).
     private let storedSamplesAreOutput: Bool
+    /// PALETTE COLOR with segmented tables, expanded at open (or why they cannot be): frames are
+    /// looked up here, since DCMTK's image module refuses segmented palettes. nil otherwise.
+    private let segmentedPalette: Result<SegmentedPalette, SegmentedPaletteError>?
 
     private let image: ImageHandle
     /// For the writers, which copy from the parsed source (keep the instance alive while used).
@@ -139,6 +142,7 @@ public final class DICOMInstance: @unchecked Sendable {  // immutable; the handl
             numberOfFrames = max(1, Int(reader.number(ImageTag.numberOfFrames) ?? 1))
             photometricInterpretation = reader.string(ImageTag.photometricInterpretation) ?? ""
             storedSamplesAreOutput = false
+            segmentedPalette = nil
             return
         }
         guard wc_image_has_pixel_data(h) == 1 else { throw DICOMInstanceError.noPixelData(file: file) }
@@ -162,6 +166,8 @@ public final class DICOMInstance: @unchecked Sendable {  // immutable; the handl
             transferSyntaxUID: transferSyntaxUID, photometric: photometricInterpretation, samplesPerPixel: samplesPerPixel,
             bitsAllocated: bitsAllocated, bitsStored: bitsStored, highBit: reader.number(ImageTag.highBit).map(Int.init),
             pixelRepresentation: pixelRepresentation, reader: reader)
+        segmentedPalette = photometricInterpretation == "PALETTE COLOR" && samplesPerPixel == 1 && SegmentedPalette.isPresent(reader)
+            ? SegmentedPalette.read(reader) : nil
     }
 
     /// True when DCMTK's rendering would hand back the stored bytes unchanged, so a frame is
@@ -255,6 +261,7 @@ public final class DICOMInstance: @unchecked Sendable {  // immutable; the handl
             throw DICOMInstanceError.frameOutOfRange(file: fileName, index: index, count: numberOfFrames)
         }
         if storedSamplesAreOutput { return try storedFrame(index) }
+        if let segmentedPalette { return try paletteFrame(index, segmentedPalette) }
         let voi = isMonochrome ? self.voi : (WC_VOI_NONE, UInt32(0))
         var out = [UInt8](repeating: 0, count: rows * columns * 3)
         var width: UInt32 = 0, height: UInt32 = 0, samples: UInt32 = 0
@@ -287,6 +294,42 @@ public final class DICOMInstance: @unchecked Sendable {  // immutable; the handl
 }
 
 extension DICOMInstance {
+    /// Frame `index` of a PALETTE COLOR image with segmented tables: its indices read as stored
+    /// (decoded first when encapsulated) and looked up in the expanded tables.
+    private func paletteFrame(_ index: Int, _ palette: Result<SegmentedPalette, SegmentedPaletteError>) throws
+        -> (Int, Int, Int, [UInt8]) {
+        let tables: SegmentedPalette
+        switch palette {
+        case .success(let t): tables = t
+        case .failure(let e):
+            throw DICOMInstanceError.decodingFailed(file: fileName, frame: index,
+                                                    reason: e.reason + "; fix the modality's palette export")
+        }
+        guard bitsAllocated == 8 || bitsAllocated == 16 else {
+            throw DICOMInstanceError.decodingFailed(
+                file: fileName, frame: index, reason: "PALETTE COLOR with Bits Allocated \(bitsAllocated); expected 8 or 16")
+        }
+        let pixels = rows * columns
+        let count = pixels * bitsAllocated / 8
+        var message = [CChar](repeating: 0, count: 512)
+        var samples = [UInt8](repeating: 0, count: count)
+        _ = wc_image_take_decode_warnings(nil, 0)
+        let status = samples.withUnsafeMutableBufferPointer { buf in
+            wc_image_read_frame_samples(handle, UInt32(index), buf.baseAddress, count, &message, message.count)
+        }
+        guard status == WC_IMAGE_OK else {
+            throw DICOMInstanceError.decodingFailed(file: fileName, frame: index, reason: String(cString: message))
+        }
+        var warning = [CChar](repeating: 0, count: 256)
+        let warnings = wc_image_take_decode_warnings(&warning, warning.count)
+        guard warnings == 0 else {
+            throw DICOMInstanceError.decodingFailed(
+                file: fileName, frame: index,
+                reason: "the decoder reported damaged data \(warnings) time(s), first: \(String(cString: warning))")
+        }
+        return (columns, rows, 3, tables.rgb(samples: samples, pixels: pixels, bitsAllocated: bitsAllocated, bitsStored: bitsStored))
+    }
+
     /// Frame `index` as stored (8-bit samples that need no mapping), interleaved when the
     /// samples are stored plane by plane.
     private func storedFrame(_ index: Int) throws -> (Int, Int, Int, [UInt8]) {

@@ -13,9 +13,12 @@ public struct UltrasoundRegion: Sendable, Equatable {
     public var physicalUnitsX: Int, physicalUnitsY: Int
     /// Physical Delta X/Y (0018,602C/602E): physical size of one pixel in those units.
     public var physicalDeltaX: Double, physicalDeltaY: Double
+    /// Which item of the sequence this is, 1-based (how a report names the region); 0 when
+    /// made by hand.
+    public var itemNumber: Int
 
     public init(spatialFormat: Int, dataType: Int, flags: UInt32, minX0: Int, minY0: Int, maxX1: Int, maxY1: Int,
-                physicalUnitsX: Int, physicalUnitsY: Int, physicalDeltaX: Double, physicalDeltaY: Double) {
+                physicalUnitsX: Int, physicalUnitsY: Int, physicalDeltaX: Double, physicalDeltaY: Double, itemNumber: Int = 0) {
         self.spatialFormat = spatialFormat
         self.dataType = dataType
         self.flags = flags
@@ -27,6 +30,7 @@ public struct UltrasoundRegion: Sendable, Equatable {
         self.physicalUnitsY = physicalUnitsY
         self.physicalDeltaX = physicalDeltaX
         self.physicalDeltaY = physicalDeltaY
+        self.itemNumber = itemNumber
     }
 
     static let centimetres = 3

@@ -17,6 +17,10 @@ import CDCMTK
 ///      selected from the source image (and frame), so contour-aware viewers draw it.
 /// - no lesion: one TID 1501 group with Finding "Ultrasound scan normal", the probabilities and
 ///   the class; no SEG reference.
+/// - several views (a dual view, each ultrasound region analysed on its own): each lesion's
+///   Tracking Identifier names its view and region ("Lesion 2, right view, ultrasound region 2")
+///   and its groups carry its view's probabilities and class; a view without lesion gets its own
+///   TID 1501 group ("Image classification, left view, ultrasound region 1").
 /// Evidence: the source and the SEG (when referenced) in Current Requested Procedure Evidence.
 public enum StructuredReportWriter {
     public static let comprehensive3DSRStorage = "1.2.840.10008.5.1.4.1.1.88.34"
@@ -64,11 +68,26 @@ public enum StructuredReportWriter {
         public var contour: [PixelPoint]
         /// SEG frame (1-based) that holds this lesion's mask; nil when no SEG is referenced.
         public var segmentationFrameNumber: Int?
-        public init(trackingIdentifier: String, size: LesionSize, contour: [PixelPoint], segmentationFrameNumber: Int? = 1) {
+        /// The class of the view the lesion was found in, when it is not the request's (a dual view).
+        public var classification: Classification?
+        public init(trackingIdentifier: String, size: LesionSize, contour: [PixelPoint], segmentationFrameNumber: Int? = 1,
+                    classification: Classification? = nil) {
             self.trackingIdentifier = trackingIdentifier
             self.size = size
             self.contour = contour
             self.segmentationFrameNumber = segmentationFrameNumber
+            self.classification = classification
+        }
+    }
+
+    /// The class of one view without lesion, when the image has several views.
+    public struct ViewClassification: Sendable {
+        /// How the group is named, e.g. "Image classification, left view, ultrasound region 1".
+        public var trackingIdentifier: String
+        public var classification: Classification
+        public init(trackingIdentifier: String, classification: Classification) {
+            self.trackingIdentifier = trackingIdentifier
+            self.classification = classification
         }
     }
 
@@ -95,6 +114,8 @@ public enum StructuredReportWriter {
         public var classification: Classification
         public var lesions: [Lesion]
         public var segmentation: SegmentationReference?
+        /// Views without lesion of an image with several views, each reported with its class.
+        public var viewsWithoutLesion: [ViewClassification] = []
         /// Device Observer UID; by default derived from manufacturer and model.
         public var deviceObserverUID: String?
 
@@ -189,9 +210,13 @@ public enum StructuredReportWriter {
                 throw DerivedObjectError.invalidRequest("SR: lesion \(lesion.trackingIdentifier) contour has \(lesion.contour.count) points; need at least 3")
             }
         }
-        let sum = request.classification.probabilities.values.reduce(0, +)
-        guard request.classification.probabilities.values.allSatisfy({ (0...1).contains($0) }), sum < 1.001 else {
-            throw DerivedObjectError.invalidRequest("SR: class probabilities must be in 0...1 and sum to at most 1 (got sum \(sum))")
+        let classifications = [request.classification] + request.lesions.compactMap(\.classification)
+            + request.viewsWithoutLesion.map(\.classification)
+        for c in classifications {
+            let sum = c.probabilities.values.reduce(0, +)
+            guard c.probabilities.values.allSatisfy({ (0...1).contains($0) }), sum < 1.001 else {
+                throw DerivedObjectError.invalidRequest("SR: class probabilities must be in 0...1 and sum to at most 1 (got sum \(sum))")
+            }
         }
     }
 
@@ -236,13 +261,15 @@ public enum StructuredReportWriter {
         func num(_ concept: CodedConcept, _ value: String, _ unit: CodedConcept) -> SRItem {
             SRItem(relationship: .contains, concept: concept, value: .num(value, unit: unit), children: algorithm)
         }
-        let probabilities: [SRItem] = [num(.probabilityOfCancer,
-                                           number(100 * (r.classification.probabilities[.malignant] ?? 0), decimals: 1), .percent)]
-            + ImageClass.allCases.compactMap { c in
-                r.classification.probabilities[c].map { num(c.probabilityConcept, number(100 * $0, decimals: 1), .percent) }
-            }
-        let pathology = SRItem(relationship: .contains, concept: .pathology, value: .code(r.classification.predicted.code),
-                               children: algorithm)
+        func probabilities(_ c: Classification) -> [SRItem] {
+            [num(.probabilityOfCancer, number(100 * (c.probabilities[.malignant] ?? 0), decimals: 1), .percent)]
+                + ImageClass.allCases.compactMap { k in
+                    c.probabilities[k].map { num(k.probabilityConcept, number(100 * $0, decimals: 1), .percent) }
+                }
+        }
+        func pathology(_ c: Classification) -> SRItem {
+            SRItem(relationship: .contains, concept: .pathology, value: .code(c.predicted.code), children: algorithm)
+        }
         var site = SRItem(relationship: .hasConceptMod, concept: .findingSite, value: .code(.breast))
         if let lat = source.laterality {
             site.children = [SRItem(relationship: .hasConceptMod, concept: .laterality, value: .code(lat == "R" ? .right : .left))]
@@ -274,7 +301,8 @@ public enum StructuredReportWriter {
                              num(.longAxis, number(long, decimals: 2), .pixel),
                              num(.shortAxis, number(short, decimals: 2), .pixel)]
             }
-            measured += probabilities + [pathology]
+            let classification = lesion.classification ?? r.classification
+            measured += probabilities(classification) + [pathology(classification)]
             groups.append(.container(.contains, .measurementGroup, template: "1410", measured))
 
             var ring = lesion.contour
@@ -285,14 +313,20 @@ public enum StructuredReportWriter {
                                      tracking("\(lesion.trackingIdentifier) outline", DerivedUID.Role.lesionContourTracking(i + 1))
                                          + [finding, site, region]))
         }
-        if r.lesions.isEmpty {
-            let normal = [SRItem(relationship: .hasObsContext, concept: .trackingIdentifier, value: .text("Image classification")),
-                          SRItem(relationship: .hasObsContext, concept: .trackingUniqueIdentifier,
-                                 value: .uidref(DerivedUID.make(sourceSOPInstanceUID: source.sopInstanceUID,
-                                                                producerVersion: r.algorithm.version, role: "sr.image"))),
-                          SRItem(relationship: .contains, concept: .finding, value: .code(.ultrasoundScanNormal)),
-                          site]
-            groups.append(.container(.contains, .measurementGroup, template: "1501", normal + probabilities + [pathology]))
+        func classificationGroup(_ name: String, _ c: Classification, role: String) -> SRItem {
+            let rows = [SRItem(relationship: .hasObsContext, concept: .trackingIdentifier, value: .text(name)),
+                        SRItem(relationship: .hasObsContext, concept: .trackingUniqueIdentifier,
+                               value: .uidref(DerivedUID.make(sourceSOPInstanceUID: source.sopInstanceUID,
+                                                              producerVersion: r.algorithm.version, role: role))),
+                        SRItem(relationship: .contains, concept: .finding, value: .code(.ultrasoundScanNormal)),
+                        site]
+            return .container(.contains, .measurementGroup, template: "1501", rows + probabilities(c) + [pathology(c)])
+        }
+        if r.lesions.isEmpty && r.viewsWithoutLesion.isEmpty {
+            groups.append(classificationGroup("Image classification", r.classification, role: "sr.image"))
+        }
+        for (k, view) in r.viewsWithoutLesion.enumerated() {
+            groups.append(classificationGroup(view.trackingIdentifier, view.classification, role: "sr.image.view.\(k + 1)"))
         }
         items.append(.container(.contains, .imagingMeasurements, groups))
         return .container(.root, .imagingMeasurementReport, template: "1500", items)

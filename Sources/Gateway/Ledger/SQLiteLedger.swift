@@ -21,7 +21,8 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
         try Self.migrator.migrate(pool)
     }
 
-    private static var migrator: DatabaseMigrator {
+    /// Every schema step, in order; `LedgerCheck` compares a ledger file's applied ones with them.
+    static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
         m.registerMigration("v1") { db in
             try db.execute(sql: """

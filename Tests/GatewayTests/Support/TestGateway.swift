@@ -14,6 +14,8 @@ struct TestConfig {
     var modalities = ["US_ROOM1"]
     var extra = ""
     var analysisEnabled = true
+    /// `[analysis] model`; nil leaves the key out (the loader's default path).
+    var model: String?
     var workers = 2
     var httpPort = 0
     var retryBase = 0.2
@@ -56,7 +58,9 @@ struct TestConfig {
         """
         for m in modalities { s += "[[modality]]\nae_title = \"\(m)\"\n\n" }
         s += destinations + "\n\n"
-        s += "[http]\nport = \(httpPort)\n\n[analysis]\nenabled = \(analysisEnabled)\nworkers = \(workers)\n\n"
+        s += "[http]\nport = \(httpPort)\n\n[analysis]\nenabled = \(analysisEnabled)\nworkers = \(workers)\n"
+        if let model { s += "model = \"\(model)\"\n" }
+        s += "\n"
         s += "[delivery]\nretry_base_seconds = \(retryBase)\nretry_max_seconds = \(retryMax)\n\n"
         s += extra
         return s

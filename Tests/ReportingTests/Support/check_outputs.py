@@ -51,6 +51,30 @@ def walk(items, acc):
 
 
 out["sr_numbers"] = walk(sr.ContentSequence, [])
+
+
+def groups(items, acc):
+    """Each Measurement Group as a reader sees it: its Tracking Identifier and what it states."""
+    for it in items:
+        name = it.ConceptNameCodeSequence[0].CodeMeaning if "ConceptNameCodeSequence" in it else ""
+        if it.ValueType == "CONTAINER" and name == "Measurement Group":
+            g = {"numbers": {}}
+            for c in it.ContentSequence:
+                cname = c.ConceptNameCodeSequence[0].CodeMeaning
+                if c.ValueType == "TEXT" and cname == "Tracking Identifier":
+                    g["tracking_identifier"] = c.TextValue
+                elif c.ValueType == "NUM":
+                    mv = c.MeasuredValueSequence[0]
+                    g["numbers"][cname] = [float(mv.NumericValue), mv.MeasurementUnitsCodeSequence[0].CodeValue]
+                elif c.ValueType == "CODE" and cname == "Pathology":
+                    g["pathology"] = c.ConceptCodeSequence[0].CodeMeaning
+            acc.append(g)
+        elif "ContentSequence" in it:
+            groups(it.ContentSequence, acc)
+    return acc
+
+
+out["sr_groups"] = groups(sr.ContentSequence, [])
 pr_path = os.path.join(d, "pr.dcm")
 if os.path.exists(pr_path):
     pr = pydicom.dcmread(pr_path)
