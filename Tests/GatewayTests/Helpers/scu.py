@@ -3,6 +3,8 @@
 
   scu.py store-raw HOST PORT CALLING CALLED FILE   send FILE's bytes as they are (no decoding),
                                                   so truncated/garbage/mismatched datasets reach the SCP
+  scu.py store-list HOST PORT CALLING CALLED FILE...  store-raw for each FILE, one association each,
+                                                  one JSON line per file (flushed) with its name
   scu.py hold HOST PORT CALLING CALLED N          open N associations, then one more; report each
 Prints one JSON object per line.
 """
@@ -50,6 +52,39 @@ def store_raw(host, port, calling, called, path):
     return 0
 
 
+def store_one(ae, host, port, called, path):
+    """One association, one C-STORE of the file's bytes; what happened, as a dict."""
+    result = {"file": path, "established": False, "status": None}
+    try:
+        assoc = ae.associate(host, int(port), ae_title=called)
+    except Exception as e:
+        result["exception"] = f"associate: {e}"
+        return result
+    if not assoc.is_established:
+        result["rejected"] = assoc.is_rejected
+        return result
+    result["established"] = True
+    try:
+        status = assoc.send_c_store(path)
+        result["status"] = int(status.Status) if status and "Status" in status else None
+        if status and "ErrorComment" in status:
+            result["comment"] = str(status.ErrorComment)
+    except Exception as e:  # a file pynetdicom cannot read, or the SCP aborted on a broken stream
+        result["exception"] = f"{type(e).__name__}: {e}"
+    finally:
+        if assoc.is_established:
+            assoc.release()
+    result["aborted"] = assoc.is_aborted
+    return result
+
+
+def store_list(host, port, calling, called, *paths):
+    ae = make_ae(calling)
+    for path in paths:
+        print(json.dumps(store_one(ae, host, port, called, path)), flush=True)
+    return 0
+
+
 def hold(host, port, calling, called, n):
     ae = make_ae(calling)
     held = []
@@ -71,4 +106,4 @@ def hold(host, port, calling, called, n):
 
 if __name__ == "__main__":
     mode, *args = sys.argv[1:]
-    sys.exit({"store-raw": store_raw, "hold": hold}[mode](*args))
+    sys.exit({"store-raw": store_raw, "store-list": store_list, "hold": hold}[mode](*args))
