@@ -170,12 +170,15 @@ private:
         return sent;
     }
 
-    // Receives the dataset into memory and drops it: nothing reaches the disk.
+    // Receives the dataset and drops it: nothing reaches the disk.
     OFCondition drainAndAnswer(T_DIMSE_C_StoreRQ &request, T_ASC_PresentationContextID presID, uint16_t status) {
-        DcmDataset *dataset = nullptr;
+        // Read and dropped PDV by PDV, never parsed: DCMTK's in-memory receive parses the dataset,
+        // and its parser recurses once per nested sequence (a hostile dataset sent while the disk
+        // is below its floor would overflow this thread's stack).
         acknowledgePromptly(association_);
-        OFCondition cond = receiveSTORERequest(request, presID, dataset);
-        delete dataset;
+        DIC_UL bytes = 0, pdvs = 0;
+        OFCondition cond = DIMSE_ignoreDataSet(association_, getDIMSEBlockingMode(), OFstatic_cast(int, getDIMSETimeout()),
+                                               &bytes, &pdvs);
         if (cond.bad()) return cond;
         return sendSTOREResponse(presID, request, status);
     }
