@@ -265,23 +265,11 @@ public final class DICOMInstance: @unchecked Sendable {  // immutable; the handl
         let voi = isMonochrome ? self.voi : (WC_VOI_NONE, UInt32(0))
         var out = [UInt8](repeating: 0, count: rows * columns * 3)
         var width: UInt32 = 0, height: UInt32 = 0, samples: UInt32 = 0
-        var message = [CChar](repeating: 0, count: 512)
-        _ = wc_image_take_decode_warnings(nil, 0)  // this thread's earlier warnings are not this frame's
-        let status = out.withUnsafeMutableBufferPointer { buf in
-            wc_image_decode_frame(handle, UInt32(index), voi.0, voi.1, buf.baseAddress, buf.count,
-                                  &width, &height, &samples, &message, message.count)
-        }
-        guard status == WC_IMAGE_OK else {
-            throw DICOMInstanceError.decodingFailed(file: fileName, frame: index, reason: String(cString: message))
-        }
-        // A decoder that warned produced pixels from damaged data (libjpeg fills a corrupt scan
-        // with grey and carries on): analysing them would report what is not there.
-        var warning = [CChar](repeating: 0, count: 256)
-        let warnings = wc_image_take_decode_warnings(&warning, warning.count)
-        guard warnings == 0 else {
-            throw DICOMInstanceError.decodingFailed(
-                file: fileName, frame: index,
-                reason: "the decoder reported damaged data \(warnings) time(s), first: \(String(cString: warning))")
+        try decodingFrame(index) { message, capacity in
+            out.withUnsafeMutableBufferPointer { buf in
+                wc_image_decode_frame(handle, UInt32(index), voi.0, voi.1, buf.baseAddress, buf.count,
+                                      &width, &height, &samples, message, capacity)
+            }
         }
         guard Int(width) == columns, Int(height) == rows else {
             throw DICOMInstanceError.decodingFailed(
@@ -294,6 +282,27 @@ public final class DICOMInstance: @unchecked Sendable {  // immutable; the handl
 }
 
 extension DICOMInstance {
+    /// One shim call that decodes frame `index`: fails with the shim's message, and also when a
+    /// decoder warned during it. A decoder that warned produced pixels from damaged data
+    /// (libjpeg fills a corrupt scan with grey and carries on): analysing them would report
+    /// what is not there.
+    private func decodingFrame(_ index: Int,
+                               _ call: (UnsafeMutablePointer<CChar>, Int) -> wc_image_status) throws {
+        var message = [CChar](repeating: 0, count: 512)
+        _ = wc_image_take_decode_warnings(nil, 0)  // this thread's earlier warnings are not this frame's
+        let status = message.withUnsafeMutableBufferPointer { call($0.baseAddress!, $0.count) }
+        guard status == WC_IMAGE_OK else {
+            throw DICOMInstanceError.decodingFailed(file: fileName, frame: index, reason: String(cString: message))
+        }
+        var warning = [CChar](repeating: 0, count: 256)
+        let warnings = wc_image_take_decode_warnings(&warning, warning.count)
+        guard warnings == 0 else {
+            throw DICOMInstanceError.decodingFailed(
+                file: fileName, frame: index,
+                reason: "the decoder reported damaged data \(warnings) time(s), first: \(String(cString: warning))")
+        }
+    }
+
     /// Frame `index` of a PALETTE COLOR image with segmented tables: its indices read as stored
     /// (decoded first when encapsulated) and looked up in the expanded tables.
     private func paletteFrame(_ index: Int, _ palette: Result<SegmentedPalette, SegmentedPaletteError>) throws
@@ -311,21 +320,11 @@ extension DICOMInstance {
         }
         let pixels = rows * columns
         let count = pixels * bitsAllocated / 8
-        var message = [CChar](repeating: 0, count: 512)
         var samples = [UInt8](repeating: 0, count: count)
-        _ = wc_image_take_decode_warnings(nil, 0)
-        let status = samples.withUnsafeMutableBufferPointer { buf in
-            wc_image_read_frame_samples(handle, UInt32(index), buf.baseAddress, count, &message, message.count)
-        }
-        guard status == WC_IMAGE_OK else {
-            throw DICOMInstanceError.decodingFailed(file: fileName, frame: index, reason: String(cString: message))
-        }
-        var warning = [CChar](repeating: 0, count: 256)
-        let warnings = wc_image_take_decode_warnings(&warning, warning.count)
-        guard warnings == 0 else {
-            throw DICOMInstanceError.decodingFailed(
-                file: fileName, frame: index,
-                reason: "the decoder reported damaged data \(warnings) time(s), first: \(String(cString: warning))")
+        try decodingFrame(index) { message, capacity in
+            samples.withUnsafeMutableBufferPointer { buf in
+                wc_image_read_frame_samples(handle, UInt32(index), buf.baseAddress, count, message, capacity)
+            }
         }
         return (columns, rows, 3, tables.rgb(samples: samples, pixels: pixels, bitsAllocated: bitsAllocated, bitsStored: bitsStored))
     }

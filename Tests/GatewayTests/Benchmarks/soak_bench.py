@@ -26,6 +26,9 @@ import time
 
 import numpy as np
 import pydicom
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchsupport import dcmtk, free_port  # noqa: E402
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
@@ -33,22 +36,6 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")
 BUSI = os.environ.get("WECARE_BUSI_DIR", os.path.join(ROOT, "..", "shared", "data", "busi"))
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def dcmtk(name):
-    for d in os.environ.get("PATH", "/usr/bin").split(os.pathsep):
-        p = os.path.join(d, name)
-        if os.access(p, os.X_OK):
-            with open(p, "rb") as f:
-                if f.read(2) != b"#!":
-                    return p
-    sys.exit(f"{name} not found: apt-get install dcmtk")
 
 
 def small_images(folder, count, size=128):
