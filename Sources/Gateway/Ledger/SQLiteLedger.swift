@@ -79,7 +79,8 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
         m.registerMigration("v3 worker failures") { db in
             try db.execute(sql: "ALTER TABLE jobs ADD COLUMN worker_failures INTEGER NOT NULL DEFAULT 0")
         }
-        // Retention: when a job's last result was delivered, and when its image left the spool.
+        // Retention: when a job's last result was delivered, and when its image left the spool;
+        // and an index for /metrics' per-state counts, which a month of rows made a table scan.
         m.registerMigration("retention: finished_at, spool_removed_at") { db in
             try db.execute(sql: """
                 ALTER TABLE jobs ADD COLUMN finished_at REAL;
@@ -88,6 +89,7 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
                 CREATE INDEX jobs_unfinished ON jobs(state) WHERE finished_at IS NULL;
                 CREATE INDEX instances_in_spool ON instances(received_at, size_bytes) WHERE spool_removed_at IS NULL;
                 CREATE INDEX instances_spool_path ON instances(spool_path);
+                CREATE INDEX deliveries_state ON deliveries(state, destination);
                 """)
         }
         // The dataset's SHA-256 (hex), so a second dataset under a known SOP Instance UID can be
