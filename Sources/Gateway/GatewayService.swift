@@ -11,8 +11,10 @@ public final class GatewayService: @unchecked Sendable {
     public let ledger: Ledger
     public let metrics = GatewayMetrics()
     public let spool: Spool
-    /// Outbox objects on their way, held in memory between analysis and delivery.
-    let outbox: OutboxMemory
+    /// The folders of `data_dir`.
+    public let data: DataDirectory
+    /// Objects between analysis and their destinations.
+    let outbox: Outbox
     /// Bytes the outbox holds in memory at most; beyond, objects go to disk. At about 50 kB per
     /// image (SEG, SR, presentation state) that is a backlog of over a thousand images.
     static let outboxMemoryCapacity = 64 << 20
@@ -38,20 +40,28 @@ public final class GatewayService: @unchecked Sendable {
         self.processor = processor
         self.extraRoutes = routes
         self.logger = logger
-        let data = configuration.dataDirectory
+        let data = DataDirectory(configuration.dataDirectory)
+        self.data = data
         do {
-            try DurableFile.makeDirectory(data)
-            spool = try Spool(dataDirectory: data)
+            try DurableFile.makeDirectory(data.root)
+            spool = try Spool(dataDirectory: data.root)
+            let folders = configuration.destinations.compactMap { d -> URL? in
+                if case .folder(let path) = d.kind { return path } else { return nil }
+            }
+            let moved = try LegacyOutboxLayout.migrate(data, destinationFolders: folders)
+            if moved > 0 {
+                logger.notice("outbox objects moved to the current layout", metadata: ["files": "\(moved)", "to": "\(data.jobObjects.path)"])
+            }
         } catch {
-            throw GatewayError.dataDirectory(path: data.path, reason: "\(error)")
+            throw GatewayError.dataDirectory(path: data.root.path, reason: "\(error)")
         }
-        outbox = OutboxMemory(dataDirectory: data, capacity: outboxMemoryBytes)
-        let ledgerFile = data.appendingPathComponent("ledger.sqlite")
         do {
-            ledger = try SQLiteLedger(path: ledgerFile)
+            ledger = try SQLiteLedger(path: data.ledgerFile)
         } catch {
-            throw GatewayError.ledgerUnavailable(path: ledgerFile.path, reason: "\(error)")
+            throw GatewayError.ledgerUnavailable(path: data.ledgerFile.path, reason: "\(error)")
         }
+        outbox = Outbox(data: data, ledger: ledger, destinations: configuration.destinations,
+                        memoryCapacity: outboxMemoryBytes, logger: logger)
     }
 
     /// DICOM port actually bound (for port 0).
@@ -72,13 +82,12 @@ public final class GatewayService: @unchecked Sendable {
         // Wired before anything starts: a job's deliveries wake the loops, a job whose outbox
         // objects were lost wakes the workers.
         if let processor {
-            let runner = JobRunner(ledger: ledger, processor: processor, spool: spool, outbox: outbox,
-                                   destinations: configuration.destinations, retry: retry,
+            let runner = JobRunner(ledger: ledger, processor: processor, spool: spool, outbox: outbox, retry: retry,
                                    quarantineAfter: configuration.analysis.quarantineAfterFailures,
                                    workers: configuration.analysis.workers, metrics: metrics, logger: logger)
             let loops = self.loops
             runner.onDeliveriesQueued = { for loop in loops { loop.doorbell.ring() } }
-            for loop in loops { loop.onJobRedone = { runner.doorbell.ring() } }
+            outbox.onJobRedone = { runner.doorbell.ring() }
             self.runner = runner
         } else {
             logger.notice("analysis disabled: instances are received and queued, not analysed")
@@ -137,12 +146,7 @@ public final class GatewayService: @unchecked Sendable {
         runner = nil
         for loop in loops { await loop.stop() }
         loops = []
-        // What is not written now is analysed again after the restart: slower, but not lost.
-        let unwritten = outbox.spillAll()
-        if !unwritten.isEmpty {
-            logger.error("cannot write outbox files; their jobs will be analysed again after the restart",
-                         metadata: ["objects": "\(unwritten.count)"])
-        }
+        outbox.spillAll()
     }
 
     /// Why the gateway should not get traffic now; empty when ready.

@@ -35,7 +35,8 @@ final class DeliveryLoopTests: XCTestCase {
                 now: Date())
             let claim = try XCTUnwrap(try ledger.claimDueJob(now: Date()))
             try ledger.completeJob(claim.jobID, objects: [
-                NewObject(kind: .seg, fileName: "seg.dcm", path: "outbox/\(i)/seg.dcm", sopInstanceUID: "2.25.9\(i)",
+                NewObject(kind: .seg, fileName: "seg.dcm", path: DataDirectory.jobObjectPath(job: claim.jobID, file: "seg.dcm"),
+                          sopInstanceUID: "2.25.9\(i)",
                           destinations: ["pacs"]),
             ], analysisSeconds: 0, now: Date())
         }
@@ -43,7 +44,7 @@ final class DeliveryLoopTests: XCTestCase {
         let pacs = DestinationSettings(name: "pacs", kind: .dicom(DICOMDestinationSettings(
             aeTitle: "PACS", host: "127.0.0.1", port: 104, callingAETitle: "WECARE", maxAssociations: 8)), outputs: [.seg])
         let loop = DeliveryLoop(destination: pacs, deliverer: deliverer, ledger: ledger,
-                                outbox: OutboxMemory(dataDirectory: dir, capacity: 0), settings: DeliverySettings(), metrics: GatewayMetrics(), logger: Logger(label: "test"))
+                                outbox: outbox(ledger, capacity: 0), settings: DeliverySettings(), metrics: GatewayMetrics(), logger: Logger(label: "test"))
         loop.start()
         let done = try await Tools.eventually(timeout: 60) { try ledger.counts().deliveries[.delivered] == objects }
         await loop.stop()
@@ -77,16 +78,22 @@ final class DeliveryLoopTests: XCTestCase {
             callingAETitle: "US_ROOM1", transferSyntaxUID: "1.2.840.10008.1.2.1", spoolPath: "s/1.dcm", sizeBytes: 1), now: Date())
         let claim = try XCTUnwrap(try ledger.claimDueJob(now: Date()))
         try ledger.completeJob(claim.jobID, objects: [
-            NewObject(kind: .seg, fileName: "seg.dcm", path: "outbox/\(claim.jobID)/seg.dcm", sopInstanceUID: "2.25.9",
+            NewObject(kind: .seg, fileName: "seg.dcm", path: DataDirectory.jobObjectPath(job: claim.jobID, file: "seg.dcm"),
+                      sopInstanceUID: "2.25.9",
                       destinations: ["pacs"], fingerprint: ContentFingerprint(of: content)),
         ], analysisSeconds: 0, now: Date())
         return claim.jobID
     }
 
-    func loop(_ ledger: SQLiteLedger, _ deliverer: Deliverer, _ memory: OutboxMemory) -> DeliveryLoop {
-        let pacs = DestinationSettings(name: "pacs", kind: .dicom(DICOMDestinationSettings(
-            aeTitle: "PACS", host: "127.0.0.1", port: 104, callingAETitle: "WECARE")), outputs: [.seg])
-        return DeliveryLoop(destination: pacs, deliverer: deliverer, ledger: ledger, outbox: memory,
+    static let pacs = DestinationSettings(name: "pacs", kind: .dicom(DICOMDestinationSettings(
+        aeTitle: "PACS", host: "127.0.0.1", port: 104, callingAETitle: "WECARE")), outputs: [.seg])
+
+    func outbox(_ ledger: SQLiteLedger, capacity: Int = 1 << 20) -> Outbox {
+        Outbox(data: DataDirectory(dir), ledger: ledger, destinations: [Self.pacs], memoryCapacity: capacity, logger: Logger(label: "test"))
+    }
+
+    func loop(_ ledger: SQLiteLedger, _ deliverer: Deliverer, _ outbox: Outbox) -> DeliveryLoop {
+        DeliveryLoop(destination: Self.pacs, deliverer: deliverer, ledger: ledger, outbox: outbox,
                             settings: DeliverySettings(retryBaseSeconds: 0.05), metrics: GatewayMetrics(), logger: Logger(label: "test"))
     }
 
@@ -95,12 +102,17 @@ final class DeliveryLoopTests: XCTestCase {
     func testHeldObjectsGoFromMemoryAndAFailedOneWaitsOnDisk() async throws {
         let ledger = try SQLiteLedger(path: dir.appendingPathComponent("ledger.sqlite"))
         let content = Data((0..<5000).map { UInt8(truncatingIfNeeded: $0 * 7) })
-        let job = try analysedJob(ledger, content: content)
-        let memory = OutboxMemory(dataDirectory: dir, capacity: 1 << 20)
-        let path = "outbox/\(job)/seg.dcm"
-        XCTAssertTrue(memory.hold([(path, content, 1)]))
+        let outbox = outbox(ledger)
+        let first = JobClaim(jobID: 1, attempts: 1, instance: StoredInstance(
+            id: 1, sopInstanceUID: "2.25.1", sopClassUID: "", studyInstanceUID: nil, callingAETitle: "", transferSyntaxUID: "", spoolPath: ""))
+        var job: Int64 = 0
+        try outbox.keep([ProducedObject(kind: .seg, fileName: "seg.dcm", data: content)], of: first) { _ in
+            job = try analysedJob(ledger, content: content)
+        }
+        XCTAssertEqual(job, 1)
+        let path = DataDirectory.jobObjectPath(job: job, file: "seg.dcm")
         let deliverer = FlakyDeliverer(failures: 1)
-        let loop = loop(ledger, deliverer, memory)
+        let loop = loop(ledger, deliverer, outbox)
         loop.start()
         let done = try await Tools.eventually(timeout: 30) { try ledger.counts().deliveries[.delivered] == 1 }
         await loop.stop()
@@ -109,7 +121,7 @@ final class DeliveryLoopTests: XCTestCase {
         XCTAssertEqual(log.count, 2)
         XCTAssertEqual(log.map(\.inMemory), [true, false], "first from memory, the retry from the spilled file")
         XCTAssertEqual(log.map(\.bytes), [content, content])
-        XCTAssertEqual(memory.heldBytes, 0)
+        XCTAssertEqual(outbox.heldBytes, 0)
         XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent(path)), content)
         XCTAssertEqual(try ledger.job(id: job)?.attempts, 1, "not analysed again")
     }
@@ -120,7 +132,7 @@ final class DeliveryLoopTests: XCTestCase {
         let ledger = try SQLiteLedger(path: dir.appendingPathComponent("ledger.sqlite"))
         let job = try analysedJob(ledger, content: Data(repeating: 1, count: 100))
         let deliverer = FlakyDeliverer(failures: 0)
-        let loop = loop(ledger, deliverer, OutboxMemory(dataDirectory: dir, capacity: 1 << 20))
+        let loop = loop(ledger, deliverer, outbox(ledger))
         loop.start()
         let redone = try await Tools.eventually(timeout: 30) { try ledger.job(id: job)?.state == "received" }
         await loop.stop()

@@ -57,7 +57,7 @@ final class LedgerTests: XCTestCase {
         XCTAssertNil(try ledger.claimDueJob(now: Date()), "not due yet")
         let due = try XCTUnwrap(try ledger.claimDueJob(now: later.addingTimeInterval(1)))
         try ledger.completeJob(due.jobID, objects: [
-            NewObject(kind: .seg, fileName: "seg.dcm", path: "outbox/1/seg.dcm", sopInstanceUID: "2.25.1", destinations: ["pacs", "archive"]),
+            NewObject(kind: .seg, fileName: "seg.dcm", path: "outbox/jobs/1/seg.dcm", sopInstanceUID: "2.25.1", destinations: ["pacs", "archive"]),
         ], analysisSeconds: 0.1, now: Date())
         let tasks = try ledger.dueDeliveries(destination: "pacs", now: Date(), limit: 10)
         XCTAssertEqual(tasks.count, 1)
@@ -77,7 +77,7 @@ final class LedgerTests: XCTestCase {
     func testARedoneJobHoldsItsDeliveriesUntilAnalysedAgain() throws {
         let ledger = try SQLiteLedger(path: dir.appendingPathComponent("redo.sqlite"))
         func object(_ hash: UInt64) -> NewObject {
-            NewObject(kind: .seg, fileName: "seg.dcm", path: "outbox/1/seg.dcm", sopInstanceUID: "2.25.1", destinations: ["pacs"],
+            NewObject(kind: .seg, fileName: "seg.dcm", path: "outbox/jobs/1/seg.dcm", sopInstanceUID: "2.25.1", destinations: ["pacs"],
                       fingerprint: ContentFingerprint(size: 36_000, hash: hash))
         }
         _ = try ledger.recordReceived(newInstance("8.1"), now: Date())
@@ -108,6 +108,55 @@ final class LedgerTests: XCTestCase {
         XCTAssertEqual(pacs.lastError, "analysis failed: spool file gone")
     }
 
+    /// A ledger of the layout before `outbox/jobs/` (schema v3) migrates: object paths follow
+    /// the files `LegacyOutboxLayout` moves, and a folder destination named like a job keeps
+    /// its own files.
+    func testALedgerAndOutboxFromBeforeOutboxJobsMigrate() throws {
+        let data = DataDirectory(dir.appendingPathComponent("data"))
+        let file = data.ledgerFile
+        try FileManager.default.createDirectory(at: data.root, withIntermediateDirectories: true)
+        do {
+            let ledger = try SQLiteLedger(path: file)
+            for uid in ["4.1", "4.2"] {
+                _ = try ledger.recordReceived(newInstance(uid), now: Date())
+                let claim = try XCTUnwrap(try ledger.claimDueJob(now: Date()))
+                try ledger.completeJob(claim.jobID, objects: [
+                    NewObject(kind: .seg, fileName: "seg.dcm", path: "outbox/\(claim.jobID)/seg.dcm", sopInstanceUID: "2.25.\(uid)",
+                              destinations: ["pacs"], fingerprint: ContentFingerprint(of: Data(uid.utf8))),
+                ], analysisSeconds: 0.1, now: Date())
+            }
+        }
+        let queue = try DatabaseQueue(path: file.path)
+        try queue.write { db in
+            try db.execute(sql: """
+                UPDATE objects SET path = 'outbox/' || job_id || '/' || file_name;
+                DELETE FROM grdb_migrations WHERE identifier LIKE 'v4%';
+                """)
+        }
+        try queue.close()
+        // Job 1's object, and a folder destination named "2" whose folder job 2's object shares.
+        for (job, uid) in [(1, "4.1"), (2, "4.2")] {
+            let old = data.outbox.appendingPathComponent("\(job)")
+            try FileManager.default.createDirectory(at: old, withIntermediateDirectories: true)
+            try Data(uid.utf8).write(to: old.appendingPathComponent("seg.dcm"))
+        }
+        let delivered = data.outbox.appendingPathComponent("2/abc/def")
+        try FileManager.default.createDirectory(at: delivered, withIntermediateDirectories: true)
+        try Data("{}".utf8).write(to: delivered.appendingPathComponent("result.json"))
+
+        XCTAssertEqual(try LegacyOutboxLayout.migrate(data, destinationFolders: [data.outbox.appendingPathComponent("2")]), 2)
+        XCTAssertEqual(try LegacyOutboxLayout.migrate(data, destinationFolders: []), 0, "a second start finds nothing to move")
+        let migrated = try SQLiteLedger(path: file)
+        let due = try migrated.dueDeliveries(destination: "pacs", now: Date(), limit: 10)
+        XCTAssertEqual(due.map(\.path), ["outbox/jobs/1/seg.dcm", "outbox/jobs/2/seg.dcm"])
+        for task in due {
+            XCTAssertEqual(ContentFingerprint(of: try Data(contentsOf: data.file(task.path))), task.fingerprint)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: data.outbox.appendingPathComponent("1").path), "an emptied job folder goes")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: data.outbox.appendingPathComponent("2").path), ["abc"],
+                       "the destination's own files stay")
+    }
+
     /// A ledger from before fingerprints (schema v1) opens and migrates; its objects, written
     /// durably then, are delivered without a check.
     func testALedgerFromBeforeFingerprintsMigratesAndItsObjectsGoUnchecked() throws {
@@ -126,13 +175,16 @@ final class LedgerTests: XCTestCase {
             try db.execute(sql: """
                 ALTER TABLE objects DROP COLUMN size_bytes;
                 ALTER TABLE objects DROP COLUMN content_hash;
-                DELETE FROM grdb_migrations WHERE identifier LIKE 'v2%';
+                ALTER TABLE jobs DROP COLUMN worker_failures;
+                UPDATE objects SET path = 'outbox/' || job_id || '/' || file_name;
+                DELETE FROM grdb_migrations WHERE identifier NOT LIKE 'v1%';
                 """)
         }
         try queue.close()
         let migrated = try SQLiteLedger(path: file)
         let due = try migrated.dueDeliveries(destination: "pacs", now: Date(), limit: 10)
         XCTAssertEqual(due.map(\.fileName), ["sr.dcm"])
+        XCTAssertEqual(due.map(\.path), ["outbox/jobs/1/sr.dcm"])
         XCTAssertNil(due.first?.fingerprint)
     }
 

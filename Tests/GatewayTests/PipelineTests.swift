@@ -69,7 +69,7 @@ final class PipelineTests: XCTestCase {
         XCTAssertTrue(jobs.allSatisfy { $0.state == "analysed" && $0.deliveries.count == 2 })
         // Delivered at once, the objects went from memory: no outbox file, nothing held.
         for job in jobs {
-            XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("data/outbox/\(job.id)").path))
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("data/outbox/jobs/\(job.id)").path))
         }
         XCTAssertEqual(s.outbox.heldBytes, 0)
     }
@@ -87,7 +87,7 @@ final class PipelineTests: XCTestCase {
         XCTAssertTrue(waiting, "the PACS is down: the SEG waits to be retried")
         XCTAssertEqual(s.outbox.heldBytes, 0, "a delivery that waits for its retry waits on disk")
         let job = try XCTUnwrap(try s.ledger.recentJobs(limit: 1).first)
-        let outbox = dir.appendingPathComponent("data/outbox/\(job.id)")
+        let outbox = dir.appendingPathComponent("data/outbox/jobs/\(job.id)")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: outbox.path), ["seg.dcm"])
         XCTAssertEqual(job.deliveries.map(\.destination), ["pacs"])
         XCTAssertEqual(processor.kindsAsked, [[.seg]], "asked to make only what the PACS takes")
@@ -105,7 +105,7 @@ final class PipelineTests: XCTestCase {
         let analysed2 = try await Tools.eventually { try s2.ledger.counts().jobs[.analysed] == 1 }
         XCTAssertTrue(analysed2)
         let job2 = try XCTUnwrap(try s2.ledger.recentJobs(limit: 1).first)
-        let kept = try FileManager.default.contentsOfDirectory(atPath: dir2.appendingPathComponent("data/outbox/\(job2.id)").path)
+        let kept = try FileManager.default.contentsOfDirectory(atPath: dir2.appendingPathComponent("data/outbox/jobs/\(job2.id)").path)
         XCTAssertEqual(kept.sorted(), ["lesion.svg", "result.json", "seg.dcm"])
         XCTAssertTrue(job2.deliveries.isEmpty)
         XCTAssertEqual(processor2.kindsAsked, [Set(OutputKind.allCases)], "with no destination, everything")
@@ -185,7 +185,7 @@ final class PipelineTests: XCTestCase {
         let waiting = try await Tools.eventually { (try s.ledger.counts().failingByDestination["pacs"] ?? 0) == 1 }
         XCTAssertTrue(waiting, "the PACS is down: the SEG waits to be retried")
         let job = try XCTUnwrap(try s.ledger.recentJobs(limit: 1).first)
-        let seg = dir.appendingPathComponent("data/outbox/\(job.id)/seg.dcm")
+        let seg = dir.appendingPathComponent("data/outbox/jobs/\(job.id)/seg.dcm")
         let analysed = try Data(contentsOf: seg)
         try analysed.prefix(200).write(to: seg)  // what a power cut before writeback can leave
 
@@ -231,7 +231,7 @@ final class PipelineTests: XCTestCase {
         let delivered = try await Tools.eventually(timeout: 60) { try s.ledger.counts().deliveries[.delivered] == 2 }
         XCTAssertTrue(delivered, "\(String(describing: try? s.ledger.counts()))")
         for job in try s.ledger.recentJobs(limit: 10) {
-            let seg = dir.appendingPathComponent("data/outbox/\(job.id)/seg.dcm")
+            let seg = dir.appendingPathComponent("data/outbox/jobs/\(job.id)/seg.dcm")
             XCTAssertTrue(FileManager.default.fileExists(atPath: seg.path), "job \(job.id) went through its outbox file")
         }
         let expected = Set(try files.map { TestProcessor.derivedUID(try TestImages.sopInstanceUID($0), "seg") })

@@ -207,7 +207,11 @@ public enum ConfigurationLoader {
             where d.has(key) {
                 d.problem(key, "'\(key)' only applies to type = \"dicom\"; remove it or change the type")
             }
-            let folder = resolve(d.string("path") ?? "outbox/\(name)", base: dataDir)
+            let folder = resolve(d.string("path") ?? DataDirectory.defaultFolderDestinationPath(name: name), base: dataDir)
+            if let conflict = DataDirectory(dataDir).conflict(withDestinationFolder: folder) {
+                d.problem(d.has("path") ? "path" : "name",
+                          "the folder '\(folder.path)' cannot take results: \(conflict); give the destination another \(d.has("path") ? "path" : "name, or a path")")
+            }
             return DestinationSettings(name: name, kind: .folder(path: folder), outputs: outputs)
         case "dicom":
             if d.has("path") { d.problem("path", "'path' only applies to type = \"folder\"; remove it or change the type") }

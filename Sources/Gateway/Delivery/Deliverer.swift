@@ -6,7 +6,7 @@ import Synchronization
 public struct DeliveryItem: Sendable {
     /// Where the object is stored; not read when `data` is given.
     public var file: URL
-    /// The object's bytes when they are in memory (see `OutboxMemory`).
+    /// The object's bytes when they are in memory (see `Outbox`).
     public var data: Data?
     public var fileName: String
     public var kind: OutputKind

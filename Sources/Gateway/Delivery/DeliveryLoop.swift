@@ -12,29 +12,24 @@ final class DeliveryLoop: @unchecked Sendable {
     private let destination: DestinationSettings
     private let deliverer: Deliverer
     private let ledger: Ledger
-    private let outbox: OutboxMemory
-    private let dataDirectory: URL
+    private let outbox: Outbox
     private let retry: RetryPolicy
     private let maxAttempts: Int
     private let metrics: GatewayMetrics
     private let logger: Logger
     private let senders: Int
     let doorbell = Doorbell()
-    /// Told when a job went back to analysis because its outbox objects were lost; set before
-    /// `start()`.
-    var onJobRedone: @Sendable () -> Void = {}
     private let stopFlag = StopFlag()
     private let finished = DispatchSemaphore(value: 0)
     private let lock = NSLock()
     private var inFlight: Set<Int64> = []
 
-    init(destination: DestinationSettings, deliverer: Deliverer, ledger: Ledger, outbox: OutboxMemory,
+    init(destination: DestinationSettings, deliverer: Deliverer, ledger: Ledger, outbox: Outbox,
          settings: DeliverySettings, metrics: GatewayMetrics, logger: Logger) {
         self.destination = destination
         self.deliverer = deliverer
         self.ledger = ledger
         self.outbox = outbox
-        self.dataDirectory = outbox.dataDirectory
         self.retry = RetryPolicy(settings)
         self.maxAttempts = settings.maxAttempts
         self.metrics = metrics
@@ -133,39 +128,13 @@ final class DeliveryLoop: @unchecked Sendable {
         doorbell.waitBlocking(after: ticket, upTo: min(max(due?.timeIntervalSinceNow ?? 1, 0.05), 1))
     }
 
-    /// Whether the outbox file still holds what analysis wrote (see `ContentFingerprint`):
-    /// nil when it does or was written durably, else what is wrong.
-    private func loss(_ task: DeliveryTask) -> String? {
-        guard let expected = task.fingerprint else { return nil }
-        guard let data = try? Data(contentsOf: dataDirectory.appendingPathComponent(task.path)) else { return "missing" }
-        let found = ContentFingerprint(of: data)
-        return found == expected ? nil : "holds \(found), analysis wrote \(expected)"
-    }
-
     /// Sends the batch and records each outcome; returns the earliest retry it scheduled.
     private func deliver(_ batch: [DeliveryTask]) throws -> Date? {
-        // Objects held in memory go from there; the others are read from their outbox files.
-        var held: [Int64: Data] = [:]
-        for task in batch { held[task.id] = outbox.data(task.path) }
-        // A job with an object lost since analysis (a crash, or a power cut before the page
-        // cache reached the disk) is analysed again; none of its objects go out until then.
-        var lostJobs: Set<Int64> = []
-        for task in batch where held[task.id] == nil && !lostJobs.contains(task.jobID) {
-            guard let problem = loss(task) else { continue }
-            lostJobs.insert(task.jobID)
-            if try ledger.redoJob(task.jobID, reason: "outbox file \(task.fileName) \(problem); analysing again", now: Date()) {
-                logger.warning("outbox object lost since analysis; analysing the job again",
-                               metadata: ["job": "\(task.jobID)", "file": "\(task.fileName)", "problem": "\(problem)"])
-                onJobRedone()
-            }
-        }
-        let tasks = batch.filter { !lostJobs.contains($0.jobID) }
-        if tasks.isEmpty { return nil }
-        // DICOM objects of a batch travel over one association.
-        let items = tasks.map { t in
-            DeliveryItem(file: dataDirectory.appendingPathComponent(t.path), data: held[t.id], fileName: t.fileName, kind: t.kind,
-                         studyInstanceUID: t.studyInstanceUID, sourceSOPInstanceUID: t.sourceSOPInstanceUID)
-        }
+        // Each from memory or its checked outbox file; a job with a lost object goes back to analysis.
+        let ready = try outbox.take(batch)
+        if ready.isEmpty { return nil }
+        let tasks = ready.map(\.task)
+        let items = ready.map(\.item)
         let results = deliverer.deliver(items)
         var delivered: [DeliveryTask] = []
         var earliestRetry: Date?
@@ -181,22 +150,15 @@ final class DeliveryLoop: @unchecked Sendable {
                                metadata: ["job": "\(task.jobID)", "file": "\(task.fileName)", "attempt": "\(attempt)",
                                           "retry_in_s": "\(at.map { String(Int($0.timeIntervalSinceNow)) } ?? "never")",
                                           "error": "\(error)"])
-                if giveUp {
-                    outbox.done(task.path)
-                } else {
-                    // The retry may be hours away: the object waits in its outbox file, not in memory.
-                    do { try outbox.spill(task.path) } catch {
-                        logger.error("cannot write an outbox file; the object stays in memory",
-                                     metadata: ["job": "\(task.jobID)", "file": "\(task.fileName)", "error": "\(error)"])
-                    }
-                }
+                // The retry may be hours away: the object waits in its outbox file, not in memory.
+                if giveUp { outbox.settle(task) } else { outbox.spill(task) }
             } else {
                 delivered.append(task)
             }
         }
         if !delivered.isEmpty {
             try ledger.markDelivered(delivered.map(\.id), now: Date())
-            for task in delivered { outbox.done(task.path) }
+            for task in delivered { outbox.settle(task) }
             logger.info("delivered", metadata: ["objects": "\(delivered.count)"])
         }
         return earliestRetry

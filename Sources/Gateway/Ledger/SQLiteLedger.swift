@@ -78,6 +78,13 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
         m.registerMigration("v3 worker failures") { db in
             try db.execute(sql: "ALTER TABLE jobs ADD COLUMN worker_failures INTEGER NOT NULL DEFAULT 0")
         }
+        // Job objects moved from outbox/<job>/ to outbox/jobs/<job>/ (see `LegacyOutboxLayout`).
+        m.registerMigration("v4 outbox/jobs") { db in
+            try db.execute(sql: """
+                UPDATE objects SET path = 'outbox/jobs/' || job_id || '/' || file_name
+                  WHERE path = 'outbox/' || job_id || '/' || file_name
+                """)
+        }
         return m
     }
 
