@@ -1,6 +1,7 @@
 import DICOM
 import Foundation
 import Logging
+import Synchronization
 
 /// The whole gateway in one object: ledger, spool, DICOM listener, analysis workers, delivery
 /// loops and HTTP. `wecare serve` runs one; tests start and stop them in-process.
@@ -26,6 +27,12 @@ public final class GatewayService: @unchecked Sendable {
     private var runner: JobRunner?
     private var loops: [DeliveryLoop] = []
     private var http: GatewayHTTPServer?
+    /// What /readyz and /metrics report on besides the ledger, set once in `start()` (request
+    /// handlers read it while start and stop change the components above).
+    private let watched = Mutex(Watched())
+    private struct Watched {
+        var destinations: [(name: String, health: DestinationHealth)] = []
+    }
 
     /// `processor` nil runs a receive-only gateway: jobs wait in the ledger as `received`.
     public convenience init(configuration: GatewayConfiguration, processor: InstanceProcessor?, routes: [RouteInstaller] = [],
@@ -73,18 +80,19 @@ public final class GatewayService: @unchecked Sendable {
         let resumed = try ledger.resetInterruptedJobs(now: Date())
         if resumed > 0 { logger.notice("jobs interrupted by a stop were put back in the queue", metadata: ["jobs": "\(resumed)"]) }
 
-        let retry = RetryPolicy(configuration.delivery)
+        let settings = configuration.delivery
         for destination in configuration.destinations {
             let loop = DeliveryLoop(destination: destination, deliverer: Deliverers.make(destination), ledger: ledger,
-                                    outbox: outbox, settings: configuration.delivery, metrics: metrics, logger: logger)
+                                    outbox: outbox, settings: settings, metrics: metrics, logger: logger)
             loops.append(loop)
         }
         // Wired before anything starts: a job's deliveries wake the loops, a job whose outbox
         // objects were lost wakes the workers.
         if let processor {
-            let runner = JobRunner(ledger: ledger, processor: processor, spool: spool, outbox: outbox, retry: retry,
-                                   quarantineAfter: configuration.analysis.quarantineAfterFailures,
-                                   workers: configuration.analysis.workers, metrics: metrics, logger: logger)
+            let a = configuration.analysis
+            let runner = JobRunner(ledger: ledger, processor: processor, spool: spool, outbox: outbox,
+                                   retry: RetryPolicy(settings),
+                                   quarantineAfter: a.quarantineAfterFailures, workers: a.workers, metrics: metrics, logger: logger)
             let loops = self.loops
             runner.onDeliveriesQueued = { for loop in loops { loop.doorbell.ring() } }
             outbox.onJobRedone = { runner.doorbell.ring() }
@@ -92,6 +100,8 @@ public final class GatewayService: @unchecked Sendable {
         } else {
             logger.notice("analysis disabled: instances are received and queued, not analysed")
         }
+        let watching = Watched(destinations: loops.map { ($0.destination.name, $0.health) })
+        watched.withLock { $0 = watching }
         for loop in loops { loop.start() }
         runner?.start()
 
@@ -164,9 +174,31 @@ public final class GatewayService: @unchecked Sendable {
         return problems
     }
 
+    /// What works only in part while the gateway still receives: destinations that are down.
+    /// /readyz shows them without refusing traffic: images are stored and their results wait.
+    public func degradations(now: Date = Date()) -> [String] {
+        var notes: [String] = []
+        let watching = watched.withLock { $0 }
+        let waiting = try? ledger.waitingDeliveries()
+        for (name, health) in watching.destinations {
+            guard let down = health.down else { continue }
+            let count = waiting?[name]?.count
+            notes.append("destination \(name) down for \(Int(now.timeIntervalSince(down.since))) s "
+                         + "(\(down.lastError)); \(count.map(String.init) ?? "unknown") deliveries wait for it")
+        }
+        return notes
+    }
+
     func refreshMetrics() {
         let counts = try? ledger.counts()
         let headroom = DurableFile.freeBytes(at: configuration.dataDirectory).map { Int64($0) - Int64(configuration.minFreeDiskBytes) }
-        metrics.refresh(counts: counts, diskHeadroomBytes: headroom, outboxMemoryBytes: outbox.heldBytes)
+        let waiting = try? ledger.waitingDeliveries()
+        let watching = watched.withLock { $0 }
+        let destinations = watching.destinations.map { name, health in
+            GatewayMetrics.DestinationSnapshot(name: name, up: health.down == nil,
+                                               waiting: waiting.map { $0[name] ?? WaitingDeliveries(count: 0) })
+        }
+        metrics.refresh(counts: counts, diskHeadroomBytes: headroom, outboxMemoryBytes: outbox.heldBytes,
+                        destinations: destinations)
     }
 }

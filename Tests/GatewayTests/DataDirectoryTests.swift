@@ -50,7 +50,7 @@ final class DataDirectoryTests: XCTestCase {
         service = s
         XCTAssertEqual(Peers.acknowledged(in: try Peers.store(files, port: s.dicomPort).output).count, 1)
         let waiting = try await Tools.eventually {
-            try s.ledger.counts().deliveries[.delivered] == 2 && s.ledger.counts().failingByDestination["pacs"] == 1
+            try s.ledger.counts().deliveries[.delivered] == 2 && s.ledger.waitingDeliveries()["pacs"]?.count == 1
                 && s.outbox.heldBytes == 0
         }
         XCTAssertTrue(waiting, "\(String(describing: try? s.ledger.counts()))")

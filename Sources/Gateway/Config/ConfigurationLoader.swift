@@ -162,12 +162,16 @@ public enum ConfigurationLoader {
         // [delivery]
         var delivery = DeliverySettings()
         if let t = table("delivery") {
-            let d = reader.section(t, path: "delivery", known: ["retry_base_seconds", "retry_max_seconds", "max_attempts"])
+            let d = reader.section(t, path: "delivery", known: ["retry_base_seconds", "retry_max_seconds", "max_attempts", "probe_max_seconds"])
             delivery.retryBaseSeconds = d.double("retry_base_seconds", in: 0.01...3600) ?? 1
             delivery.retryMaxSeconds = d.double("retry_max_seconds", in: 0.01...86400) ?? 3600
             delivery.maxAttempts = d.int("max_attempts", in: 0...1_000_000) ?? 0
+            delivery.probeMaxSeconds = d.double("probe_max_seconds", in: 0.01...3600) ?? 15
             if delivery.retryMaxSeconds < delivery.retryBaseSeconds {
                 d.problem("retry_max_seconds", "must be at least retry_base_seconds (\(delivery.retryBaseSeconds))")
+            }
+            if delivery.probeMaxSeconds < delivery.retryBaseSeconds {
+                d.problem("probe_max_seconds", "must be at least retry_base_seconds (\(delivery.retryBaseSeconds))")
             }
         }
 

@@ -190,12 +190,20 @@ public struct AnalysisSettings: Sendable {
 public struct DeliverySettings: Sendable {
     public var retryBaseSeconds: Double
     public var retryMaxSeconds: Double
-    /// 0 = retry for ever; otherwise a delivery is marked failed after this many attempts.
+    /// 0 = retry for ever; otherwise a delivery the destination refused this many times is
+    /// marked failed (attempts that found the destination down do not count).
     public var maxAttempts: Int
+    /// The longest wait between two probes of a destination that is down: how late, at most,
+    /// its return is noticed.
+    public var probeMaxSeconds: Double
 
-    public init(retryBaseSeconds: Double = 1, retryMaxSeconds: Double = 3600, maxAttempts: Int = 0) {
+    public init(retryBaseSeconds: Double = 1, retryMaxSeconds: Double = 3600, maxAttempts: Int = 0, probeMaxSeconds: Double = 15) {
         self.retryBaseSeconds = retryBaseSeconds
         self.retryMaxSeconds = retryMaxSeconds
         self.maxAttempts = maxAttempts
+        self.probeMaxSeconds = probeMaxSeconds
     }
+
+    /// Waits between probes: doubling from `retryBaseSeconds` up to `probeMaxSeconds`, with jitter.
+    public var probes: RetryPolicy { RetryPolicy(baseSeconds: retryBaseSeconds, maxSeconds: probeMaxSeconds) }
 }

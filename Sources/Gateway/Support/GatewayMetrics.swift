@@ -42,8 +42,26 @@ public final class GatewayMetrics: Sendable {
         Metrics.Counter(label: "wecare_delivery_failures_total", dimensions: [("destination", destination)], factory: factory).increment()
     }
 
+    /// One destination as a scrape shows it.
+    struct DestinationSnapshot {
+        var name: String
+        var up: Bool
+        /// nil when the ledger could not be read.
+        var waiting: WaitingDeliveries?
+    }
+
     /// Snapshot values refreshed right before each scrape.
-    func refresh(counts: LedgerCounts?, diskHeadroomBytes: Int64?, outboxMemoryBytes: Int) {
+    func refresh(counts: LedgerCounts?, diskHeadroomBytes: Int64?, outboxMemoryBytes: Int,
+                 destinations: [DestinationSnapshot], now: Date = Date()) {
+        for d in destinations {
+            let label = [("destination", d.name)]
+            Metrics.Gauge(label: "wecare_destination_up", dimensions: label, factory: factory).record(d.up ? 1 : 0)
+            guard let waiting = d.waiting else { continue }
+            Metrics.Gauge(label: "wecare_destination_waiting", dimensions: label, factory: factory).record(waiting.count)
+            let age = waiting.oldestQueuedAt.map { max(0, now.timeIntervalSince($0)) } ?? 0
+            Metrics.Gauge(label: "wecare_destination_oldest_waiting_seconds", dimensions: label, factory: factory).record(age)
+        }
+
         if let counts {
             for state in JobState.allCases {
                 Metrics.Gauge(label: "wecare_jobs", dimensions: [("state", state.rawValue)], factory: factory).record(counts.jobs[state] ?? 0)

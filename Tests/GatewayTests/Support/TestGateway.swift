@@ -18,6 +18,7 @@ struct TestConfig {
     var httpPort = 0
     var retryBase = 0.2
     var retryMax = 1.0
+    var probeMax = 1.0
     var destinations = """
         [[destination]]
         name = "archive"
@@ -57,7 +58,7 @@ struct TestConfig {
         for m in modalities { s += "[[modality]]\nae_title = \"\(m)\"\n\n" }
         s += destinations + "\n\n"
         s += "[http]\nport = \(httpPort)\n\n[analysis]\nenabled = \(analysisEnabled)\nworkers = \(workers)\n\n"
-        s += "[delivery]\nretry_base_seconds = \(retryBase)\nretry_max_seconds = \(retryMax)\n\n"
+        s += "[delivery]\nretry_base_seconds = \(retryBase)\nretry_max_seconds = \(retryMax)\nprobe_max_seconds = \(probeMax)\n\n"
         s += extra
         return s
     }
@@ -74,10 +75,13 @@ struct TestConfig {
 }
 
 extension GatewayService {
+    /// `logger` nil: quiet, unless WECARE_TEST_LOG is set.
     static func startForTest(_ config: TestConfig, processor: InstanceProcessor?,
-                             outboxMemoryBytes: Int = GatewayService.outboxMemoryCapacity) async throws -> GatewayService {
-        var logger = Logger(label: "wecare.test")
-        logger.logLevel = ProcessInfo.processInfo.environment["WECARE_TEST_LOG"] == nil ? .critical : .debug
+                             outboxMemoryBytes: Int = GatewayService.outboxMemoryCapacity,
+                             logger: Logger? = nil) async throws -> GatewayService {
+        var quiet = Logger(label: "wecare.test")
+        quiet.logLevel = ProcessInfo.processInfo.environment["WECARE_TEST_LOG"] == nil ? .critical : .debug
+        let logger = logger ?? quiet
         let service = try GatewayService(configuration: try config.load(), processor: processor, routes: [], logger: logger,
                                          outboxMemoryBytes: outboxMemoryBytes)
         do {
