@@ -32,6 +32,7 @@ public final class GatewayService: @unchecked Sendable {
     private let watched = Mutex(Watched())
     private struct Watched {
         var destinations: [(name: String, health: DestinationHealth)] = []
+        var breaker: AnalysisBreaker?
     }
 
     /// `processor` nil runs a receive-only gateway: jobs wait in the ledger as `received`.
@@ -92,6 +93,7 @@ public final class GatewayService: @unchecked Sendable {
             let a = configuration.analysis
             let runner = JobRunner(ledger: ledger, processor: processor, spool: spool, outbox: outbox,
                                    retry: RetryPolicy(settings),
+                                   breaker: AnalysisBreaker(threshold: a.pauseAfterFailures, probes: settings.probes),
                                    quarantineAfter: a.quarantineAfterFailures, workers: a.workers, metrics: metrics, logger: logger)
             let loops = self.loops
             runner.onDeliveriesQueued = { for loop in loops { loop.doorbell.ring() } }
@@ -100,7 +102,7 @@ public final class GatewayService: @unchecked Sendable {
         } else {
             logger.notice("analysis disabled: instances are received and queued, not analysed")
         }
-        let watching = Watched(destinations: loops.map { ($0.destination.name, $0.health) })
+        let watching = Watched(destinations: loops.map { ($0.destination.name, $0.health) }, breaker: runner?.breaker)
         watched.withLock { $0 = watching }
         for loop in loops { loop.start() }
         runner?.start()
@@ -174,11 +176,15 @@ public final class GatewayService: @unchecked Sendable {
         return problems
     }
 
-    /// What works only in part while the gateway still receives: destinations that are down.
-    /// /readyz shows them without refusing traffic: images are stored and their results wait.
+    /// What works only in part while the gateway still receives: a paused analysis, destinations
+    /// that are down. /readyz shows them without refusing traffic: images are stored and wait.
     public func degradations(now: Date = Date()) -> [String] {
         var notes: [String] = []
         let watching = watched.withLock { $0 }
+        if let paused = watching.breaker?.paused {
+            notes.append("analysis paused for \(Int(now.timeIntervalSince(paused.since))) s (\(paused.reason)); "
+                         + "images are received and queued, and analysed once a probe image succeeds")
+        }
         let waiting = try? ledger.waitingDeliveries()
         for (name, health) in watching.destinations {
             guard let down = health.down else { continue }
@@ -199,6 +205,6 @@ public final class GatewayService: @unchecked Sendable {
                                                waiting: waiting.map { $0[name] ?? WaitingDeliveries(count: 0) })
         }
         metrics.refresh(counts: counts, diskHeadroomBytes: headroom, outboxMemoryBytes: outbox.heldBytes,
-                        destinations: destinations)
+                        destinations: destinations, analysisPaused: watching.breaker.map { $0.paused != nil })
     }
 }

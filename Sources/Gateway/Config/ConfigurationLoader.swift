@@ -140,7 +140,7 @@ public enum ConfigurationLoader {
         if let t = table("analysis") {
             let a = reader.section(t, path: "analysis", known: ["enabled", "model", "workers", "threads", "threshold",
                                                                       "image_timeout_seconds", "worker_memory_mb",
-                                                                      "quarantine_after_failures"])
+                                                                      "quarantine_after_failures", "pause_after_failures"])
             analysis.enabled = a.bool("enabled") ?? true
             if let model = a.string("model") {
                 if model.isEmpty { a.problem("model", "empty path; give the ONNX model file, e.g. \"../weights/busi_unet.onnx\"") }
@@ -157,6 +157,7 @@ public enum ConfigurationLoader {
             if let t = a.double("image_timeout_seconds", in: 1...3600) { analysis.imageTimeoutSeconds = t }
             if let mb = a.int("worker_memory_mb", in: 256...1_048_576) { analysis.workerMemoryBytes = UInt64(mb) << 20 }
             if let n = a.int("quarantine_after_failures", in: 1...100) { analysis.quarantineAfterFailures = n }
+            if let n = a.int("pause_after_failures", in: 0...1000) { analysis.pauseAfterFailures = n }
         }
 
         // [delivery]

@@ -171,10 +171,14 @@ public struct AnalysisSettings: Sendable {
     public var workerMemoryBytes: UInt64
     /// An image whose analysis killed or hung its worker this many times is quarantined.
     public var quarantineAfterFailures: Int
+    /// After this many analyses in a row failed for reasons not the image's own (a model that
+    /// does not load, workers that cannot start), analysis pauses until a probe succeeds
+    /// (`AnalysisBreaker`); 0 never pauses.
+    public var pauseAfterFailures: Int
 
     public init(enabled: Bool = true, model: URL, workers: Int = AnalysisSettings.defaultWorkers, threads: Int = 1,
                 threshold: Double? = nil, imageTimeoutSeconds: Double = 120, workerMemoryBytes: UInt64 = 3 << 30,
-                quarantineAfterFailures: Int = 2) {
+                quarantineAfterFailures: Int = 2, pauseAfterFailures: Int = 5) {
         self.enabled = enabled
         self.model = model
         self.workers = workers
@@ -183,6 +187,7 @@ public struct AnalysisSettings: Sendable {
         self.imageTimeoutSeconds = imageTimeoutSeconds
         self.workerMemoryBytes = workerMemoryBytes
         self.quarantineAfterFailures = quarantineAfterFailures
+        self.pauseAfterFailures = pauseAfterFailures
     }
 }
 
@@ -193,8 +198,8 @@ public struct DeliverySettings: Sendable {
     /// 0 = retry for ever; otherwise a delivery the destination refused this many times is
     /// marked failed (attempts that found the destination down do not count).
     public var maxAttempts: Int
-    /// The longest wait between two probes of a destination that is down: how late, at most,
-    /// its return is noticed.
+    /// The longest wait between two probes of a destination that is down, or of a paused
+    /// analysis: how late, at most, a recovery is noticed.
     public var probeMaxSeconds: Double
 
     public init(retryBaseSeconds: Double = 1, retryMaxSeconds: Double = 3600, maxAttempts: Int = 0, probeMaxSeconds: Double = 15) {

@@ -28,6 +28,9 @@ public protocol Ledger: Sendable {
     /// report of a failed or quarantined job) and their pending deliveries; the state stays.
     func attachObjects(_ id: Int64, objects: [NewObject], now: Date) throws
     func nextJobDue() throws -> Date?
+    /// Every `received` job waiting for a retry time is due now (analysis resumed after a
+    /// pause: their failures were not their images'); returns how many.
+    func makeQueuedJobsDue(now: Date) throws -> Int
     func dueDeliveries(destination: String, now: Date, limit: Int) throws -> [DeliveryTask]
     func nextDeliveryDue(destination: String) throws -> Date?
     /// One delivery the destination confirmed; recorded before the next object goes (see

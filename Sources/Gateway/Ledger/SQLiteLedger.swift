@@ -268,6 +268,14 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
         }
     }
 
+    public func makeQueuedJobsDue(now: Date) throws -> Int {
+        try write(.redoable) { db in
+            try db.run("UPDATE jobs SET next_attempt_at = ? WHERE state = 'received' AND next_attempt_at > ?",
+                       [now.timeIntervalSince1970, now.timeIntervalSince1970])
+            return db.changesCount
+        }
+    }
+
     public func dueDeliveries(destination: String, now: Date, limit: Int) throws -> [DeliveryTask] {
         try readOne { db in
             try db.rows("""

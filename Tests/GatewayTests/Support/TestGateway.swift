@@ -15,6 +15,8 @@ struct TestConfig {
     var extra = ""
     var analysisEnabled = true
     var workers = 2
+    /// More `[analysis]` keys, one per line.
+    var analysisKeys = ""
     var httpPort = 0
     var retryBase = 0.2
     var retryMax = 1.0
@@ -57,7 +59,7 @@ struct TestConfig {
         """
         for m in modalities { s += "[[modality]]\nae_title = \"\(m)\"\n\n" }
         s += destinations + "\n\n"
-        s += "[http]\nport = \(httpPort)\n\n[analysis]\nenabled = \(analysisEnabled)\nworkers = \(workers)\n\n"
+        s += "[http]\nport = \(httpPort)\n\n[analysis]\nenabled = \(analysisEnabled)\nworkers = \(workers)\n\(analysisKeys)\n"
         s += "[delivery]\nretry_base_seconds = \(retryBase)\nretry_max_seconds = \(retryMax)\nprobe_max_seconds = \(probeMax)\n\n"
         s += extra
         return s
