@@ -1,6 +1,7 @@
 import DICOM
 import Foundation
 import Logging
+import Synchronization
 
 /// The whole gateway in one object: ledger, spool, DICOM listener, analysis workers, delivery
 /// loops and HTTP. `wecare serve` runs one; tests start and stop them in-process.
@@ -11,8 +12,10 @@ public final class GatewayService: @unchecked Sendable {
     public let ledger: Ledger
     public let metrics = GatewayMetrics()
     public let spool: Spool
-    /// Outbox objects on their way, held in memory between analysis and delivery.
-    let outbox: OutboxMemory
+    /// The folders of `data_dir`.
+    public let data: DataDirectory
+    /// Objects between analysis and their destinations.
+    let outbox: Outbox
     /// Bytes the outbox holds in memory at most; beyond, objects go to disk. At about 50 kB per
     /// image (SEG, SR, presentation state) that is a backlog of over a thousand images.
     static let outboxMemoryCapacity = 64 << 20
@@ -25,6 +28,13 @@ public final class GatewayService: @unchecked Sendable {
     private var loops: [DeliveryLoop] = []
     private var sweeper: Sweeper?
     private var http: GatewayHTTPServer?
+    /// What /readyz and /metrics report on besides the ledger, set once in `start()` (request
+    /// handlers read it while start and stop change the components above).
+    private let watched = Mutex(Watched())
+    private struct Watched {
+        var destinations: [(name: String, health: DestinationHealth)] = []
+        var breaker: AnalysisBreaker?
+    }
 
     /// `processor` nil runs a receive-only gateway: jobs wait in the ledger as `received`.
     public convenience init(configuration: GatewayConfiguration, processor: InstanceProcessor?, routes: [RouteInstaller] = [],
@@ -39,20 +49,28 @@ public final class GatewayService: @unchecked Sendable {
         self.processor = processor
         self.extraRoutes = routes
         self.logger = logger
-        let data = configuration.dataDirectory
+        let data = DataDirectory(configuration.dataDirectory)
+        self.data = data
         do {
-            try DurableFile.makeDirectory(data)
-            spool = try Spool(dataDirectory: data)
+            try DurableFile.makeDirectory(data.root)
+            spool = try Spool(dataDirectory: data.root)
+            let folders = configuration.destinations.compactMap { d -> URL? in
+                if case .folder(let path) = d.kind { return path } else { return nil }
+            }
+            let moved = try LegacyOutboxLayout.migrate(data, destinationFolders: folders)
+            if moved > 0 {
+                logger.notice("outbox objects moved to the current layout", metadata: ["files": "\(moved)", "to": "\(data.jobObjects.path)"])
+            }
         } catch {
-            throw GatewayError.dataDirectory(path: data.path, reason: "\(error)")
+            throw GatewayError.dataDirectory(path: data.root.path, reason: "\(error)")
         }
-        outbox = OutboxMemory(dataDirectory: data, capacity: outboxMemoryBytes)
-        let ledgerFile = data.appendingPathComponent("ledger.sqlite")
         do {
-            ledger = try SQLiteLedger(path: ledgerFile)
+            ledger = try SQLiteLedger(path: data.ledgerFile)
         } catch {
-            throw GatewayError.ledgerUnavailable(path: ledgerFile.path, reason: "\(error)")
+            throw GatewayError.ledgerUnavailable(path: data.ledgerFile.path, reason: "\(error)")
         }
+        outbox = Outbox(data: data, ledger: ledger, destinations: configuration.destinations,
+                        memoryCapacity: outboxMemoryBytes, logger: logger)
     }
 
     /// DICOM port actually bound (for port 0).
@@ -64,26 +82,29 @@ public final class GatewayService: @unchecked Sendable {
         let resumed = try ledger.resetInterruptedJobs(now: Date())
         if resumed > 0 { logger.notice("jobs interrupted by a stop were put back in the queue", metadata: ["jobs": "\(resumed)"]) }
 
-        let retry = RetryPolicy(configuration.delivery)
+        let settings = configuration.delivery
         for destination in configuration.destinations {
             let loop = DeliveryLoop(destination: destination, deliverer: Deliverers.make(destination), ledger: ledger,
-                                    outbox: outbox, settings: configuration.delivery, metrics: metrics, logger: logger)
+                                    outbox: outbox, settings: settings, metrics: metrics, logger: logger)
             loops.append(loop)
         }
         // Wired before anything starts: a job's deliveries wake the loops, a job whose outbox
         // objects were lost wakes the workers.
         if let processor {
+            let a = configuration.analysis
             let runner = JobRunner(ledger: ledger, processor: processor, spool: spool, outbox: outbox,
-                                   destinations: configuration.destinations, retry: retry,
-                                   quarantineAfter: configuration.analysis.quarantineAfterFailures,
-                                   workers: configuration.analysis.workers, metrics: metrics, logger: logger)
+                                   retry: RetryPolicy(settings),
+                                   breaker: AnalysisBreaker(threshold: a.pauseAfterFailures, probes: settings.probes),
+                                   quarantineAfter: a.quarantineAfterFailures, workers: a.workers, metrics: metrics, logger: logger)
             let loops = self.loops
             runner.onDeliveriesQueued = { for loop in loops { loop.doorbell.ring() } }
-            for loop in loops { loop.onJobRedone = { runner.doorbell.ring() } }
+            outbox.onJobRedone = { runner.doorbell.ring() }
             self.runner = runner
         } else {
             logger.notice("analysis disabled: instances are received and queued, not analysed")
         }
+        let watching = Watched(destinations: loops.map { ($0.destination.name, $0.health) }, breaker: runner?.breaker)
+        watched.withLock { $0 = watching }
         for loop in loops { loop.start() }
         runner?.start()
         if let retentionLedger = ledger as? RetentionLedger {
@@ -147,12 +168,7 @@ public final class GatewayService: @unchecked Sendable {
         runner = nil
         for loop in loops { await loop.stop() }
         loops = []
-        // What is not written now is analysed again after the restart: slower, but not lost.
-        let unwritten = outbox.spillAll()
-        if !unwritten.isEmpty {
-            logger.error("cannot write outbox files; their jobs will be analysed again after the restart",
-                         metadata: ["objects": "\(unwritten.count)"])
-        }
+        outbox.spillAll()
     }
 
     /// Why the gateway should not get traffic now; empty when ready.
@@ -170,9 +186,35 @@ public final class GatewayService: @unchecked Sendable {
         return problems
     }
 
+    /// What works only in part while the gateway still receives: a paused analysis, destinations
+    /// that are down. /readyz shows them without refusing traffic: images are stored and wait.
+    public func degradations(now: Date = Date()) -> [String] {
+        var notes: [String] = []
+        let watching = watched.withLock { $0 }
+        if let paused = watching.breaker?.paused {
+            notes.append("analysis paused for \(Int(now.timeIntervalSince(paused.since))) s (\(paused.reason)); "
+                         + "images are received and queued, and analysed once a probe image succeeds")
+        }
+        let waiting = try? ledger.waitingDeliveries()
+        for (name, health) in watching.destinations {
+            guard let down = health.down else { continue }
+            let count = waiting?[name]?.count
+            notes.append("destination \(name) down for \(Int(now.timeIntervalSince(down.since))) s "
+                         + "(\(down.lastError)); \(count.map(String.init) ?? "unknown") deliveries wait for it")
+        }
+        return notes
+    }
+
     func refreshMetrics() {
         let counts = try? ledger.counts()
         let headroom = DurableFile.freeBytes(at: configuration.dataDirectory).map { Int64($0) - Int64(configuration.minFreeDiskBytes) }
-        metrics.refresh(counts: counts, diskHeadroomBytes: headroom, outboxMemoryBytes: outbox.heldBytes)
+        let waiting = try? ledger.waitingDeliveries()
+        let watching = watched.withLock { $0 }
+        let destinations = watching.destinations.map { name, health in
+            GatewayMetrics.DestinationSnapshot(name: name, up: health.down == nil,
+                                               waiting: waiting.map { $0[name] ?? WaitingDeliveries(count: 0) })
+        }
+        metrics.refresh(counts: counts, diskHeadroomBytes: headroom, outboxMemoryBytes: outbox.heldBytes,
+                        destinations: destinations, analysisPaused: watching.breaker.map { $0.paused != nil })
     }
 }

@@ -57,16 +57,16 @@ final class LedgerTests: XCTestCase {
         XCTAssertNil(try ledger.claimDueJob(now: Date()), "not due yet")
         let due = try XCTUnwrap(try ledger.claimDueJob(now: later.addingTimeInterval(1)))
         try ledger.completeJob(due.jobID, objects: [
-            NewObject(kind: .seg, fileName: "seg.dcm", path: "outbox/1/seg.dcm", sopInstanceUID: "2.25.1", destinations: ["pacs", "archive"]),
+            NewObject(kind: .seg, fileName: "seg.dcm", path: "outbox/jobs/1/seg.dcm", sopInstanceUID: "2.25.1", destinations: ["pacs", "archive"]),
         ], analysisSeconds: 0.1, now: Date())
         let tasks = try ledger.dueDeliveries(destination: "pacs", now: Date(), limit: 10)
         XCTAssertEqual(tasks.count, 1)
-        try ledger.markDeliveryFailed(tasks[0].id, error: "connection refused", retryAt: Date().addingTimeInterval(30), now: Date())
+        try ledger.markDeliveryRefused(tasks[0].id, error: "peer answered status C000", retryAt: Date().addingTimeInterval(30), now: Date())
         XCTAssertEqual(try ledger.dueDeliveries(destination: "pacs", now: Date(), limit: 10).count, 0)
         let job = try XCTUnwrap(try ledger.job(id: due.jobID))
         let pacs = try XCTUnwrap(job.deliveries.first { $0.destination == "pacs" })
         XCTAssertEqual(pacs.state, "failed-retrying")
-        XCTAssertEqual(pacs.lastError, "connection refused")
+        XCTAssertEqual(pacs.lastError, "peer answered status C000")
         XCTAssertEqual(job.instance, UIDHash.short("9.9"))
         XCTAssertFalse(job.instance.contains("9.9"))
     }
@@ -77,7 +77,7 @@ final class LedgerTests: XCTestCase {
     func testARedoneJobHoldsItsDeliveriesUntilAnalysedAgain() throws {
         let ledger = try SQLiteLedger(path: dir.appendingPathComponent("redo.sqlite"))
         func object(_ hash: UInt64) -> NewObject {
-            NewObject(kind: .seg, fileName: "seg.dcm", path: "outbox/1/seg.dcm", sopInstanceUID: "2.25.1", destinations: ["pacs"],
+            NewObject(kind: .seg, fileName: "seg.dcm", path: "outbox/jobs/1/seg.dcm", sopInstanceUID: "2.25.1", destinations: ["pacs"],
                       fingerprint: ContentFingerprint(size: 36_000, hash: hash))
         }
         _ = try ledger.recordReceived(newInstance("8.1"), now: Date())
@@ -108,6 +108,94 @@ final class LedgerTests: XCTestCase {
         XCTAssertEqual(pacs.lastError, "analysis failed: spool file gone")
     }
 
+    /// A refusal counts against max_attempts and waits for its retry; a send that found the
+    /// destination down counts no refusal and stays due (it goes when the destination is back).
+    /// What waits is counted per destination with the time the oldest was queued.
+    func testRefusalsCountAndWaitWhileUnsentDeliveriesStayDue() throws {
+        let ledger = try SQLiteLedger(path: dir.appendingPathComponent("waiting.sqlite"))
+        let queued = Date(timeIntervalSince1970: 1_700_000_000)
+        for uid in ["5.1", "5.2", "5.3"] {
+            _ = try ledger.recordReceived(newInstance(uid), now: queued)
+            let claim = try XCTUnwrap(try ledger.claimDueJob(now: queued))
+            try ledger.completeJob(claim.jobID, objects: [
+                NewObject(kind: .seg, fileName: "seg.dcm", path: DataDirectory.jobObjectPath(job: claim.jobID, file: "seg.dcm"),
+                          sopInstanceUID: "2.25.\(uid)", destinations: ["pacs", "archive"]),
+            ], analysisSeconds: 0.1, now: queued.addingTimeInterval(5))
+        }
+        let now = queued.addingTimeInterval(60)
+        let due = try ledger.dueDeliveries(destination: "pacs", now: now, limit: 10)
+        XCTAssertEqual(due.count, 3)
+        XCTAssertEqual(due.map(\.refusals), [0, 0, 0])
+        try ledger.markDeliveryUnsent(due[0].id, error: "connection refused", now: now)
+        try ledger.markDeliveryRefused(due[1].id, error: "peer answered status C000", retryAt: now.addingTimeInterval(30), now: now)
+        try ledger.markDelivered(due[2].id, now: now)
+        let again = try ledger.dueDeliveries(destination: "pacs", now: now, limit: 10)
+        XCTAssertEqual(again.map(\.id), [due[0].id], "the unsent one is still due; the refused one waits for its retry")
+        XCTAssertEqual(again.first?.refusals, 0)
+        XCTAssertEqual(again.first?.attempts, 1)
+        let later = try ledger.dueDeliveries(destination: "pacs", now: now.addingTimeInterval(31), limit: 10)
+        XCTAssertEqual(later.first { $0.id == due[1].id }?.refusals, 1)
+        let waiting = try ledger.waitingDeliveries()
+        XCTAssertEqual(waiting["pacs"], WaitingDeliveries(count: 2, oldestQueuedAt: queued.addingTimeInterval(5)))
+        XCTAssertEqual(waiting["archive"]?.count, 3)
+        let summary = try XCTUnwrap(try ledger.job(id: due[0].jobID)?.deliveries.first { $0.destination == "pacs" })
+        XCTAssertEqual(summary.state, "failed-retrying")
+        XCTAssertEqual(summary.lastError, "connection refused")
+    }
+
+    /// A ledger of the layout before `outbox/jobs/` (schema v3) migrates: object paths follow
+    /// the files `LegacyOutboxLayout` moves, and a folder destination named like a job keeps
+    /// its own files.
+    func testALedgerAndOutboxFromBeforeOutboxJobsMigrate() throws {
+        let data = DataDirectory(dir.appendingPathComponent("data"))
+        let file = data.ledgerFile
+        try FileManager.default.createDirectory(at: data.root, withIntermediateDirectories: true)
+        do {
+            let ledger = try SQLiteLedger(path: file)
+            for uid in ["4.1", "4.2"] {
+                _ = try ledger.recordReceived(newInstance(uid), now: Date())
+                let claim = try XCTUnwrap(try ledger.claimDueJob(now: Date()))
+                try ledger.completeJob(claim.jobID, objects: [
+                    NewObject(kind: .seg, fileName: "seg.dcm", path: "outbox/\(claim.jobID)/seg.dcm", sopInstanceUID: "2.25.\(uid)",
+                              destinations: ["pacs"], fingerprint: ContentFingerprint(of: Data(uid.utf8))),
+                ], analysisSeconds: 0.1, now: Date())
+            }
+        }
+        let queue = try DatabaseQueue(path: file.path)
+        try queue.write { db in
+            try db.execute(sql: """
+                UPDATE objects SET path = 'outbox/' || job_id || '/' || file_name;
+                ALTER TABLE deliveries DROP COLUMN refusals;
+                ALTER TABLE deliveries DROP COLUMN queued_at;
+                DELETE FROM grdb_migrations WHERE identifier LIKE 'v4%' OR identifier LIKE 'v5%';
+                """)
+        }
+        try queue.close()
+        // Job 1's object, and a folder destination named "2" whose folder job 2's object shares.
+        for (job, uid) in [(1, "4.1"), (2, "4.2")] {
+            let old = data.outbox.appendingPathComponent("\(job)")
+            try FileManager.default.createDirectory(at: old, withIntermediateDirectories: true)
+            try Data(uid.utf8).write(to: old.appendingPathComponent("seg.dcm"))
+        }
+        let delivered = data.outbox.appendingPathComponent("2/abc/def")
+        try FileManager.default.createDirectory(at: delivered, withIntermediateDirectories: true)
+        try Data("{}".utf8).write(to: delivered.appendingPathComponent("result.json"))
+
+        XCTAssertEqual(try LegacyOutboxLayout.migrate(data, destinationFolders: [data.outbox.appendingPathComponent("2")]), 2)
+        XCTAssertEqual(try LegacyOutboxLayout.migrate(data, destinationFolders: []), 0, "a second start finds nothing to move")
+        let migrated = try SQLiteLedger(path: file)
+        let due = try migrated.dueDeliveries(destination: "pacs", now: Date(), limit: 10)
+        XCTAssertEqual(due.map(\.path), ["outbox/jobs/1/seg.dcm", "outbox/jobs/2/seg.dcm"])
+        for task in due {
+            XCTAssertEqual(ContentFingerprint(of: try Data(contentsOf: data.file(task.path))), task.fingerprint)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: data.outbox.appendingPathComponent("1").path), "an emptied job folder goes")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: data.outbox.appendingPathComponent("2").path), ["abc"],
+                       "the destination's own files stay")
+        XCTAssertEqual(try migrated.waitingDeliveries()["pacs"]?.count, 2)
+        XCTAssertNotNil(try migrated.waitingDeliveries()["pacs"]?.oldestQueuedAt, "queued_at filled from the job")
+    }
+
     /// A ledger from before fingerprints (schema v1) opens and migrates; its objects, written
     /// durably then, are delivered without a check.
     func testALedgerFromBeforeFingerprintsMigratesAndItsObjectsGoUnchecked() throws {
@@ -126,13 +214,18 @@ final class LedgerTests: XCTestCase {
             try db.execute(sql: """
                 ALTER TABLE objects DROP COLUMN size_bytes;
                 ALTER TABLE objects DROP COLUMN content_hash;
-                DELETE FROM grdb_migrations WHERE identifier LIKE 'v2%';
+                ALTER TABLE jobs DROP COLUMN worker_failures;
+                ALTER TABLE deliveries DROP COLUMN refusals;
+                ALTER TABLE deliveries DROP COLUMN queued_at;
+                UPDATE objects SET path = 'outbox/' || job_id || '/' || file_name;
+                DELETE FROM grdb_migrations WHERE identifier NOT LIKE 'v1%';
                 """)
         }
         try queue.close()
         let migrated = try SQLiteLedger(path: file)
         let due = try migrated.dueDeliveries(destination: "pacs", now: Date(), limit: 10)
         XCTAssertEqual(due.map(\.fileName), ["sr.dcm"])
+        XCTAssertEqual(due.map(\.path), ["outbox/jobs/1/sr.dcm"])
         XCTAssertNil(due.first?.fingerprint)
     }
 

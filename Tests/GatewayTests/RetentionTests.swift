@@ -48,11 +48,11 @@ final class RetentionTests: XCTestCase {
         let due = try ledger.dueDeliveries(destination: "pacs", now: t.addingTimeInterval(3), limit: 100_000)
             .filter { $0.jobID == claim.jobID }
         switch fate {
-        case .delivered: try ledger.markDelivered(due.map(\.id), now: t.addingTimeInterval(4))
-        case .partlyDelivered: try ledger.markDelivered([due[0].id], now: t.addingTimeInterval(4))
+        case .delivered: for d in due { try ledger.markDelivered(d.id, now: t.addingTimeInterval(4)) }
+        case .partlyDelivered: try ledger.markDelivered(due[0].id, now: t.addingTimeInterval(4))
         case .failedDelivery:
-            try ledger.markDelivered([due[0].id], now: t.addingTimeInterval(4))
-            try ledger.markDeliveryFailed(due[1].id, error: "refused", retryAt: nil, now: t.addingTimeInterval(4))
+            try ledger.markDelivered(due[0].id, now: t.addingTimeInterval(4))
+            try ledger.markDeliveryRefused(due[1].id, error: "refused", retryAt: nil, now: t.addingTimeInterval(4))
         default: break
         }
         return relative

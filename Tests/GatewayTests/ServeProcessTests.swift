@@ -66,6 +66,133 @@ final class ServeProcessTests: XCTestCase {
         XCTAssertEqual(processor.totalCalls, recorded)
     }
 
+    /// C-STOREs a storescp `-v` logged, per file it stored (its name carries the SOP Instance UID).
+    static func stores(in log: String) -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for line in log.split(separator: "\n") {
+            guard let r = line.range(of: "storing DICOM file: ") else { continue }
+            counts[String(line[r.upperBound...]), default: 0] += 1
+        }
+        return counts
+    }
+
+    /// kill -9 while the gateway streams a backlog to the PACS, again and again. Each object the
+    /// PACS confirms is recorded at once, so a restart sends again only what was never
+    /// confirmed: per kill, at most the one object each sender had handed to the network when
+    /// the process died. The kernel still delivers those bytes and the PACS stores them, but its
+    /// answer finds no one: no sender can tell, and sending again (the PACS replaces the same
+    /// instance) is the only safe choice. Recorded per batch, as before, every confirmed object
+    /// of each unfinished batch went again (19 in 5 kills here).
+    func testKill9DuringDeliverySendsAgainOnlyWhatWasOnItsWay() async throws {
+        try Tools.require("storescu", "storescp", "curl")
+        let images = 40
+        let files = try TestImages.make(images, in: dir)
+        let folder = dir.appendingPathComponent("pacs")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let pacsPort = Tools.freePort()
+        var config = TestConfig(dir: dir)
+        let senders = 2
+        config.destinations = TestConfig.pacsDestination(port: pacsPort, outputs: "\"seg\", \"sr\", \"pr\"",
+                                                         "max_associations = \(senders)")
+        config.probeMax = 0.5
+        var gateway = try ServedGateway.start(config)
+        var logs: [String] = []
+        defer { gateway.process.stop() }
+        XCTAssertEqual(Peers.acknowledged(in: try Peers.store(files, port: gateway.dicomPort).output).count, images)
+        // The PACS is not there yet: the results wait, then go as one stream when it starts.
+        let analysed = await Tools.eventually(timeout: 240) {
+            (try? gateway.metric(#"wecare_jobs{state="analysed"}"#)) == Double(images)
+        }
+        XCTAssertTrue(analysed, gateway.process.output())
+        let backlog = Int(try gateway.metric(#"wecare_destination_waiting{destination="pacs"}"#) ?? 0)
+        XCTAssertGreaterThanOrEqual(backlog, images)
+        // A PACS that answers at once (Nagle off, as a PACS tuned for throughput): DCMTK's
+        // default holds each response behind a delayed ACK with the object already stored.
+        var environment = ProcessInfo.processInfo.environment
+        environment["TCP_NODELAY"] = "1"
+        let pacs = try Tools.start("storescp", ["-v", "--fork", "-aet", "PACS", "-od", folder.path, "\(pacsPort)"],
+                                   environment: environment)
+        defer { pacs.stop() }
+
+        var kills = 0
+        while kills < 7 {
+            // Kill while objects arrive: a few more since the last start, not yet all. The
+            // stream takes about a millisecond per object: look often.
+            let seen = Self.stores(in: pacs.output()).values.reduce(0, +)
+            let deadline = Date().addingTimeInterval(60)
+            while Self.stores(in: pacs.output()).values.reduce(0, +) < seen + 3 && Date() < deadline { usleep(2000) }
+            guard Self.stores(in: pacs.output()).count < backlog - 10 else { break }
+            usleep(UInt32.random(in: 0...5000))  // at any moment of an object's way, not right after a store
+            kill(gateway.process.process.processIdentifier, SIGKILL)
+            gateway.process.process.waitUntilExit()
+            logs.append(gateway.process.output())
+            kills += 1
+            gateway = try ServedGateway.start(config)
+        }
+        let done = await Tools.eventually(timeout: 120) {
+            (try? gateway.metric(#"wecare_destination_waiting{destination="pacs"}"#)) == 0
+        }
+        let delivered = try gateway.metric(#"wecare_deliveries{state="delivered"}"#) ?? 0
+        gateway.stop()
+        logs.append(gateway.process.output())
+        XCTAssertTrue(done, logs.last ?? "")
+
+        let stores = Self.stores(in: pacs.output())
+        let twice = stores.filter { $0.value > 1 }
+        let reanalysed = logs.joined().components(separatedBy: "outbox object lost since analysis").count - 1
+        print("kill -9 x\(kills) while delivering a backlog of \(backlog): \(stores.count) objects at the PACS, "
+              + "\(twice.count) received twice, \(reanalysed) jobs analysed again")
+        XCTAssertGreaterThanOrEqual(kills, 3, "the kills should land while objects arrive")
+        XCTAssertEqual(stores.count, backlog, "every result reached the PACS")
+        XCTAssertEqual(Double(stores.count), delivered, "and is recorded as delivered")
+        XCTAssertLessThanOrEqual(twice.count, kills * senders, "at most one object per sender and kill went twice: \(twice.keys.sorted())")
+        XCTAssertEqual(reanalysed, 0, "objects waiting on disk are sent again, not made again")
+    }
+
+    /// kill -9 at moments of a live stream of images (received, analysed, delivered as they
+    /// come, as in the field): no SOP Instance UID reaches the PACS twice.
+    func testKill9DuringALiveStreamSendsNothingTwice() async throws {
+        try Tools.require("storescu", "storescp", "curl")
+        let images = 30
+        let files = try TestImages.make(images, in: dir)
+        let folder = dir.appendingPathComponent("pacs")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let pacsPort = Tools.freePort()
+        var environment = ProcessInfo.processInfo.environment
+        environment["TCP_NODELAY"] = "1"
+        let pacs = try Tools.start("storescp", ["-v", "--fork", "-aet", "PACS", "-od", folder.path, "\(pacsPort)"],
+                                   environment: environment)
+        defer { pacs.stop() }
+        var config = TestConfig(dir: dir)
+        config.destinations = TestConfig.pacsDestination(port: pacsPort, outputs: "\"seg\", \"sr\", \"pr\"")
+        var gateway = try ServedGateway.start(config)
+        defer { gateway.process.stop() }
+        XCTAssertEqual(Peers.acknowledged(in: try Peers.store(files, port: gateway.dicomPort).output).count, images)
+        var kills = 0
+        for _ in 0..<7 {
+            let seen = Self.stores(in: pacs.output()).values.reduce(0, +)
+            let arriving = await Tools.eventually(timeout: 120) { Self.stores(in: pacs.output()).values.reduce(0, +) >= seen + 2 }
+            guard arriving, try gateway.metric(#"wecare_jobs{state="analysed"}"#) ?? 0 < Double(images) else { break }
+            usleep(UInt32.random(in: 0...60_000))
+            kill(gateway.process.process.processIdentifier, SIGKILL)
+            gateway.process.process.waitUntilExit()
+            kills += 1
+            gateway = try ServedGateway.start(config)
+        }
+        let done = await Tools.eventually(timeout: 240) {
+            (try? gateway.metric(#"wecare_jobs{state="analysed"}"#)) == Double(images)
+                && (try? gateway.metric(#"wecare_destination_waiting{destination="pacs"}"#)) == 0
+        }
+        gateway.stop()
+        XCTAssertTrue(done, gateway.process.output())
+        let stores = Self.stores(in: pacs.output())
+        let twice = stores.filter { $0.value > 1 }
+        print("kill -9 x\(kills) during a live stream: \(stores.count) objects at the PACS, \(twice.count) received twice")
+        XCTAssertGreaterThanOrEqual(kills, 3)
+        XCTAssertGreaterThanOrEqual(stores.count, images)
+        XCTAssertEqual(twice.count, 0, "SOP Instances stored twice: \(twice.keys.sorted())")
+    }
+
     func testSIGTERMStopsGracefullyAndKeepsTheQueue() throws {
         let files = try TestImages.make(3, in: dir)
         var config = TestConfig(dir: dir)

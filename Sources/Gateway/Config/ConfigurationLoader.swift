@@ -141,7 +141,8 @@ public enum ConfigurationLoader {
         if let t = table("analysis") {
             let a = reader.section(t, path: "analysis", known: ["enabled", "model", "workers", "threads", "threshold",
                                                                       "image_timeout_seconds", "worker_memory_mb",
-                                                                      "quarantine_after_failures", "max_image_megasamples"])
+                                                                      "quarantine_after_failures", "max_image_megasamples",
+                                                                      "pause_after_failures"])
             analysis.enabled = a.bool("enabled") ?? true
             if let model = a.string("model") {
                 if model.isEmpty { a.problem("model", "empty path; give the ONNX model file, e.g. \"../weights/busi_unet.onnx\"") }
@@ -161,17 +162,22 @@ public enum ConfigurationLoader {
             // 1 million (a 1000 x 1000 grey image) up to 20,000 million, far above any ultrasound
             // image; the default 300 takes a 120-frame 1024 x 768 RGB cine loop (283).
             if let mega = a.int("max_image_megasamples", in: 1...20_000) { analysis.maxImageSamples = mega * 1_000_000 }
+            if let n = a.int("pause_after_failures", in: 0...1000) { analysis.pauseAfterFailures = n }
         }
 
         // [delivery]
         var delivery = DeliverySettings()
         if let t = table("delivery") {
-            let d = reader.section(t, path: "delivery", known: ["retry_base_seconds", "retry_max_seconds", "max_attempts"])
+            let d = reader.section(t, path: "delivery", known: ["retry_base_seconds", "retry_max_seconds", "max_attempts", "probe_max_seconds"])
             delivery.retryBaseSeconds = d.double("retry_base_seconds", in: 0.01...3600) ?? 1
             delivery.retryMaxSeconds = d.double("retry_max_seconds", in: 0.01...86400) ?? 3600
             delivery.maxAttempts = d.int("max_attempts", in: 0...1_000_000) ?? 0
+            delivery.probeMaxSeconds = d.double("probe_max_seconds", in: 0.01...3600) ?? 15
             if delivery.retryMaxSeconds < delivery.retryBaseSeconds {
                 d.problem("retry_max_seconds", "must be at least retry_base_seconds (\(delivery.retryBaseSeconds))")
+            }
+            if delivery.probeMaxSeconds < delivery.retryBaseSeconds {
+                d.problem("probe_max_seconds", "must be at least retry_base_seconds (\(delivery.retryBaseSeconds))")
             }
         }
 
@@ -227,7 +233,11 @@ public enum ConfigurationLoader {
             where d.has(key) {
                 d.problem(key, "'\(key)' only applies to type = \"dicom\"; remove it or change the type")
             }
-            let folder = resolve(d.string("path") ?? "outbox/\(name)", base: dataDir)
+            let folder = resolve(d.string("path") ?? DataDirectory.defaultFolderDestinationPath(name: name), base: dataDir)
+            if let conflict = DataDirectory(dataDir).conflict(withDestinationFolder: folder) {
+                d.problem(d.has("path") ? "path" : "name",
+                          "the folder '\(folder.path)' cannot take results: \(conflict); give the destination another \(d.has("path") ? "path" : "name, or a path")")
+            }
             return DestinationSettings(name: name, kind: .folder(path: folder), outputs: outputs)
         case "dicom":
             if d.has("path") { d.problem("path", "'path' only applies to type = \"folder\"; remove it or change the type") }

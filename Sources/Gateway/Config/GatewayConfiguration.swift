@@ -177,10 +177,15 @@ public struct AnalysisSettings: Sendable {
     /// Ceiling on Rows x Columns x Frames x Samples per Pixel an image may declare: larger ones
     /// are refused on receive (C000) and by `analyze` / HTTP before any decoder allocates for them.
     public var maxImageSamples: Int
+    /// After this many analyses in a row failed for reasons not the image's own (a model that
+    /// does not load, workers that cannot start), analysis pauses until a probe succeeds
+    /// (`AnalysisBreaker`); 0 never pauses.
+    public var pauseAfterFailures: Int
 
     public init(enabled: Bool = true, model: URL, workers: Int = AnalysisSettings.defaultWorkers, threads: Int = 1,
                 threshold: Double? = nil, imageTimeoutSeconds: Double = 120, workerMemoryBytes: UInt64 = 3 << 30,
-                quarantineAfterFailures: Int = 2, maxImageSamples: Int = ImageChecks.defaultMaxSamples) {
+                quarantineAfterFailures: Int = 2, maxImageSamples: Int = ImageChecks.defaultMaxSamples,
+                pauseAfterFailures: Int = 5) {
         self.enabled = enabled
         self.model = model
         self.workers = workers
@@ -190,6 +195,7 @@ public struct AnalysisSettings: Sendable {
         self.workerMemoryBytes = workerMemoryBytes
         self.quarantineAfterFailures = quarantineAfterFailures
         self.maxImageSamples = maxImageSamples
+        self.pauseAfterFailures = pauseAfterFailures
     }
 }
 
@@ -197,14 +203,22 @@ public struct AnalysisSettings: Sendable {
 public struct DeliverySettings: Sendable {
     public var retryBaseSeconds: Double
     public var retryMaxSeconds: Double
-    /// 0 = retry for ever; otherwise a delivery is marked failed after this many attempts.
+    /// 0 = retry for ever; otherwise a delivery the destination refused this many times is
+    /// marked failed (attempts that found the destination down do not count).
     public var maxAttempts: Int
+    /// The longest wait between two probes of a destination that is down, or of a paused
+    /// analysis: how late, at most, a recovery is noticed.
+    public var probeMaxSeconds: Double
 
-    public init(retryBaseSeconds: Double = 1, retryMaxSeconds: Double = 3600, maxAttempts: Int = 0) {
+    public init(retryBaseSeconds: Double = 1, retryMaxSeconds: Double = 3600, maxAttempts: Int = 0, probeMaxSeconds: Double = 15) {
         self.retryBaseSeconds = retryBaseSeconds
         self.retryMaxSeconds = retryMaxSeconds
         self.maxAttempts = maxAttempts
+        self.probeMaxSeconds = probeMaxSeconds
     }
+
+    /// Waits between probes: doubling from `retryBaseSeconds` up to `probeMaxSeconds`, with jitter.
+    public var probes: RetryPolicy { RetryPolicy(baseSeconds: retryBaseSeconds, maxSeconds: probeMaxSeconds) }
 }
 
 /// How long what the gateway keeps is kept (`[retention]`). Only images whose every result is

@@ -25,15 +25,42 @@ public struct DeliveryItem: Sendable {
     }
 }
 
-/// nil error means delivered.
-public struct DeliveryResult: Sendable {
-    public var item: DeliveryItem
-    public var error: String?
+/// What became of one object at a destination.
+public enum DeliveryOutcome: Sendable, Equatable {
+    case delivered
+    /// The destination was reached and did not take this object (a failure status, no
+    /// presentation context for its SOP class, an unreadable file, an exchange that broke while
+    /// this object was on its way): it is retried on its own, counted against `max_attempts`.
+    case refused(String)
+    /// The destination could not be reached or can take nothing now (connection refused,
+    /// association rejected, out of resources, a folder that cannot be written): nothing is wrong
+    /// with the object, which waits until the destination is back.
+    case unavailable(String)
+
+    /// nil when delivered.
+    public var error: String? {
+        switch self {
+        case .delivered: return nil
+        case .refused(let e), .unavailable(let e): return e
+        }
+    }
 }
 
-/// Sends a batch of objects to one destination; never throws: each item gets its own result.
+/// One object's outcome; `error` nil means delivered.
+public struct DeliveryResult: Sendable {
+    public var item: DeliveryItem
+    public var outcome: DeliveryOutcome
+    public var error: String? { outcome.error }
+}
+
+/// Sends objects to one destination; never throws: each object gets its own outcome.
 public protocol Deliverer: Sendable {
-    func deliver(_ items: [DeliveryItem]) -> [DeliveryResult]
+    /// Sends `items` in order and reports each outcome through `report` as soon as the
+    /// destination confirmed or refused it, before the next object goes: a confirmation the
+    /// caller records then is never lost with a crash during a later object. After an outcome
+    /// that stops the batch (`unavailable`, or an exchange that broke) the rest are not sent
+    /// and not reported.
+    func deliver(_ items: [DeliveryItem], report: (Int, DeliveryOutcome) -> Void)
     /// Ends connections idle for longer than the destination keeps them (called now and then).
     func closeIdleConnections(now: Date)
     /// Ends every connection kept open (on stop).
@@ -43,6 +70,15 @@ public protocol Deliverer: Sendable {
 extension Deliverer {
     public func closeIdleConnections(now: Date) {}
     public func closeAllConnections() {}
+
+    /// Every item's outcome at once (`wecare send`, tests); objects left unsent say so.
+    public func deliver(_ items: [DeliveryItem]) -> [DeliveryResult] {
+        var outcomes = [DeliveryOutcome?](repeating: nil, count: items.count)
+        deliver(items) { index, outcome in outcomes[index] = outcome }
+        return zip(items, outcomes).map {
+            DeliveryResult(item: $0, outcome: $1 ?? .unavailable("not sent: an earlier object's failure stopped the batch"))
+        }
+    }
 }
 
 public enum Deliverers {
@@ -79,9 +115,10 @@ public struct FolderDeliverer: Deliverer {
             .appendingPathComponent(item.sourceSOPInstanceUID.map(UIDHash.short) ?? "unknown-instance")
     }
 
-    /// The files of one source instance share a folder and one directory sync.
-    public func deliver(_ items: [DeliveryItem]) -> [DeliveryResult] {
-        var errors = [String?](repeating: nil, count: items.count)
+    /// The files of one source instance share a folder and one directory sync. A file that
+    /// cannot be read is the object's fault; a folder that cannot be written is the
+    /// destination's, and stops the batch.
+    public func deliver(_ items: [DeliveryItem], report: (Int, DeliveryOutcome) -> Void) {
         var groups: [URL: [Int]] = [:]
         var order: [URL] = []
         for (index, item) in items.enumerated() {
@@ -97,16 +134,17 @@ public struct FolderDeliverer: Deliverer {
                     files.append((items[index].fileName, try items[index].data ?? Data(contentsOf: items[index].file)))
                     readable.append(index)
                 } catch {
-                    errors[index] = "\(error)"
+                    report(index, .refused("cannot read the object: \(error)"))
                 }
             }
             do {
                 try DurableFile.write(files, into: folder)
             } catch {
-                for index in readable { errors[index] = "\(error)" }
+                if let first = readable.first { report(first, .unavailable("\(error)")) }
+                return
             }
+            for index in readable { report(index, .delivered) }
         }
-        return zip(items, errors).map { DeliveryResult(item: $0, error: $1) }
     }
 }
 
@@ -140,7 +178,10 @@ public final class DICOMDeliverer: Deliverer {
     /// Associations open and waiting for a batch.
     public var idleAssociationCount: Int { pool.withLock { $0.idle.count } }
 
-    public func deliver(_ items: [DeliveryItem]) -> [DeliveryResult] {
+    /// One C-STORE at a time over the batch's association, each reported as its response
+    /// arrives, so the caller records every confirmation before the next object goes.
+    public func deliver(_ items: [DeliveryItem], report: (Int, DeliveryOutcome) -> Void) {
+        if items.isEmpty { return }
         // Taking from the pool and counting an opening happen under one lock, so a sender
         // handing back sees every opening that found the pool empty.
         let kept = pool.withLock { p -> StorageAssociation? in
@@ -149,7 +190,17 @@ public final class DICOMDeliverer: Deliverer {
             return nil
         }
         let association = kept ?? StorageAssociation(peer: peer, alsoPropose: Self.outputSOPClasses)
-        let sent = Result { try association.send(items.map { $0.data.map(StoreSource.bytes) ?? .file($0.file) }) }
+        for (index, item) in items.enumerated() {
+            let outcome: DeliveryOutcome
+            do {
+                let answers = try association.send([item.data.map(StoreSource.bytes) ?? .file(item.file)])
+                outcome = answers.first.map(Self.outcome) ?? .unavailable("no answer from the peer for this object")
+            } catch {
+                outcome = .unavailable("\(error)")
+            }
+            report(index, outcome)
+            if Self.stopsTheBatch(outcome) { break }
+        }
         let keep = pool.withLock { p -> Bool in
             if kept == nil { p.opening -= 1 }
             guard keepAssociationSeconds > 0, association.isOpen, p.opening == 0 else { return false }
@@ -157,17 +208,28 @@ public final class DICOMDeliverer: Deliverer {
             return true
         }
         if !keep { association.release() }
-        let outcomes: [StoreOutcome]
-        switch sent {
-        case .success(let o): outcomes = o
-        case .failure(let error): return items.map { DeliveryResult(item: $0, error: "\(error)") }
+    }
+
+    /// A status answers for the object, except "out of resources" (A7xx), which the PACS says
+    /// of itself. Without a status the object was not taken: when the exchange broke while it
+    /// was on its way it counts as refused (a PACS that aborts on one object must not hold up
+    /// the others; a PACS that went away shows at the next association), otherwise (no
+    /// presentation context for its SOP class, unreadable) it is the object's too.
+    static func outcome(_ answer: StoreOutcome) -> DeliveryOutcome {
+        if let status = answer.status {
+            if status.isSuccessOrWarning { return .delivered }
+            let detail = ["peer answered status \(status.hex)", answer.error].compactMap { $0 }.joined(separator: ": ")
+            return status.code & 0xFF00 == 0xA700 ? .unavailable(detail) : .refused(detail)
         }
-        return items.enumerated().map { index, item in
-            guard index < outcomes.count else { return DeliveryResult(item: item, error: "no answer from the peer for this object") }
-            let outcome = outcomes[index]
-            if let status = outcome.status, status.isSuccessOrWarning { return DeliveryResult(item: item, error: nil) }
-            let detail = outcome.status.map { "peer answered status \($0.hex)" } ?? "no status"
-            return DeliveryResult(item: item, error: [detail, outcome.error].compactMap { $0 }.joined(separator: ": "))
+        return .refused(answer.error ?? "no status")
+    }
+
+    /// After these the association is gone or the PACS takes nothing: the rest wait.
+    private static func stopsTheBatch(_ outcome: DeliveryOutcome) -> Bool {
+        switch outcome {
+        case .delivered: return false
+        case .unavailable: return true
+        case .refused(let why): return why.hasPrefix("C-STORE failed") || why.hasPrefix("not sent")
         }
     }
 

@@ -2,40 +2,38 @@ import Foundation
 import Logging
 
 /// One loop per destination (a slow PACS never holds up a folder): sends what is due, records
-/// each object's outcome, and schedules retries of only what failed. A DICOM destination gets
-/// `max_associations` senders, each on its own thread (sending blocks on the network and must
-/// not occupy Swift's small cooperative pool); they share the queue through `inFlight`, so no
-/// object is sent twice at once.
+/// each object's outcome as the destination gives it, and follows the destination's health
+/// (`DestinationHealth`): while it is down only one probe at a time goes out, and nothing else
+/// is tried, counted or logged. A DICOM destination gets `max_associations` senders, each on
+/// its own thread (sending blocks on the network and must not occupy Swift's small cooperative
+/// pool); they share the queue through `inFlight`, so no object is sent twice at once.
 final class DeliveryLoop: @unchecked Sendable {
     // Immutable after init except `inFlight`, which `lock` guards; threads are started once and
     // each signals `finished` when it ends.
-    private let destination: DestinationSettings
+    let destination: DestinationSettings
+    let health: DestinationHealth
     private let deliverer: Deliverer
     private let ledger: Ledger
-    private let outbox: OutboxMemory
-    private let dataDirectory: URL
+    private let outbox: Outbox
     private let retry: RetryPolicy
     private let maxAttempts: Int
     private let metrics: GatewayMetrics
     private let logger: Logger
     private let senders: Int
     let doorbell = Doorbell()
-    /// Told when a job went back to analysis because its outbox objects were lost; set before
-    /// `start()`.
-    var onJobRedone: @Sendable () -> Void = {}
     private let stopFlag = StopFlag()
     private let finished = DispatchSemaphore(value: 0)
     private let lock = NSLock()
     private var inFlight: Set<Int64> = []
 
-    init(destination: DestinationSettings, deliverer: Deliverer, ledger: Ledger, outbox: OutboxMemory,
+    init(destination: DestinationSettings, deliverer: Deliverer, ledger: Ledger, outbox: Outbox,
          settings: DeliverySettings, metrics: GatewayMetrics, logger: Logger) {
         self.destination = destination
         self.deliverer = deliverer
         self.ledger = ledger
         self.outbox = outbox
-        self.dataDirectory = outbox.dataDirectory
         self.retry = RetryPolicy(settings)
+        self.health = DestinationHealth(probes: settings.probes)
         self.maxAttempts = settings.maxAttempts
         self.metrics = metrics
         if case .dicom(let peer) = destination.kind { senders = max(1, peer.maxAssociations) } else { senders = 1 }
@@ -75,14 +73,15 @@ final class DeliveryLoop: @unchecked Sendable {
     /// With several senders, a batch is a few images' objects, so the others find work too.
     private var batchLimit: Int { senders == 1 ? 32 : 6 }
 
-    /// Due deliveries no other sender holds, now held by the caller. The ledger is read under
-    /// the lock: a sender records its outcome before it releases, so a read that still sees an
-    /// object pending also still sees it in flight, and a finished object is never claimed again.
-    private func claim() throws -> [DeliveryTask] {
+    /// Due deliveries no other sender holds, now held by the caller, oldest first. The ledger
+    /// is read under the lock: a sender records each outcome before it releases, so a read
+    /// that still sees an object pending also still sees it in flight, and a finished object is
+    /// never claimed again.
+    private func claim(_ limit: Int) throws -> [DeliveryTask] {
         lock.lock()
         defer { lock.unlock() }
-        let due = try ledger.dueDeliveries(destination: destination.name, now: Date(), limit: batchLimit + inFlight.count)
-        let mine = Array(due.filter { !inFlight.contains($0.id) }.prefix(batchLimit))
+        let due = try ledger.dueDeliveries(destination: destination.name, now: Date(), limit: limit + inFlight.count)
+        let mine = Array(due.filter { !inFlight.contains($0.id) }.prefix(limit))
         inFlight.formUnion(mine.map(\.id))
         return mine
     }
@@ -100,26 +99,38 @@ final class DeliveryLoop: @unchecked Sendable {
             let ticket = doorbell.ticket()
             if stopFlag.isSet { return }
             do {
-                let due = try claim()
-                // A full batch may leave more due: wake another sender for it.
-                if senders > 1 && due.count == batchLimit { doorbell.ring() }
-                if !due.isEmpty {
-                    let retryAt: Date?
-                    do {
-                        defer { release(due) }
-                        retryAt = try deliver(due)
+                switch health.turn(now: Date()) {
+                case .send:
+                    let due = try claim(batchLimit)
+                    if due.isEmpty {
+                        // Nothing (more) due: associations kept past their time are released while we wait.
+                        deliverer.closeIdleConnections(now: Date())
+                        wait(after: ticket, until: try ledger.nextDeliveryDue(destination: destination.name))
+                        continue
                     }
+                    // A full batch may leave more due: wake another sender for it.
+                    if senders > 1 && due.count == batchLimit { doorbell.ring() }
+                    let retryAt = try send(due, probe: false)
                     // A full batch may have left more due. A partial one was all there was:
                     // what was queued since rang after `ticket`, which ends this wait at once.
                     // Nothing else can fall due sooner than a retry this batch scheduled, except
                     // an older retry, which waits at most the 1 s every wait is capped at.
                     // Skipping the ledger's next-due query here saves one read per batch.
                     if due.count < batchLimit { wait(after: ticket, until: retryAt) }
-                    continue
+                case .probe:
+                    let due = try claim(1)
+                    if due.isEmpty {
+                        health.probeSentNothing()
+                        wait(after: ticket, until: try ledger.nextDeliveryDue(destination: destination.name))
+                        continue
+                    }
+                    _ = try send(due, probe: true)
+                case .wait(let until):
+                    // Down: what waits for it may wait long, on disk rather than in memory.
+                    outbox.spill(waitingFor: destination.name)
+                    deliverer.closeIdleConnections(now: Date())
+                    wait(after: ticket, until: until)
                 }
-                // Nothing (more) due: associations kept past their time are released while we wait.
-                deliverer.closeIdleConnections(now: Date())
-                wait(after: ticket, until: try ledger.nextDeliveryDue(destination: destination.name))
             } catch {
                 logger.error("ledger error in delivery loop", metadata: ["error": "\(error)"])
                 doorbell.waitBlocking(after: doorbell.ticket(), upTo: 1)
@@ -133,72 +144,86 @@ final class DeliveryLoop: @unchecked Sendable {
         doorbell.waitBlocking(after: ticket, upTo: min(max(due?.timeIntervalSinceNow ?? 1, 0.05), 1))
     }
 
-    /// Whether the outbox file still holds what analysis wrote (see `ContentFingerprint`):
-    /// nil when it does or was written durably, else what is wrong.
-    private func loss(_ task: DeliveryTask) -> String? {
-        guard let expected = task.fingerprint else { return nil }
-        guard let data = try? Data(contentsOf: dataDirectory.appendingPathComponent(task.path)) else { return "missing" }
-        let found = ContentFingerprint(of: data)
-        return found == expected ? nil : "holds \(found), analysis wrote \(expected)"
+    /// What became of one batch, outcome by outcome.
+    private struct Tally {
+        var delivered = 0
+        var answered = false
+        var unreachable: (task: DeliveryTask, error: String)?
+        var earliestRetry: Date?
     }
 
-    /// Sends the batch and records each outcome; returns the earliest retry it scheduled.
-    private func deliver(_ batch: [DeliveryTask]) throws -> Date? {
-        // Objects held in memory go from there; the others are read from their outbox files.
-        var held: [Int64: Data] = [:]
-        for task in batch { held[task.id] = outbox.data(task.path) }
-        // A job with an object lost since analysis (a crash, or a power cut before the page
-        // cache reached the disk) is analysed again; none of its objects go out until then.
-        var lostJobs: Set<Int64> = []
-        for task in batch where held[task.id] == nil && !lostJobs.contains(task.jobID) {
-            guard let problem = loss(task) else { continue }
-            lostJobs.insert(task.jobID)
-            if try ledger.redoJob(task.jobID, reason: "outbox file \(task.fileName) \(problem); analysing again", now: Date()) {
-                logger.warning("outbox object lost since analysis; analysing the job again",
-                               metadata: ["job": "\(task.jobID)", "file": "\(task.fileName)", "problem": "\(problem)"])
-                onJobRedone()
+    /// Sends the batch (held by the caller), recording each outcome as it comes; returns the
+    /// earliest retry it scheduled.
+    private func send(_ batch: [DeliveryTask], probe: Bool) throws -> Date? {
+        defer { release(batch) }
+        let ready = try outbox.take(batch)
+        if ready.isEmpty {
+            if probe { health.probeSentNothing() }
+            return nil
+        }
+        var tally = Tally()
+        deliverer.deliver(ready.map(\.item)) { index, outcome in
+            record(ready[index].task, outcome, into: &tally)
+        }
+        if tally.delivered > 0 { logger.info("delivered", metadata: ["objects": "\(tally.delivered)"]) }
+        if tally.answered && health.answered() {
+            logger.notice("destination is back; everything waiting for it goes now, oldest first",
+                          metadata: ["waiting": "\(waitingCount())"])
+            doorbell.ringAll()
+        }
+        if let (task, error) = tally.unreachable {
+            try ledger.markDeliveryUnsent(task.id, error: error, now: Date())
+            metrics.deliveryFailed(destination: destination.name)
+            if health.unreachable(error, probe: probe, now: Date()) {
+                logger.warning("destination is down; deliveries wait, and one probe at a time finds out when it is back",
+                               metadata: ["waiting": "\(waitingCount())", "error": "\(error)"])
+                outbox.spill(waitingFor: destination.name)
             }
+        } else if probe && !tally.answered {
+            health.probeSentNothing()
         }
-        let tasks = batch.filter { !lostJobs.contains($0.jobID) }
-        if tasks.isEmpty { return nil }
-        // DICOM objects of a batch travel over one association.
-        let items = tasks.map { t in
-            DeliveryItem(file: dataDirectory.appendingPathComponent(t.path), data: held[t.id], fileName: t.fileName, kind: t.kind,
-                         studyInstanceUID: t.studyInstanceUID, sourceSOPInstanceUID: t.sourceSOPInstanceUID)
-        }
-        let results = deliverer.deliver(items)
-        var delivered: [DeliveryTask] = []
-        var earliestRetry: Date?
-        for (task, result) in zip(tasks, results) {
-            if let error = result.error {
-                let attempt = task.attempts + 1
-                let giveUp = maxAttempts > 0 && attempt >= maxAttempts
-                let at = giveUp ? nil : retry.retryDate(afterAttempt: attempt)
-                try ledger.markDeliveryFailed(task.id, error: error, retryAt: at, now: Date())
-                if let at, earliestRetry.map({ at < $0 }) ?? true { earliestRetry = at }
-                metrics.deliveryFailed(destination: destination.name)
-                logger.warning(giveUp ? "delivery failed for good" : "delivery failed, will retry",
-                               metadata: ["job": "\(task.jobID)", "file": "\(task.fileName)", "attempt": "\(attempt)",
-                                          "retry_in_s": "\(at.map { String(Int($0.timeIntervalSinceNow)) } ?? "never")",
-                                          "error": "\(error)"])
-                if giveUp {
-                    outbox.done(task.path)
-                } else {
-                    // The retry may be hours away: the object waits in its outbox file, not in memory.
-                    do { try outbox.spill(task.path) } catch {
-                        logger.error("cannot write an outbox file; the object stays in memory",
-                                     metadata: ["job": "\(task.jobID)", "file": "\(task.fileName)", "error": "\(error)"])
-                    }
-                }
-            } else {
-                delivered.append(task)
+        return tally.earliestRetry
+    }
+
+    /// Records one outcome in the ledger at once: a confirmation before the next object goes.
+    private func record(_ task: DeliveryTask, _ outcome: DeliveryOutcome, into tally: inout Tally) {
+        switch outcome {
+        case .delivered:
+            tally.answered = true
+            do {
+                try ledger.markDelivered(task.id, now: Date())
+                outbox.settle(task)
+                tally.delivered += 1
+            } catch {
+                // Unrecorded, it is sent again (harmless for the PACS); kept, so not analysed again.
+                logger.error("cannot record a delivery; the object will be sent again",
+                             metadata: ["job": "\(task.jobID)", "file": "\(task.fileName)", "error": "\(error)"])
             }
+        case .refused(let error):
+            tally.answered = true
+            let refusals = task.refusals + 1
+            let giveUp = maxAttempts > 0 && refusals >= maxAttempts
+            let at = giveUp ? nil : retry.retryDate(afterAttempt: refusals)
+            do {
+                try ledger.markDeliveryRefused(task.id, error: error, retryAt: at, now: Date())
+            } catch {
+                logger.error("cannot record a refused delivery", metadata: ["job": "\(task.jobID)", "error": "\(error)"])
+                return
+            }
+            if let at, tally.earliestRetry.map({ at < $0 }) ?? true { tally.earliestRetry = at }
+            metrics.deliveryFailed(destination: destination.name)
+            logger.warning(giveUp ? "the destination refused the object for good" : "the destination refused the object; it is tried again",
+                           metadata: ["job": "\(task.jobID)", "file": "\(task.fileName)", "refusals": "\(refusals)",
+                                      "retry_in_s": "\(at.map { String(Int($0.timeIntervalSinceNow)) } ?? "never")",
+                                      "error": "\(error)"])
+            if giveUp { outbox.settle(task) } else { outbox.spill(task) }
+        case .unavailable(let error):
+            tally.unreachable = (task, error)
         }
-        if !delivered.isEmpty {
-            try ledger.markDelivered(delivered.map(\.id), now: Date())
-            for task in delivered { outbox.done(task.path) }
-            logger.info("delivered", metadata: ["objects": "\(delivered.count)"])
-        }
-        return earliestRetry
+    }
+
+    private func waitingCount() -> String {
+        guard let waiting = try? ledger.waitingDeliveries() else { return "unknown" }
+        return "\(waiting[destination.name]?.count ?? 0)"
     }
 }

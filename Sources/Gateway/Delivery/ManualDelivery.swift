@@ -12,7 +12,7 @@ public enum ManualDelivery {
             if FileManager.default.isReadableFile(atPath: file.path) {
                 items.append(item)
             } else {
-                results.append(DeliveryResult(item: item, error: "cannot read the file; check the path"))
+                results.append(DeliveryResult(item: item, outcome: .refused("cannot read the file; check the path")))
             }
         }
         if !items.isEmpty {

@@ -76,8 +76,10 @@ final class GatewayHTTPServer: @unchecked Sendable {
         router.getAndHead("healthz") { _, _ in Self.text("ok\n") }
         router.getAndHead("readyz") { _, _ in
             let problems = service.readinessProblems()
-            if problems.isEmpty { return Self.text("ready\n") }
-            return Self.text("not ready:\n" + problems.map { "- \($0)\n" }.joined(), status: .serviceUnavailable)
+            let degraded = service.degradations().map { "- \($0)\n" }.joined()
+            if problems.isEmpty { return Self.text("ready\n" + (degraded.isEmpty ? "" : "degraded:\n" + degraded)) }
+            return Self.text("not ready:\n" + problems.map { "- \($0)\n" }.joined() + (degraded.isEmpty ? "" : "degraded:\n" + degraded),
+                             status: .serviceUnavailable)
         }
         router.getAndHead("metrics") { _, _ in
             service.refreshMetrics()

@@ -28,11 +28,22 @@ public protocol Ledger: Sendable {
     /// report of a failed or quarantined job) and their pending deliveries; the state stays.
     func attachObjects(_ id: Int64, objects: [NewObject], now: Date) throws
     func nextJobDue() throws -> Date?
+    /// Every `received` job waiting for a retry time is due now (analysis resumed after a
+    /// pause: their failures were not their images'); returns how many.
+    func makeQueuedJobsDue(now: Date) throws -> Int
     func dueDeliveries(destination: String, now: Date, limit: Int) throws -> [DeliveryTask]
     func nextDeliveryDue(destination: String) throws -> Date?
-    func markDelivered(_ ids: [Int64], now: Date) throws
+    /// One delivery the destination confirmed; recorded before the next object goes (see
+    /// `Deliverer`), so a crash loses no confirmation.
+    func markDelivered(_ id: Int64, now: Date) throws
+    /// The destination refused the object (its own fault, counted against `max_attempts`):
     /// `retryAt` nil: failed for good; otherwise `failed-retrying`, due then.
-    func markDeliveryFailed(_ id: Int64, error: String, retryAt: Date?, now: Date) throws
+    func markDeliveryRefused(_ id: Int64, error: String, retryAt: Date?, now: Date) throws
+    /// The destination could not be reached: `failed-retrying` with `error`, still due (it goes
+    /// when the destination is back), no refusal counted.
+    func markDeliveryUnsent(_ id: Int64, error: String, now: Date) throws
+    /// Deliveries not yet made (pending or failed-retrying), per destination.
+    func waitingDeliveries() throws -> [String: WaitingDeliveries]
     func instance(sopInstanceUID: String) throws -> StoredInstance?
     func recentJobs(limit: Int) throws -> [JobSummary]
     func job(id: Int64) throws -> JobSummary?
@@ -139,8 +150,22 @@ public struct DeliveryTask: Sendable {
     public var studyInstanceUID: String?
     /// Attempts before this one.
     public var attempts: Int
+    /// Attempts the destination refused (see `DeliveryOutcome.refused`), against `max_attempts`.
+    public var refusals: Int
     /// What the outbox file must hold (nil: written durably, nothing to check).
     public var fingerprint: ContentFingerprint?
+}
+
+/// A destination's deliveries not yet made.
+public struct WaitingDeliveries: Sendable, Equatable {
+    public var count: Int
+    /// When the oldest of them was queued.
+    public var oldestQueuedAt: Date?
+
+    public init(count: Int, oldestQueuedAt: Date? = nil) {
+        self.count = count
+        self.oldestQueuedAt = oldestQueuedAt
+    }
 }
 
 public struct DeliverySummary: Sendable, Codable, Equatable {

@@ -97,6 +97,23 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
         m.registerMigration("instance-content-hash") { db in
             try db.execute(sql: "ALTER TABLE instances ADD COLUMN dataset_sha256 TEXT")
         }
+        // Job objects moved from outbox/<job>/ to outbox/jobs/<job>/ (see `LegacyOutboxLayout`).
+        m.registerMigration("v4 outbox/jobs") { db in
+            try db.execute(sql: """
+                UPDATE objects SET path = 'outbox/jobs/' || job_id || '/' || file_name
+                  WHERE path = 'outbox/' || job_id || '/' || file_name
+                """)
+        }
+        // Deliveries count the refusals that count against max_attempts apart from attempts
+        // that found the destination down, and know when they were queued.
+        m.registerMigration("v5 refusals, queued_at") { db in
+            try db.execute(sql: """
+                ALTER TABLE deliveries ADD COLUMN refusals INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE deliveries ADD COLUMN queued_at REAL;
+                UPDATE deliveries SET queued_at = (SELECT j.created_at FROM objects o JOIN jobs j ON j.id = o.job_id
+                                                   WHERE o.id = deliveries.object_id);
+                """)
+        }
         return m
     }
 
@@ -214,11 +231,11 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
             // A redone job's deliveries that still wait are due again now.
             for destination in o.destinations {
                 try db.run("""
-                    INSERT INTO deliveries (object_id, destination, state, attempts, next_attempt_at)
-                    VALUES (?, ?, 'pending', 0, ?)
+                    INSERT INTO deliveries (object_id, destination, state, attempts, next_attempt_at, queued_at)
+                    VALUES (?, ?, 'pending', 0, ?, ?)
                     ON CONFLICT(object_id, destination) DO UPDATE SET next_attempt_at = excluded.next_attempt_at
                     WHERE state IN ('pending', 'failed-retrying')
-                    """, [objectID, destination, t])
+                    """, [objectID, destination, t, t])
             }
         }
     }
@@ -273,10 +290,18 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
         }
     }
 
+    public func makeQueuedJobsDue(now: Date) throws -> Int {
+        try write(.redoable) { db in
+            try db.run("UPDATE jobs SET next_attempt_at = ? WHERE state = 'received' AND next_attempt_at > ?",
+                       [now.timeIntervalSince1970, now.timeIntervalSince1970])
+            return db.changesCount
+        }
+    }
+
     public func dueDeliveries(destination: String, now: Date, limit: Int) throws -> [DeliveryTask] {
         try readOne { db in
             try db.rows("""
-                SELECT d.id, d.destination, d.attempts, o.job_id, o.kind, o.file_name, o.path, o.sop_instance_uid,
+                SELECT d.id, d.destination, d.attempts, d.refusals, o.job_id, o.kind, o.file_name, o.path, o.sop_instance_uid,
                        o.size_bytes, o.content_hash, i.sop_instance_uid AS source_uid, i.study_instance_uid
                 FROM deliveries d JOIN objects o ON o.id = d.object_id JOIN jobs j ON j.id = o.job_id
                 JOIN instances i ON i.id = j.instance_id
@@ -287,7 +312,7 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
                 DeliveryTask(id: row["id"], jobID: row["job_id"], destination: row["destination"],
                              kind: OutputKind(rawValue: row["kind"]) ?? .json, fileName: row["file_name"], path: row["path"],
                              sopInstanceUID: row["sop_instance_uid"], sourceSOPInstanceUID: row["source_uid"],
-                             studyInstanceUID: row["study_instance_uid"], attempts: row["attempts"],
+                             studyInstanceUID: row["study_instance_uid"], attempts: row["attempts"], refusals: row["refusals"],
                              fingerprint: Self.fingerprint(size: row["size_bytes"], hash: row["content_hash"]))
             }
         }
@@ -301,22 +326,44 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
         }
     }
 
-    public func markDelivered(_ ids: [Int64], now: Date) throws {
+    public func markDelivered(_ id: Int64, now: Date) throws {
         try write(.redoable) { db in
-            for id in ids {
-                try db.run("""
-                    UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, next_attempt_at = NULL, delivered_at = ?
-                    WHERE id = ?
-                    """, [now.timeIntervalSince1970, id])
-            }
+            try db.run("""
+                UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, next_attempt_at = NULL, delivered_at = ?
+                WHERE id = ?
+                """, [now.timeIntervalSince1970, id])
         }
     }
 
-    public func markDeliveryFailed(_ id: Int64, error: String, retryAt: Date?, now: Date) throws {
+    public func markDeliveryRefused(_ id: Int64, error: String, retryAt: Date?, now: Date) throws {
         try write(.redoable) { db in
             try db.run("""
-                UPDATE deliveries SET state = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?
+                UPDATE deliveries SET state = ?, attempts = attempts + 1, refusals = refusals + 1, last_error = ?,
+                  next_attempt_at = ? WHERE id = ?
                 """, [retryAt == nil ? "failed" : "failed-retrying", error, retryAt?.timeIntervalSince1970, id])
+        }
+    }
+
+    public func markDeliveryUnsent(_ id: Int64, error: String, now: Date) throws {
+        try write(.redoable) { db in
+            try db.run("""
+                UPDATE deliveries SET state = 'failed-retrying', attempts = attempts + 1, last_error = ?
+                WHERE id = ? AND state IN ('pending', 'failed-retrying')
+                """, [error, id])
+        }
+    }
+
+    public func waitingDeliveries() throws -> [String: WaitingDeliveries] {
+        try readOne { db in
+            var waiting: [String: WaitingDeliveries] = [:]
+            for row in try db.rows("""
+                SELECT destination, COUNT(*) AS n, MIN(queued_at) AS oldest FROM deliveries
+                WHERE state IN ('pending', 'failed-retrying') GROUP BY destination
+                """) {
+                waiting[row["destination"]] = WaitingDeliveries(
+                    count: row["n"], oldestQueuedAt: (row["oldest"] as Double?).map(Date.init(timeIntervalSince1970:)))
+            }
+            return waiting
         }
     }
 

@@ -2,18 +2,18 @@ import Foundation
 import Logging
 
 /// A bounded pool of workers that take received jobs from the ledger, run the processor,
-/// keep what it produced for the outbox (`outbox/<job>/`, in memory or on disk) and queue the
-/// deliveries.
+/// hand what it produced to the outbox and queue the deliveries. While the breaker has
+/// analysis paused, jobs stay queued.
 final class JobRunner: @unchecked Sendable {
     // All stored properties are immutable or thread-safe.
     private let ledger: Ledger
     private let processor: InstanceProcessor
     private let spool: Spool
-    private let outbox: OutboxMemory
-    private let destinations: [DestinationSettings]
+    private let outbox: Outbox
     /// What the processor is asked to make: what some destination takes, or everything.
     private let kinds: Set<OutputKind>
     private let retry: RetryPolicy
+    let breaker: AnalysisBreaker
     /// Worker deaths or time-outs after which an image is quarantined.
     private let quarantineAfter: Int
     private let workers: Int
@@ -25,16 +25,15 @@ final class JobRunner: @unchecked Sendable {
     private let stopFlag = StopFlag()
     private var tasks: [Task<Void, Never>] = []
 
-    init(ledger: Ledger, processor: InstanceProcessor, spool: Spool, outbox: OutboxMemory,
-         destinations: [DestinationSettings], retry: RetryPolicy, quarantineAfter: Int = 2, workers: Int,
-         metrics: GatewayMetrics, logger: Logger) {
+    init(ledger: Ledger, processor: InstanceProcessor, spool: Spool, outbox: Outbox, retry: RetryPolicy,
+         breaker: AnalysisBreaker, quarantineAfter: Int = 2, workers: Int, metrics: GatewayMetrics, logger: Logger) {
         self.ledger = ledger
         self.processor = processor
         self.spool = spool
         self.outbox = outbox
-        self.destinations = destinations
-        kinds = Set(OutputKind.allCases.filter { kind in destinations.isEmpty || destinations.contains { $0.wants(kind) } })
+        kinds = outbox.kindsWanted
         self.retry = retry
+        self.breaker = breaker
         self.quarantineAfter = max(1, quarantineAfter)
         self.workers = max(1, workers)
         self.metrics = metrics
@@ -62,21 +61,57 @@ final class JobRunner: @unchecked Sendable {
             // flag or the wait below sees the ring.
             let ticket = doorbell.ticket()
             if stop.isSet { return }
+            var probe = false
             do {
-                if let claim = try ledger.claimDueJob(now: Date()) {
-                    await run(claim)
+                switch breaker.turn(now: Date()) {
+                case .claim: break
+                case .probe: probe = true
+                case .wait(let until):
+                    await doorbell.wait(after: ticket, upTo: min(max(until.timeIntervalSinceNow, 0.05), 1))
                     continue
                 }
+                if let claim = try ledger.claimDueJob(now: Date()) {
+                    let verdict = await run(claim)
+                    judge(verdict, probe: probe)
+                    continue
+                }
+                if probe { breaker.probeClaimedNothing() }
                 let next = try ledger.nextJobDue().map { $0.timeIntervalSinceNow } ?? 1
                 await doorbell.wait(after: ticket, upTo: min(max(next, 0.05), 1))
             } catch {
+                if probe { breaker.probeClaimedNothing() }
                 logger.error("ledger error in worker", metadata: ["worker": "\(index)", "error": "\(error)"])
                 await doorbell.wait(after: doorbell.ticket(), upTo: 1)
             }
         }
     }
 
-    private func run(_ claim: JobClaim) async {
+    /// Tells the breaker how the analysis went, and the operator when that paused or resumed it.
+    private func judge(_ verdict: AnalysisBreaker.Verdict, probe: Bool) {
+        switch breaker.record(verdict, probe: probe, now: Date()) {
+        case .paused(let failures, let reason):
+            metrics.analysisPauses.increment()
+            logger.error("analysis paused: it failed for every image alike; images are still received and stored, and analysis resumes by itself once a probe image succeeds",
+                         metadata: ["failures_in_a_row": "\(failures)", "reason": "\(reason)", "queued": "\(queuedJobs())"])
+        case .resumed(let seconds):
+            // What failed meanwhile failed for the analysis's sake, not its image's: due now.
+            do { _ = try ledger.makeQueuedJobsDue(now: Date()) } catch {
+                logger.error("cannot make the queued jobs due; they wait for their retry times", metadata: ["error": "\(error)"])
+            }
+            logger.notice("analysis resumed: a probe image was analysed", metadata: [
+                "paused_s": "\(Int(seconds))", "queued": "\(queuedJobs())"])
+            doorbell.ringAll()
+        case nil:
+            break
+        }
+    }
+
+    private func queuedJobs() -> String {
+        (try? ledger.counts().jobs[.received] ?? 0).map(String.init) ?? "unknown"
+    }
+
+    /// Analyses one claimed job and records its outcome; returns it for the breaker.
+    private func run(_ claim: JobClaim) async -> AnalysisBreaker.Verdict {
         let hash = UIDHash.short(claim.instance.sopInstanceUID)
         var log = logger
         log[metadataKey: "job"] = "\(claim.jobID)"
@@ -89,19 +124,17 @@ final class JobRunner: @unchecked Sendable {
             let produced = try await processor.process(instance, making: kinds)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
             metrics.analysisDuration.recordSeconds(seconds)
-            let (objects, held) = try keep(produced, of: claim)
-            do {
+            let objects = try outbox.keep(produced, of: claim) { objects in
                 try ledger.completeJob(claim.jobID, objects: objects, analysisSeconds: seconds, now: Date())
-            } catch {
-                if held { outbox.drop(objects.map(\.path)) }
-                throw error
             }
             log.info("job analysed", metadata: ["objects": "\(objects.count)", "seconds": "\(String(format: "%.3f", seconds))"])
             if objects.contains(where: { !$0.destinations.isEmpty }) { onDeliveriesQueued() }
+            return .succeeded
         } catch ProcessingError.permanent(let reason) {
             log.warning("job failed for good", metadata: ["reason": "\(reason)"])
             try? ledger.failJob(claim.jobID, reason: reason, retryAt: nil, now: Date())
             await answerUnavailable(claim, instance, reason: reason, log)
+            return .neither
         } catch ProcessingError.workerFailed(let reason) {
             metrics.workerFailures.increment()
             do {
@@ -119,41 +152,16 @@ final class JobRunner: @unchecked Sendable {
             } catch {
                 log.error("cannot record the worker failure", metadata: ["error": "\(error)"])
             }
+            return .neither
         } catch {
             let reason: String
             if case ProcessingError.transient(let r) = error { reason = r } else { reason = "\(error)" }
             let at = retry.retryDate(afterAttempt: claim.attempts)
             log.warning("job failed, will retry", metadata: ["reason": "\(reason)", "retry_in_s": "\(Int(at.timeIntervalSinceNow))"])
             try? ledger.failJob(claim.jobID, reason: reason, retryAt: at, now: Date())
+            return .failed(reason)
         }
     }
-    /// Routes the produced objects to the destinations that take them and keeps them for the
-    /// outbox. Only what some destination takes is kept; with no destination at all, the
-    /// outbox is where results stay, so everything is, in durably written files. Objects on
-    /// their way to destinations are held in memory (see `OutboxMemory`), or, when it is full,
-    /// written to their outbox files without fsync; either way before the ledger names them,
-    /// with their fingerprints, which the delivery loop checks for objects not held.
-    private func keep(_ produced: [ProducedObject], of claim: JobClaim) throws -> (objects: [NewObject], held: Bool) {
-        let folder = "outbox/\(claim.jobID)"
-        let routed = produced.map { object in
-            let to = destinations.filter { $0.wants(object.kind) }.map(\.name)
-            return NewObject(kind: object.kind, fileName: object.fileName, path: "\(folder)/\(object.fileName)",
-                             sopInstanceUID: object.sopInstanceUID, destinations: to,
-                             fingerprint: to.isEmpty ? nil : ContentFingerprint(of: object.data))
-        }
-        let kept = zip(produced, routed).filter { destinations.isEmpty || !$0.1.destinations.isEmpty }
-        // Only a first run's objects are held: a job analysed before may have objects some
-        // destinations took already, which would never let them go.
-        let held = !destinations.isEmpty && claim.attempts == 1
-            && outbox.hold(kept.map { ($0.1.path, $0.0.data, $0.1.destinations.count) })
-        if !kept.isEmpty && !held {
-            try DurableFile.writeUnreferenced(kept.map { ($0.0.fileName, $0.0.data) },
-                                              into: outbox.dataDirectory.appendingPathComponent(folder),
-                                              durable: destinations.isEmpty)
-        }
-        return (kept.map(\.1), held)
-    }
-
     /// Every image gets an answer at the PACS: one that failed for good or was quarantined gets
     /// the report that says the AI analysis is unavailable and why.
     private func answerUnavailable(_ claim: JobClaim, _ instance: ReceivedInstance, reason: String, _ log: Logger) async {
@@ -163,12 +171,8 @@ final class JobRunner: @unchecked Sendable {
                 log.warning("no \"AI analysis unavailable\" report is made by this processor; the PACS gets nothing for this image")
                 return
             }
-            let (objects, held) = try keep(produced, of: claim)
-            do {
+            let objects = try outbox.keep(produced, of: claim) { objects in
                 try ledger.attachObjects(claim.jobID, objects: objects, now: Date())
-            } catch {
-                if held { outbox.drop(objects.map(\.path)) }
-                throw error
             }
             log.notice("\"AI analysis unavailable\" report made", metadata: ["objects": "\(objects.count)"])
             if objects.contains(where: { !$0.destinations.isEmpty }) { onDeliveriesQueued() }

@@ -5,18 +5,16 @@ import Foundation
 /// UID appears in the file system.
 public struct Spool: Sendable {
     public let root: URL
-    public var temporaryDirectory: URL { Self.temporaryDirectory(dataDirectory: root.deletingLastPathComponent()) }
+    public var temporaryDirectory: URL { root.appendingPathComponent("tmp") }
 
     /// `tmp/` of the spool under `dataDirectory`: partial files, cleared at every start. The HTTP
     /// routes keep request bodies there too, so nothing depends on the system's TMPDIR.
     public static func temporaryDirectory(dataDirectory: URL) -> URL {
-        root(dataDirectory).appendingPathComponent("tmp")
+        DataDirectory(dataDirectory).spoolTemporary
     }
 
-    private static func root(_ dataDirectory: URL) -> URL { dataDirectory.appendingPathComponent("spool") }
-
     public init(dataDirectory: URL) throws {
-        root = Self.root(dataDirectory)
+        root = DataDirectory(dataDirectory).spool
         try DurableFile.makeDirectory(temporaryDirectory)
         // Leftovers in tmp/ are transfers that never got an answer: nothing refers to them.
         for name in (try? FileManager.default.contentsOfDirectory(atPath: temporaryDirectory.path)) ?? [] {

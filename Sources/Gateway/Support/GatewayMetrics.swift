@@ -16,6 +16,8 @@ public final class GatewayMetrics: Sendable {
     /// Images quarantined (their analysis failed its worker too often); the current number is
     /// `wecare_jobs{state="quarantined"}`.
     let jobsQuarantined: Metrics.Counter
+    /// Times the breaker paused analysis; whether it is paused now is `wecare_analysis_paused`.
+    let analysisPauses: Metrics.Counter
 
     public init() {
         registry = PrometheusCollectorRegistry()
@@ -28,6 +30,7 @@ public final class GatewayMetrics: Sendable {
         analysisDuration = Metrics.Timer(label: "wecare_analysis_duration_seconds", factory: factory)
         workerFailures = Metrics.Counter(label: "wecare_analysis_worker_failures_total", factory: factory)
         jobsQuarantined = Metrics.Counter(label: "wecare_jobs_quarantined_total", factory: factory)
+        analysisPauses = Metrics.Counter(label: "wecare_analysis_pauses_total", factory: factory)
     }
 
     func associationRejected(reason: String) {
@@ -66,8 +69,28 @@ public final class GatewayMetrics: Sendable {
         Metrics.Counter(label: "wecare_delivery_failures_total", dimensions: [("destination", destination)], factory: factory).increment()
     }
 
-    /// Snapshot values refreshed right before each scrape.
-    func refresh(counts: LedgerCounts?, diskHeadroomBytes: Int64?, outboxMemoryBytes: Int) {
+    /// One destination as a scrape shows it.
+    struct DestinationSnapshot {
+        var name: String
+        var up: Bool
+        /// nil when the ledger could not be read.
+        var waiting: WaitingDeliveries?
+    }
+
+    /// Snapshot values refreshed right before each scrape. `analysisPaused` nil: no analysis.
+    func refresh(counts: LedgerCounts?, diskHeadroomBytes: Int64?, outboxMemoryBytes: Int,
+                 destinations: [DestinationSnapshot], analysisPaused: Bool?, now: Date = Date()) {
+        for d in destinations {
+            let label = [("destination", d.name)]
+            Metrics.Gauge(label: "wecare_destination_up", dimensions: label, factory: factory).record(d.up ? 1 : 0)
+            guard let waiting = d.waiting else { continue }
+            Metrics.Gauge(label: "wecare_destination_waiting", dimensions: label, factory: factory).record(waiting.count)
+            let age = waiting.oldestQueuedAt.map { max(0, now.timeIntervalSince($0)) } ?? 0
+            Metrics.Gauge(label: "wecare_destination_oldest_waiting_seconds", dimensions: label, factory: factory).record(age)
+        }
+        if let analysisPaused {
+            Metrics.Gauge(label: "wecare_analysis_paused", factory: factory).record(analysisPaused ? 1 : 0)
+        }
         if let counts {
             for state in JobState.allCases {
                 Metrics.Gauge(label: "wecare_jobs", dimensions: [("state", state.rawValue)], factory: factory).record(counts.jobs[state] ?? 0)

@@ -15,10 +15,7 @@ public enum PrivateFiles {
     /// Warnings for `data_dir` and what the gateway keeps in it when group or others may read
     /// them; empty when all is private or nothing exists yet.
     public static func warnings(dataDirectory: URL) -> [String] {
-        let paths = [dataDirectory, dataDirectory.appendingPathComponent("spool"),
-                     dataDirectory.appendingPathComponent("outbox"),
-                     dataDirectory.appendingPathComponent("ledger.sqlite")]
-        return paths.compactMap { url in
+        return DataDirectory(dataDirectory).privateEntries.compactMap { url in
             var st = stat()
             guard stat(url.path, &st) == 0 else { return nil }
             let mode = st.st_mode & 0o777

@@ -13,11 +13,12 @@ struct ServedGateway {
             .deletingLastPathComponent().deletingLastPathComponent()
     }
 
-    /// `config` with the shipped model under `[analysis]`, plus `analysis` keys; `environment`
-    /// adds to this process's.
-    static func start(_ config: TestConfig, analysis: String = "", environment: [String: String] = [:]) throws -> ServedGateway {
+    /// `config` with `model` (default: the shipped one) under `[analysis]`, plus `analysis` keys;
+    /// `environment` adds to this process's.
+    static func start(_ config: TestConfig, analysis: String = "", model: URL? = nil,
+                      environment: [String: String] = [:]) throws -> ServedGateway {
         let wecare = try WeCareBinary.url()
-        let model = repositoryRoot.appendingPathComponent("weights/busi_unet.onnx").path
+        let model = (model ?? repositoryRoot.appendingPathComponent("weights/busi_unet.onnx")).path
         let text = config.text.replacingOccurrences(
             of: "[analysis]\nenabled = \(config.analysisEnabled)\n",
             with: "[analysis]\nenabled = \(config.analysisEnabled)\nmodel = \"\(model)\"\n\(analysis)\n")

@@ -17,9 +17,12 @@ struct TestConfig {
     /// `[analysis] model`; nil leaves the key out (the loader's default path).
     var model: String?
     var workers = 2
+    /// More `[analysis]` keys, one per line.
+    var analysisKeys = ""
     var httpPort = 0
     var retryBase = 0.2
     var retryMax = 1.0
+    var probeMax = 1.0
     var destinations = """
         [[destination]]
         name = "archive"
@@ -58,10 +61,10 @@ struct TestConfig {
         """
         for m in modalities { s += "[[modality]]\nae_title = \"\(m)\"\n\n" }
         s += destinations + "\n\n"
-        s += "[http]\nport = \(httpPort)\n\n[analysis]\nenabled = \(analysisEnabled)\nworkers = \(workers)\n"
+        s += "[http]\nport = \(httpPort)\n\n[analysis]\nenabled = \(analysisEnabled)\nworkers = \(workers)\n\(analysisKeys)\n"
         if let model { s += "model = \"\(model)\"\n" }
         s += "\n"
-        s += "[delivery]\nretry_base_seconds = \(retryBase)\nretry_max_seconds = \(retryMax)\n\n"
+        s += "[delivery]\nretry_base_seconds = \(retryBase)\nretry_max_seconds = \(retryMax)\nprobe_max_seconds = \(probeMax)\n\n"
         s += extra
         return s
     }
@@ -78,10 +81,13 @@ struct TestConfig {
 }
 
 extension GatewayService {
+    /// `logger` nil: quiet, unless WECARE_TEST_LOG is set.
     static func startForTest(_ config: TestConfig, processor: InstanceProcessor?,
-                             outboxMemoryBytes: Int = GatewayService.outboxMemoryCapacity) async throws -> GatewayService {
-        var logger = Logger(label: "wecare.test")
-        logger.logLevel = ProcessInfo.processInfo.environment["WECARE_TEST_LOG"] == nil ? .critical : .debug
+                             outboxMemoryBytes: Int = GatewayService.outboxMemoryCapacity,
+                             logger: Logger? = nil) async throws -> GatewayService {
+        var quiet = Logger(label: "wecare.test")
+        quiet.logLevel = ProcessInfo.processInfo.environment["WECARE_TEST_LOG"] == nil ? .critical : .debug
+        let logger = logger ?? quiet
         let service = try GatewayService(configuration: try config.load(), processor: processor, routes: [], logger: logger,
                                          outboxMemoryBytes: outboxMemoryBytes)
         do {
