@@ -217,6 +217,11 @@ final class LedgerTests: XCTestCase {
                 ALTER TABLE jobs DROP COLUMN worker_failures;
                 ALTER TABLE deliveries DROP COLUMN refusals;
                 ALTER TABLE deliveries DROP COLUMN queued_at;
+                DROP INDEX jobs_finished; DROP INDEX jobs_unfinished; DROP INDEX instances_in_spool;
+                DROP INDEX instances_spool_path; DROP INDEX deliveries_state;
+                ALTER TABLE jobs DROP COLUMN finished_at;
+                ALTER TABLE instances DROP COLUMN spool_removed_at;
+                ALTER TABLE instances DROP COLUMN dataset_sha256;
                 UPDATE objects SET path = 'outbox/' || job_id || '/' || file_name;
                 DELETE FROM grdb_migrations WHERE identifier NOT LIKE 'v1%';
                 """)
@@ -283,7 +288,7 @@ final class LedgerTests: XCTestCase {
         let migrations = try DatabaseQueue(path: file.path).read { db in
             try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
         }
-        XCTAssertEqual(migrations.last, "instance-content-hash", "registered last")
+        XCTAssertTrue(migrations.contains("instance-content-hash"), "\(migrations)")
     }
 
     func testDatasetPeekReadsUIDsInBothLittleEndianEncodings() throws {
