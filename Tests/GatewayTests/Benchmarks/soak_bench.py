@@ -8,8 +8,8 @@ each sample's value over the value at the end of the first cycle (a ratio near 1
   python3 Tests/GatewayTests/Benchmarks/soak_bench.py [--wecare .build/release/wecare] [-n 20000]
       [--batch 200] [--keep-seconds 20]
 
-The modality sends --batch images per association (storescu), one batch after another; every
-batch a sample is taken. Retention: keep_images_days and keep_records_days are --keep-seconds and
+The modality sends --batch images per association (storescu), the next batch once the gateway
+has analysed most of the last (a soak, not a burst); every batch a sample is taken. Retention: keep_images_days and keep_records_days are --keep-seconds and
 twice that; the sweeper runs every second. The PACS is a storescp that deletes what it receives
 (--ignore), so only the gateway's disk is measured.
 Needs: dcmtk (storescu, storescp), pydicom, numpy, pillow; BUSI images at ../shared/data/busi.
@@ -93,11 +93,28 @@ def rss_kib(pid):
 
 
 def children(pid):
+    """Its worker processes (every process whose parent it is)."""
+    kids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        kids.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    return kids
+
+
+def backlog(db):
+    """Images received and not yet analysed."""
     try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(x) for x in f.read().split()]
-    except OSError:
-        return []
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        n = con.execute("SELECT COUNT(*) FROM jobs WHERE state IN ('received', 'analysing')").fetchone()[0]
+        con.close()
+        return n
+    except sqlite3.Error:
+        return 0
 
 
 def ledger_rows(db):
@@ -165,6 +182,10 @@ sweep_interval_seconds = 1
                                capture_output=True, text=True)
             if r.returncode != 0:
                 print(r.stderr[-2000:], file=sys.stderr)
+            # A soak, not a burst: the next batch goes once the gateway has caught up (a backlog
+            # would grow the spool for a reason retention is not about).
+            while backlog(os.path.join(data, "ledger.sqlite")) > args.batch // 2 and gw.poll() is None:
+                time.sleep(0.2)
             s = {"sent": b + len(batch), "t": round(time.time() - start, 1), "data_bytes": folder_bytes(data),
                  "rss_kib": rss_kib(gw.pid), **ledger_rows(os.path.join(data, "ledger.sqlite"))}
             samples.append(s)
