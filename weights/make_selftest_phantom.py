@@ -3,7 +3,8 @@
 `wecare selftest` runs the model on `busi_unet.selftest.png` (a synthetic breast-ultrasound
 phantom: speckle, a dark oval lesion with posterior enhancement; no patient's image) and
 compares with `busi_unet.selftest.json`, computed here by ONNX Runtime with the training
-recipe's preprocessing, independent of WeCare's engine. Rerun after replacing the model:
+recipe's preprocessing and the card's heads (training/card_inference.py), independent of
+WeCare's engine. Rerun after replacing the model:
     python3 weights/make_selftest_phantom.py
 """
 import json
@@ -11,12 +12,13 @@ import os
 import sys
 
 import numpy as np
-import onnxruntime as ort
+import onnxruntime as ort  # noqa: F401  (its version is recorded)
 from PIL import Image
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "training"))
-from busi import adaptive_avg_resize, load_gray  # noqa: E402
+from busi import load_gray  # noqa: E402
+from card_inference import CardModel  # noqa: E402
 
 SIZE = 256
 rng = np.random.default_rng(20261127)
@@ -40,17 +42,16 @@ image = np.clip(image, 0, 255).astype(np.uint8)
 png = os.path.join(here, "busi_unet.selftest.png")
 Image.fromarray(image).save(png, optimize=True)
 gray = load_gray(png)
-inp = (adaptive_avg_resize(gray, 256, 256) / 255.0).astype(np.float32)[None, None]
-card = json.load(open(os.path.join(here, "busi_unet.json")))
-sess = ort.InferenceSession(os.path.join(here, card["file"]), providers=["CPUExecutionProvider"])
-mask, probs = sess.run(None, {card["input"]["name"]: inp})
+model = CardModel(os.path.join(here, "busi_unet.onnx"))
+card = model.card
+probs, mask = model.predict(gray)
 expected = {
     "image": os.path.basename(png),
     "model": {"name": card["name"], "version": card["version"]},
     "classes": card["classes"],
-    "probabilities": [round(float(p), 6) for p in probs[0]],
-    "label": card["classes"][int(np.argmax(probs[0]))],
-    "mask_pixels": int((mask[0, 0] >= card["threshold"]).sum()),
+    "probabilities": [round(float(p), 6) for p in probs],
+    "label": model.label(probs),
+    "mask_pixels": int((mask >= card["threshold"]).sum()),
     "made_by": "weights/make_selftest_phantom.py (ONNX Runtime %s)" % ort.__version__,
 }
 json.dump(expected, open(os.path.join(here, "busi_unet.selftest.json"), "w"), indent=2)

@@ -110,8 +110,7 @@ public struct FrameAnalyzer: Sendable {
                                                      imageWidth: frame.width, imageHeight: frame.height,
                                                      spacing: spacing)
         lap("postprocess_trace_measure")
-        let best = prediction.classProbabilities.indices.max { prediction.classProbabilities[$0] < prediction.classProbabilities[$1] } ?? 0
         return ViewFindings(view: view, fieldOfView: fov, classProbabilities: prediction.classProbabilities,
-                            label: card.classes[best], masks: masks, lesions: lesions)
+                            label: card.label(for: prediction.classProbabilities), masks: masks, lesions: lesions)
     }
 }

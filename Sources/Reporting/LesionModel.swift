@@ -65,20 +65,19 @@ public final class LesionModel: @unchecked Sendable {
     }
 
     /// Runs the network on a grayscale field of view of any size (and on its mirror image too,
-    /// when the card says so, averaging the two).
+    /// when the card says so). The two runs' outputs are averaged as the network gives them,
+    /// before the heads' activations: a logit model is averaged in logits, as its
+    /// cross-validation scored it, and a probability model in probabilities.
     public func predict(_ fieldOfView: GrayImage) throws -> ModelPrediction {
         let input = try fieldOfView.resizedAdaptiveAverage(width: card.inputWidth, height: card.inputHeight)
-        let direct = try run(input)
-        guard card.flipAverage else { return direct }
-        let mirrored = try run(Self.mirrored(input, width: card.inputWidth))
-        let w = direct.probabilities.width
-        let back = Self.mirrored(mirrored.probabilities.values, width: w)
-        let mask = zip(direct.probabilities.values, back).map { ($0 + $1) / 2 }
-        return ModelPrediction(probabilities: try ProbabilityMap(width: w, height: direct.probabilities.height, values: mask),
-                               classProbabilities: zip(direct.classProbabilities, mirrored.classProbabilities).map { ($0 + $1) / 2 })
+        var outputs = try run(input)
+        if card.flipAverage {
+            outputs = outputs.averaged(with: try run(Self.mirrored(input, width: card.inputWidth)).mirrored())
+        }
+        return try outputs.activated(by: card.heads)
     }
 
-    private func run(_ input: [Float]) throws -> ModelPrediction {
+    private func run(_ input: [Float]) throws -> RawOutputs {
         let session = try checkOut()
         defer { checkIn(session) }
         let feeds = [card.input.name: Tensor(shape: card.input.shape, data: input)]
@@ -93,12 +92,32 @@ public final class LesionModel: @unchecked Sendable {
         guard let mask = out[heads.mask.output], let classes = out[heads.classes.output], classes.count == card.classes.count else {
             throw ReportingError.modelUnusable("outputs do not match the model card")
         }
-        let w = mask.shape.last ?? card.inputWidth, h = mask.count / max(1, w)
-        let probabilities = heads.mask.activation == "sigmoid" ? mask.data.map { 1 / (1 + expf(-$0)) } : mask.data
-        var scores = classes.data.map(Double.init)
-        if heads.classes.activation == "softmax" { scores = Self.softmax(scores, temperature: heads.classes.temperature ?? 1) }
-        return ModelPrediction(probabilities: try ProbabilityMap(width: w, height: h, values: probabilities),
-                               classProbabilities: scores)
+        let w = mask.shape.last ?? card.inputWidth
+        return RawOutputs(mask: mask.data, width: w, height: mask.count / max(1, w), classes: classes.data.map(Double.init))
+    }
+
+    /// The mask and class outputs as the network gave them, before the heads' activations.
+    struct RawOutputs {
+        var mask: [Float]
+        var width: Int, height: Int
+        var classes: [Double]
+
+        func mirrored() -> RawOutputs {
+            RawOutputs(mask: LesionModel.mirrored(mask, width: width), width: width, height: height, classes: classes)
+        }
+
+        func averaged(with other: RawOutputs) -> RawOutputs {
+            RawOutputs(mask: zip(mask, other.mask).map { ($0 + $1) / 2 }, width: width, height: height,
+                       classes: zip(classes, other.classes).map { ($0 + $1) / 2 })
+        }
+
+        func activated(by heads: ModelCard.Heads) throws -> ModelPrediction {
+            let probabilities = heads.mask.activation == "sigmoid" ? mask.map { 1 / (1 + expf(-$0)) } : mask
+            var scores = classes
+            if heads.classes.activation == "softmax" { scores = LesionModel.softmax(scores, temperature: heads.classes.temperature ?? 1) }
+            return ModelPrediction(probabilities: try ProbabilityMap(width: width, height: height, values: probabilities),
+                                   classProbabilities: scores)
+        }
     }
 
     static func softmax(_ logits: [Double], temperature: Double) -> [Double] {

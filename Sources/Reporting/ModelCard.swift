@@ -33,13 +33,23 @@ public struct ModelCard: Codable, Sendable, Equatable {
     public var threshold: Double
     public var minAreaFraction: Double
     public var heads: Heads
-    /// Run the network on the image and on its mirror image, and average the probabilities.
+    /// Run the network on the image and on its mirror image, and average the outputs.
     public var flipAverage: Bool
+    /// A class called whenever its probability reaches `threshold` (malignant, at the threshold
+    /// cross-validation found for the sensitivity wanted); otherwise the most probable of the
+    /// others. Absent: the most probable class.
+    public var operatingPoint: OperatingPoint?
+
+    public struct OperatingPoint: Codable, Sendable, Equatable {
+        public var `class`: String
+        public var threshold: Double
+    }
 
     enum CodingKeys: String, CodingKey {
         case name, version, file, input, classes, threshold, heads
         case minAreaFraction = "min_area_fraction"
         case flipAverage = "flip_average"
+        case operatingPoint = "operating_point"
     }
 
     public init(from decoder: Decoder) throws {
@@ -53,6 +63,17 @@ public struct ModelCard: Codable, Sendable, Equatable {
         minAreaFraction = try c.decode(Double.self, forKey: .minAreaFraction)
         heads = try c.decodeIfPresent(Heads.self, forKey: .heads) ?? .probabilities
         flipAverage = try c.decodeIfPresent(Bool.self, forKey: .flipAverage) ?? false
+        operatingPoint = try c.decodeIfPresent(OperatingPoint.self, forKey: .operatingPoint)
+    }
+
+    /// The class reported for these probabilities (in `classes` order): the operating point's
+    /// class when its probability reaches the threshold, else the most probable other class.
+    public func label(for probabilities: [Double]) -> String {
+        let called = operatingPoint.flatMap { op in classes.firstIndex(of: op.class).map { (index: $0, threshold: op.threshold) } }
+        if let called, probabilities[called.index] >= called.threshold { return classes[called.index] }
+        let candidates = probabilities.indices.filter { $0 != called?.index }
+        let best = candidates.max { probabilities[$0] < probabilities[$1] } ?? 0
+        return classes[best]
     }
 
     public var inputWidth: Int { input.shape.last ?? 256 }
@@ -69,6 +90,10 @@ public struct ModelCard: Codable, Sendable, Equatable {
             let card = try JSONDecoder().decode(ModelCard.self, from: data)
             guard card.classes.count >= 2, card.input.shape.count == 4 else {
                 throw ReportingError.modelCardInvalid(cardURL.path, "needs >= 2 classes and a 4-D input shape")
+            }
+            if let op = card.operatingPoint, !card.classes.contains(op.class) || !(0...1).contains(op.threshold) {
+                throw ReportingError.modelCardInvalid(
+                    cardURL.path, "operating_point: class '\(op.class)' must be one of \(card.classes) and its threshold in 0...1")
             }
             guard ["sigmoid", "none"].contains(card.heads.mask.activation),
                   ["softmax", "none"].contains(card.heads.classes.activation),

@@ -7,9 +7,11 @@ struct FixtureIndex: Decodable {
     struct Port: Decodable { let name: String; let shape: [Int] }
     struct Case: Decodable { let name: String; let model: String; let data: String; let inputs: [Port]; let outputs: [Port] }
     struct Refusal: Decodable { let name: String; let model: String; let error_contains: String }
+    /// The shipped model's raw outputs (the ones its card's heads name, before their activation).
     struct Shipped: Decodable {
-        let model: String; let input: String; let shape: [Int]
-        let mask_indices: [Int]; let mask_values: [Float]; let mask_sum: Double; let class_probs: [Float]
+        let model: String; let input: String; let input_name: String; let shape: [Int]
+        let mask_output: String; let class_output: String
+        let mask_indices: [Int]; let mask_values: [Float]; let mask_sum: Double; let class_values: [Float]
     }
     let cases: [Case]
     let refusals: [Refusal]

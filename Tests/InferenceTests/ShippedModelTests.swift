@@ -18,11 +18,11 @@ final class ShippedModelTests: XCTestCase {
         XCTAssertEqual(pixels.count, ref.shape.reduce(1, *))
         let input = Tensor(shape: ref.shape, data: pixels.map { Float($0) / 255 })
         for threads in [1, 2] {
-            let out = try InferenceSession(model: model, inputShapes: ["image": ref.shape], threads: threads).run(["image": input])
-            let mask = try XCTUnwrap(out["mask"]), probs = try XCTUnwrap(out["class_probs"])
+            let out = try InferenceSession(model: model, inputShapes: [ref.input_name: ref.shape], threads: threads).run([ref.input_name: input])
+            let mask = try XCTUnwrap(out[ref.mask_output]), probs = try XCTUnwrap(out[ref.class_output])
             XCTAssertEqual(mask.shape, ref.shape)
             XCTAssertLessThanOrEqual(maxAbsDiff(ref.mask_indices.map { mask.data[$0] }, ref.mask_values), 1e-4)
-            XCTAssertLessThanOrEqual(maxAbsDiff(probs.data, ref.class_probs), 1e-4)
+            XCTAssertLessThanOrEqual(maxAbsDiff(probs.data, ref.class_values), 1e-4)
             // Whole-mask checksum: a mean error of 1e-5 per pixel at most.
             let sum = mask.data.reduce(0.0) { $0 + Double($1) }
             XCTAssertEqual(sum, ref.mask_sum, accuracy: 1e-5 * Double(mask.count))
@@ -33,9 +33,9 @@ final class ShippedModelTests: XCTestCase {
     /// idle workers' cores): the outputs are the same to the bit as on one thread.
     func testOutputsDoNotDependOnTheThreadsOfEachStep() throws {
         let (ref, model, pixels) = try shipped()
-        let input = ["image": Tensor(shape: ref.shape, data: pixels.map { Float($0) / 255 })]
-        let one = try InferenceSession(model: model, inputShapes: ["image": ref.shape], threads: 1).run(input)
-        let session = try InferenceSession(model: model, inputShapes: ["image": ref.shape], threads: 3)
+        let input = [ref.input_name: Tensor(shape: ref.shape, data: pixels.map { Float($0) / 255 })]
+        let one = try InferenceSession(model: model, inputShapes: [ref.input_name: ref.shape], threads: 1).run(input)
+        let session = try InferenceSession(model: model, inputShapes: [ref.input_name: ref.shape], threads: 3)
         var step = 0
         let schedules: [String: () -> Int] = [
             "3 threads": { 3 },
@@ -45,8 +45,8 @@ final class ShippedModelTests: XCTestCase {
         ]
         for (name, threads) in schedules {
             let out = try session.run(input, threadsPerStep: threads)
-            XCTAssertEqual(out["mask"]?.data, one["mask"]?.data, name)
-            XCTAssertEqual(out["class_probs"]?.data, one["class_probs"]?.data, name)
+            XCTAssertEqual(out[ref.mask_output]?.data, one[ref.mask_output]?.data, name)
+            XCTAssertEqual(out[ref.class_output]?.data, one[ref.class_output]?.data, name)
         }
         XCTAssertGreaterThan(step, 10, "asked before each step")
     }
@@ -59,10 +59,10 @@ final class ShippedModelTests: XCTestCase {
         let width = ref.shape[3]
         let a = pixels.map { Float($0) / 255 }
         let b = (0..<a.count).map { a[($0 / width) * width + (width - 1 - $0 % width)] }
-        let first = try InferenceSession(model: model, inputShapes: ["image": ref.shape])
+        let first = try InferenceSession(model: model, inputShapes: [ref.input_name: ref.shape])
         let shared = try InferenceSession(sharingKernelsOf: first)
         let expected = try [a, b].map { input in
-            try InferenceSession(model: model, inputShapes: ["image": ref.shape]).run(["image": Tensor(shape: ref.shape, data: input)])
+            try InferenceSession(model: model, inputShapes: [ref.input_name: ref.shape]).run([ref.input_name: Tensor(shape: ref.shape, data: input)])
         }
         let got = Mutex<[[String: Tensor]?]>([nil, nil])
         let failures = Mutex<[String]>([])
@@ -70,9 +70,9 @@ final class ShippedModelTests: XCTestCase {
             let session = k == 0 ? first : shared
             do {
                 for _ in 0..<3 {
-                    let out = try session.run(["image": Tensor(shape: ref.shape, data: k == 0 ? a : b)])
+                    let out = try session.run([ref.input_name: Tensor(shape: ref.shape, data: k == 0 ? a : b)])
                     got.withLock { $0[k] = out }
-                    if out["mask"]?.data != expected[k]["mask"]?.data || out["class_probs"]?.data != expected[k]["class_probs"]?.data {
+                    if out[ref.mask_output]?.data != expected[k][ref.mask_output]?.data || out[ref.class_output]?.data != expected[k][ref.class_output]?.data {
                         failures.withLock { $0.append("session \(k) differs") }
                     }
                 }
@@ -81,7 +81,7 @@ final class ShippedModelTests: XCTestCase {
             }
         }
         XCTAssertEqual(failures.withLock { $0 }, [])
-        XCTAssertNotEqual(expected[0]["mask"]?.data, expected[1]["mask"]?.data, "the two inputs give different masks")
+        XCTAssertNotEqual(expected[0][ref.mask_output]?.data, expected[1][ref.mask_output]?.data, "the two inputs give different masks")
         XCTAssertNotNil(got.withLock { $0[1] })
     }
 }

@@ -54,4 +54,18 @@ final class ModelHeadsTests: XCTestCase {
         XCTAssertEqual(LesionModel.mirrored(row, width: 3), [3, 2, 1, 6, 5, 4])
         XCTAssertEqual(LesionModel.mirrored(LesionModel.mirrored(row, width: 2), width: 2), row)
     }
+
+    func testTheOperatingPointCallsItsClassAtItsThresholdAndOtherwiseTheBestOfTheRest() throws {
+        let c = try card("{\(base), \"operating_point\": {\"class\": \"malignant\", \"threshold\": 0.3}}")
+        XCTAssertEqual(c.label(for: [0.2, 0.5, 0.3]), "malignant", "at the threshold, though not the most probable")
+        XCTAssertEqual(c.label(for: [0.2, 0.51, 0.29]), "benign")
+        XCTAssertEqual(c.label(for: [0.6, 0.15, 0.25]), "normal")
+        let plain = try card("{\(base)}")
+        XCTAssertEqual(plain.label(for: [0.2, 0.5, 0.3]), "benign", "no operating point: the most probable class")
+        for bad in [#"{"class": "cancer", "threshold": 0.3}"#, #"{"class": "malignant", "threshold": 1.5}"#] {
+            XCTAssertThrowsError(try card("{\(base), \"operating_point\": \(bad)}")) { error in
+                XCTAssertTrue("\(error)".contains("operating_point"), "\(error)")
+            }
+        }
+    }
 }

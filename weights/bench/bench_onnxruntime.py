@@ -32,6 +32,14 @@ def ort_median(path, shape, threads, runs):
     return statistics.median(times)
 
 
+def declared_shape(model):
+    """The model's declared input shape ([1, 1, 224, 224] for the Lite0 UNet), or None if dynamic."""
+    import onnx
+    dims = onnx.load(model, load_external_data=False).graph.input[0].type.tensor_type.shape.dim
+    shape = [d.dim_value for d in dims]
+    return shape if shape and all(v > 0 for v in shape) else None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model")
@@ -47,7 +55,7 @@ def main():
             subprocess.run([sys.executable, os.path.join(ROOT, "weights", "bench", "make_bench_unet.py"), model], check=True)
     if not os.path.exists(args.wecare):
         sys.exit(f"{args.wecare} missing: run `swift build -c release --product wecare` first")
-    shape = [1, 1, 256, 256]
+    shape = declared_shape(model) or [1, 1, 256, 256]
     for threads in args.threads:
         o, w, gflop = [], [], None
         for _ in range(args.rounds):

@@ -332,6 +332,76 @@ def cases():
     return c
 
 
+# ---------------------------------------------------------------- EfficientNet-Lite0 UNet shapes
+def lite_cases(r):
+    """The shapes the Lite0 UNet (lite_model.py, exported by lite_export.py) adds: depthwise 3x3
+    and 5x5 at strides 1 and 2 with TF SAME pads written as asymmetric Conv pads, Clip(0, 6) after
+    conv + BN, an inverted-residual block, and the class head's mask-weighted pooling. Drawn from
+    their own generator so that adding them leaves the older cases' data as it was."""
+    c = {}
+    X = lambda s: [("x", s)]
+    w = lambda *s, scale=0.3: (r.standard_normal(s) * scale).astype(np.float32)
+    six = [T("lo", np.array(0, np.float32)), T("hi", np.array(6, np.float32))]
+
+    def dw(name, xshape, k, stride, pads, clip=False):
+        ch = xshape[1]
+        nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c" if clip else "y"], name="Conv_0", group=ch,
+                                  strides=[stride, stride], pads=pads, kernel_shape=[k, k])]
+        inits = [T("w", w(ch, 1, k, k)), T("b", w(ch))]
+        if clip:
+            nodes.append(helper.make_node("Clip", ["c", "lo", "hi"], ["y"], name="Clip_1"))
+            inits += six
+        c[name] = model(nodes, X(xshape), ["y"], inits)
+
+    dw("lite_dw3x3_s1", [1, 16, 14, 13], 3, 1, [1, 1, 1, 1])
+    dw("lite_dw3x3_s2_same", [1, 24, 16, 18], 3, 2, [0, 0, 1, 1], clip=True)
+    dw("lite_dw5x5_s1_clip6", [1, 40, 14, 14], 5, 1, [2, 2, 2, 2], clip=True)
+    dw("lite_dw5x5_s2_same", [1, 12, 15, 16], 5, 2, [1, 1, 2, 2])
+    # The stem: dense 3x3 stride 2 with SAME pads, then Clip(0, 6).
+    c["lite_stem_s2_clip6"] = model([
+        helper.make_node("Conv", ["x", "w", "b"], ["c"], name="Conv_0", strides=[2, 2], pads=[0, 0, 1, 1]),
+        helper.make_node("Clip", ["c", "lo", "hi"], ["y"], name="Clip_1")],
+        X([1, 1, 32, 30]), ["y"], [T("w", w(32, 1, 3, 3, scale=2.0)), T("b", w(32))] + six)
+    # Inverted residual: 1x1 expand + BN + Clip, depthwise 5x5 + BN + Clip, 1x1 project + BN, Add.
+    C, E = 16, 96
+    def bn(p, n):
+        return [T(p + "g", 1 + 0.1 * w(n, scale=1)), T(p + "be", w(n, scale=0.1)), T(p + "m", w(n, scale=0.1)),
+                T(p + "v", 1 + 0.1 * np.abs(w(n, scale=1)))]
+    def bnnode(p, i, o):
+        return helper.make_node("BatchNormalization", [i, p + "g", p + "be", p + "m", p + "v"], [o], name=p + "BN", epsilon=1e-3)
+    c["lite_inverted_residual"] = model([
+        helper.make_node("Conv", ["x", "we"], ["e"], name="Conv_expand"), bnnode("e", "e", "en"),
+        helper.make_node("Clip", ["en", "lo", "hi"], ["er"], name="Clip_expand"),
+        helper.make_node("Conv", ["er", "wd"], ["d"], name="Conv_dw", group=E, pads=[2, 2, 2, 2]), bnnode("d", "d", "dn"),
+        helper.make_node("Clip", ["dn", "lo", "hi"], ["dr"], name="Clip_dw"),
+        helper.make_node("Conv", ["dr", "wp"], ["p"], name="Conv_project"), bnnode("p", "p", "pn"),
+        helper.make_node("Add", ["pn", "x"], ["y"], name="Add_residual")],
+        X([1, C, 14, 15]), ["y"],
+        [T("we", w(E, C, 1, 1)), T("wd", w(E, 1, 5, 5)), T("wp", w(C, E, 1, 1, scale=0.1))]
+        + bn("e", E) + bn("d", E) + bn("p", C) + six)
+    # The class head: features pooled under the predicted mask (GAP(f * m) / (GAP(m) + eps)) and
+    # over the whole image, concatenated, then a two-layer MLP.
+    F, H = 24, 16
+    c["lite_masked_pool_head"] = model([
+        helper.make_node("Sigmoid", ["logits"], ["m"], name="Sigmoid_0"),
+        helper.make_node("AveragePool", ["m"], ["m4"], name="AveragePool_1", kernel_shape=[4, 4], strides=[4, 4]),
+        helper.make_node("Mul", ["x", "m4"], ["fm"], name="Mul_2"),
+        helper.make_node("GlobalAveragePool", ["fm"], ["num"], name="GAP_3"),
+        helper.make_node("GlobalAveragePool", ["m4"], ["den0"], name="GAP_4"),
+        helper.make_node("Add", ["den0", "eps"], ["den"], name="Add_5"),
+        helper.make_node("Div", ["num", "den"], ["pooled"], name="Div_6"),
+        helper.make_node("GlobalAveragePool", ["x"], ["g"], name="GAP_7"),
+        helper.make_node("Flatten", ["pooled"], ["pf"], name="Flatten_8", axis=1),
+        helper.make_node("Flatten", ["g"], ["gf"], name="Flatten_9", axis=1),
+        helper.make_node("Concat", ["gf", "pf"], ["cat"], name="Concat_10", axis=1),
+        helper.make_node("Gemm", ["cat", "w1", "b1"], ["h"], name="Gemm_11", transB=1),
+        helper.make_node("Relu", ["h"], ["hr"], name="Relu_12"),
+        helper.make_node("Gemm", ["hr", "w2", "b2"], ["y"], name="Gemm_13", transB=1)],
+        [("x", [1, F, 7, 8]), ("logits", [1, 1, 28, 32])], ["y"],
+        [T("eps", np.array(1e-6, np.float32)), T("w1", w(H, 2 * F)), T("b1", w(H)), T("w2", w(3, H)), T("b2", w(3))])
+    return c
+
+
 REFUSALS = {
     # name: (model builder, substring that the load error must contain)
     "refuse_unknown_op": (lambda: model([helper.make_node("Relu", ["x"], ["r"], name="Relu_0"),
@@ -363,11 +433,13 @@ def main():
     index = {"cases": [], "refusals": []}
     so = ort.SessionOptions()
     so.intra_op_num_threads = 1
-    for name, m in cases().items():
+    lite_rng = np.random.default_rng(20261206)
+    for name, m in list(cases().items()) + list(lite_cases(lite_rng).items()):
         path = os.path.join(args.out, name + ".onnx")
         onnx.save(m, path)
         sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-        feeds = {i.name: rand(*i.shape) for i in sess.get_inputs()}
+        draw = (lambda *s: (lite_rng.standard_normal(s) * 2).astype(np.float32)) if name.startswith("lite_") else rand
+        feeds = {i.name: draw(*i.shape) for i in sess.get_inputs()}
         if name == "unet_small":
             feeds["image"] = rng.random((1, 1, 48, 40), dtype=np.float32)
         outs = sess.run(None, feeds)
@@ -402,33 +474,40 @@ def main():
 
 
 def busi_reference(out, index):
-    """Reference outputs of the shipped model for one fixed BUSI-like input (stored as uint8)."""
+    """Reference outputs of the shipped model (weights/busi_unet.onnx, read through its card) for one
+    fixed BUSI-like input (stored as uint8): the raw outputs the card's heads name, before any
+    activation, sampled on the mask and whole for the classes."""
     path = os.path.join(ROOT, "weights", "busi_unet.onnx")
     if not os.path.exists(path):
         print("weights/busi_unet.onnx not present: skipping the shipped-model reference")
         return
+    card = json.load(open(os.path.join(ROOT, "weights", "busi_unet.json")))
+    heads = card.get("heads", {"mask": {"output": "mask"}, "classes": {"output": "class_probs"}})
+    shape = card["input"]["shape"]
     from PIL import Image
     pixels = None
-    for root, _, files in os.walk("/work/shared/data/busi"):
+    for root, _, files in os.walk(os.path.join(ROOT, "..", "shared", "data", "busi")):
         for f in sorted(files):
             if f.endswith(".png") and "mask" not in f:
-                pixels = np.asarray(Image.open(os.path.join(root, f)).convert("L").resize((256, 256), Image.BILINEAR), np.uint8)
+                img = Image.open(os.path.join(root, f)).convert("L").resize((shape[3], shape[2]), Image.BILINEAR)
+                pixels = np.asarray(img, np.uint8)
                 break
         if pixels is not None:
             break
     if pixels is None:
-        pixels = (np.arange(256 * 256) * 7 % 251).astype(np.uint8).reshape(256, 256)
+        pixels = (np.arange(shape[2] * shape[3]) * 7 % 251).astype(np.uint8).reshape(shape[2], shape[3])
     x = (pixels.astype(np.float32) / np.float32(255))[None, None]
     sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-    outs = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, {"image": x})))
-    mask = outs["mask"].reshape(-1)
+    outs = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, {card["input"]["name"]: x})))
+    mask = outs[heads["mask"]["output"]].reshape(-1)
     idx = np.linspace(0, mask.size - 1, 1024).astype(np.int64)
     with open(os.path.join(out, "busi_unet_input.u8"), "wb") as f:
         f.write(pixels.tobytes())
-    index["shipped"] = {"model": "weights/busi_unet.onnx", "input": "busi_unet_input.u8", "shape": [1, 1, 256, 256],
+    index["shipped"] = {"model": "weights/busi_unet.onnx", "input": "busi_unet_input.u8", "input_name": card["input"]["name"],
+                        "shape": shape, "mask_output": heads["mask"]["output"], "class_output": heads["classes"]["output"],
                         "mask_indices": idx.tolist(), "mask_values": mask[idx].astype(float).tolist(),
                         "mask_sum": float(mask.astype(np.float64).sum()),
-                        "class_probs": outs["class_probs"].reshape(-1).astype(float).tolist()}
+                        "class_values": outs[heads["classes"]["output"]].reshape(-1).astype(float).tolist()}
 
 
 if __name__ == "__main__":

@@ -1,0 +1,63 @@
+"""The shipped model as its card (weights/<model>.json) describes it, run by ONNX Runtime: the
+training recipe's preprocessing (adaptive average resize to the card's input, gray / 255), the
+outputs the card's heads name, the mirrored run averaged in when `flip_average` says so (averaged
+as the network gives them, before the activations, as cross-validation scored it), then sigmoid /
+softmax with the fitted temperature. The independent reference the engine's tests and the
+self-test phantom are checked against.
+
+    from card_inference import CardModel
+    m = CardModel("weights/busi_unet.onnx"); probs, mask = m.predict(gray_uint8_image)
+"""
+import json
+import os
+
+import numpy as np
+import onnxruntime as ort
+
+from busi import adaptive_avg_resize
+
+PROBABILITY_HEADS = {"mask": {"output": "mask", "activation": "none"},
+                     "classes": {"output": "class_probs", "activation": "none"}}
+
+
+class CardModel:
+    def __init__(self, onnx_path, threads=1):
+        self.card = json.load(open(os.path.splitext(onnx_path)[0] + ".json"))
+        self.heads = self.card.get("heads", PROBABILITY_HEADS)
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
+        _, _, self.height, self.width = self.card["input"]["shape"]
+
+    def raw(self, x):
+        outs = dict(zip([o.name for o in self.session.get_outputs()],
+                        self.session.run(None, {self.card["input"]["name"]: x})))
+        return outs[self.heads["mask"]["output"]][0, 0].astype(np.float64), outs[self.heads["classes"]["output"]][0].astype(np.float64)
+
+    def predict(self, gray):
+        """Class probabilities (card order) and the lesion probability map at model resolution."""
+        x = (adaptive_avg_resize(gray, self.height, self.width) / 255.0).astype(np.float32)[None, None]
+        mask, classes = self.raw(x)
+        if self.card.get("flip_average", False):
+            m2, c2 = self.raw(np.ascontiguousarray(x[..., ::-1]))
+            mask, classes = (mask + m2[:, ::-1]) / 2, (classes + c2) / 2
+        if self.heads["mask"].get("activation") == "sigmoid":
+            mask = 1 / (1 + np.exp(-mask))
+        if self.heads["classes"].get("activation") == "softmax":
+            z = classes / self.heads["classes"].get("temperature", 1.0)
+            e = np.exp(z - z.max())
+            classes = e / e.sum()
+        return classes, mask
+
+    def label(self, probs):
+        """The reported class: the operating point's class when its probability reaches the
+        threshold, else the most probable other class (plain argmax without an operating point)."""
+        classes = self.card["classes"]
+        op = self.card.get("operating_point")
+        if op is None:
+            return classes[int(np.argmax(probs))]
+        k = classes.index(op["class"])
+        if probs[k] >= op["threshold"]:
+            return classes[k]
+        others = [i for i in range(len(classes)) if i != k]
+        return classes[max(others, key=lambda i: probs[i])]

