@@ -546,6 +546,10 @@ final class GraphCompiler {
             return Lowered(kernel: ConvTransposeKernel(g, weights: weights, bias: biasV, activation: act), inputs: [xv],
                            outputShapes: [[s[0], m, ho, wo]], outputNames: [outName])
         }
+        if DepthwiseConvKernel.handles(g) {
+            return Lowered(kernel: DepthwiseConvKernel(g, weights: weights, bias: biasV, activation: act), inputs: [xv],
+                           outputShapes: [[s[0], m, ho, wo]], outputNames: [outName])
+        }
         // A channel Concat read only by this conv is absorbed: the conv reads its inputs directly,
         // and a 2x2 up-sampling read only by that Concat computes its rows in the conv's row window.
         // A direct conv read only by this one is fused: its rows are computed as this conv needs them.

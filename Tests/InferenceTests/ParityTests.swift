@@ -38,9 +38,10 @@ final class ParityTests: XCTestCase {
         let expected: [String: [String]] = [
             "upsample_concat_conv_fused": ["Conv_5:ConvKernel", "Conv_8:ConvKernel"],
             "conv_chain_fused": ["Conv_2:ConvKernel", "MaxPool_4:PoolKernel", "Conv_5:ConvKernel", "Conv_6:ConvKernel"],
-            // Lite0: Clip(0, 6) and BatchNormalization vanish into the depthwise and 1x1 convs.
-            "lite_dw5x5_s1_clip6": ["Conv_0:ConvKernel"],
-            "lite_inverted_residual": ["Conv_expand:ConvKernel", "Conv_dw:ConvKernel", "Conv_project:ConvKernel", "Add_residual:BinaryKernel"],
+            // Lite0: Clip(0, 6) and BatchNormalization vanish into the depthwise and 1x1 convs, and
+            // the depthwise convs run their own kernel.
+            "lite_dw5x5_s1_clip6": ["Conv_0:DepthwiseConvKernel"],
+            "lite_inverted_residual": ["Conv_expand:ConvKernel", "Conv_dw:DepthwiseConvKernel", "Conv_project:ConvKernel", "Add_residual:BinaryKernel"],
         ]
         for (name, steps) in expected {
             guard let c = index.cases.first(where: { $0.name == name }) else { XCTFail("no fixture \(name)"); continue }
