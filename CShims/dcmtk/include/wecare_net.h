@@ -18,15 +18,6 @@ typedef struct {
     int require_peer_certificate;          /* SCP: require a trusted client cert; SCU: verify the server */
 } wc_tls_config;
 
-/* Whether a PEM private key belongs to a PEM certificate, loaded as the SCP and SCU load them. */
-enum {
-    WC_TLS_PAIR_OK = 0,
-    WC_TLS_PAIR_MISMATCH = 1,          /* both load, but the key is not the certificate's */
-    WC_TLS_PAIR_BAD_CERTIFICATE = 2,   /* not a readable PEM certificate */
-    WC_TLS_PAIR_BAD_KEY = 3            /* not a readable, unencrypted PEM private key */
-};
-int wc_tls_check_key_pair(const char *certificate_file, const char *private_key_file);
-
 /* DCMTK's own log lines (warnings and errors only), handed to Swift instead of the console.
  * level: 3 warn, 4 error, 5 fatal. Messages may contain UIDs or AE titles: redact before logging.
  * Set once per process; NULL silences DCMTK completely (the default). */

@@ -2,16 +2,22 @@ import CDCMTK
 import Foundation
 
 /// What a PEM certificate file (and its private key) says, read with OpenSSL: for checks
-/// before TLS is needed (`wecare selftest`), not for the handshake itself.
+/// before TLS is needed (`wecare check-config`, `wecare selftest`), not for the handshake itself.
 public struct CertificateFile: Sendable, Equatable {
     public var subject: String
     public var notBefore: Date
     public var notAfter: Date
-    /// nil when no key file was given; otherwise whether it is an unencrypted PEM private key
-    /// that belongs to the certificate.
-    public var keyMatches: Bool?
-    /// Why the key does not match or cannot be read ("" when it does).
-    public var keyProblem: String
+    /// nil when no key file was given.
+    public var key: KeyStatus?
+
+    public enum KeyStatus: Sendable, Equatable {
+        /// An unencrypted PEM private key that belongs to the certificate.
+        case matches
+        /// A readable key, but not the certificate's (OpenSSL's reason).
+        case mismatch(String)
+        /// Not an unencrypted PEM private key (why).
+        case unreadable(String)
+    }
 
     /// Reads the first certificate of `certificate` and, when given, the key.
     /// - Throws: `CertificateFileError.unreadable` when no certificate can be read.
@@ -25,8 +31,9 @@ public struct CertificateFile: Sendable, Equatable {
         let subject = withUnsafeBytes(of: info.subject) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         return CertificateFile(subject: subject, notBefore: Date(timeIntervalSince1970: TimeInterval(info.not_before)),
                                notAfter: Date(timeIntervalSince1970: TimeInterval(info.not_after)),
-                               keyMatches: privateKey == nil ? nil : (info.key_ok == 1 && info.key_matches == 1),
-                               keyProblem: info.key_ok == 1 && info.key_matches == 1 ? "" : message)
+                               key: privateKey == nil ? nil
+                                   : info.key_ok != 1 ? .unreadable(message)
+                                   : info.key_matches == 1 ? .matches : .mismatch(message))
     }
 
     /// The certificates of a PEM bundle (trusted CAs): how many, and the earliest expiry.

@@ -290,14 +290,15 @@ public enum ConfigurationLoader {
     private static func checkKeyPair(certificate: String, key: String, _ s: ConfigSection) {
         let manager = FileManager.default
         guard manager.isReadableFile(atPath: certificate), manager.isReadableFile(atPath: key) else { return }
-        switch TLSKeyPair.check(certificateFile: certificate, privateKeyFile: key) {
-        case .matches:
+        let file = try? CertificateFile.inspect(certificate: certificate, privateKey: key)
+        switch file?.key {
+        case .matches?:
             break
-        case .mismatch:
+        case .mismatch?:
             s.problem("private_key", "'\(key)' is not the private key of the certificate '\(certificate)'; give the key the certificate was issued for (the output of `openssl x509 -noout -pubkey -in CERT` and `openssl pkey -pubout -in KEY` must be equal)")
-        case .unreadableKey:
+        case .unreadable?:
             s.problem("private_key", "'\(key)' is not a readable PEM private key; give an unencrypted PEM key (encrypted keys are not supported)")
-        case .unreadableCertificate:
+        case nil:
             s.problem("certificate", "'\(certificate)' is not a readable PEM certificate; give the certificate in PEM form (-----BEGIN CERTIFICATE-----)")
         }
     }

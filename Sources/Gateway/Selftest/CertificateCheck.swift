@@ -25,9 +25,11 @@ public enum CertificateCheck {
         do { cert = try CertificateFile.inspect(certificate: tls.certificateFile, privateKey: tls.privateKeyFile) } catch {
             return SelftestResult(.fail, name, "\(error)")
         }
-        if cert.keyMatches != true {
+        switch cert.key {
+        case .matches?, nil: break
+        case .mismatch(let why)?, .unreadable(let why)?:
             return SelftestResult(.fail, name, "\(tls.privateKeyFile) is not the private key of \(tls.certificateFile) "
-                + "(\(cert.keyProblem)); configure the key the certificate was issued for (unencrypted PEM)")
+                + "(\(why)); configure the key the certificate was issued for (unencrypted PEM)")
         }
         var worst: SelftestResult.Status = .ok
         var notes: [String] = []
