@@ -200,7 +200,7 @@ public final class GatewayService: @unchecked Sendable {
             guard let down = health.down else { continue }
             let count = waiting?[name]?.count
             notes.append("destination \(name) down for \(Int(now.timeIntervalSince(down.since))) s "
-                         + "(\(down.lastError)); \(count.map(String.init) ?? "unknown") deliveries wait for it")
+                         + "(\(down.reason)); \(count.map(String.init) ?? "unknown") deliveries wait for it")
         }
         return notes
     }

@@ -13,7 +13,7 @@ final class AnalysisBreakerTests: XCTestCase {
         XCTAssertNil(breaker.record(.neither, probe: false, now: now), "an undecodable image says nothing")
         XCTAssertNil(breaker.record(.failed("model"), probe: false, now: now))
         XCTAssertEqual(breaker.consecutiveFailures, 2)
-        XCTAssertEqual(breaker.turn(now: now), .claim)
+        XCTAssertEqual(breaker.turn(now: now), .go)
         XCTAssertEqual(breaker.record(.failed("model"), probe: false, now: now), .paused(failures: 3, reason: "model"))
         XCTAssertEqual(breaker.paused?.since, now)
 
@@ -49,7 +49,7 @@ final class AnalysisBreakerTests: XCTestCase {
         XCTAssertEqual(breaker.turn(now: t), .probe, "nothing was due: the next job is the probe, at once")
         XCTAssertEqual(breaker.record(.succeeded, probe: true, now: t.addingTimeInterval(2)),
                        .resumed(pausedSeconds: t.addingTimeInterval(2).timeIntervalSince(now)))
-        XCTAssertEqual(breaker.turn(now: t), .claim)
+        XCTAssertEqual(breaker.turn(now: t), .go)
         XCTAssertEqual(breaker.consecutiveFailures, 0)
     }
 }

@@ -100,7 +100,7 @@ final class DeliveryLoop: @unchecked Sendable {
             if stopFlag.isSet { return }
             do {
                 switch health.turn(now: Date()) {
-                case .send:
+                case .go:
                     let due = try claim(batchLimit)
                     if due.isEmpty {
                         // Nothing (more) due: associations kept past their time are released while we wait.

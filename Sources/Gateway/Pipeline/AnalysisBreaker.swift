@@ -21,13 +21,8 @@ final class AnalysisBreaker: Sendable {
         case neither
     }
 
-    /// What a worker does next.
-    enum Turn: Equatable {
-        case claim
-        /// Claim one job: its analysis says whether analysis works again.
-        case probe
-        case wait(until: Date)
-    }
+    /// What a worker does next (`.go`: claim a job).
+    typealias Turn = ProbeSchedule.Turn
 
     /// A change to tell the operator about.
     enum Change: Equatable {
@@ -35,50 +30,36 @@ final class AnalysisBreaker: Sendable {
         case resumed(pausedSeconds: Double)
     }
 
-    struct Paused: Sendable {
-        var since: Date
-        var reason: String
-        var failedProbes = 0
-        var nextProbe: Date
-        var probing = false
-    }
+    typealias Paused = ProbeSchedule.Outage
 
     private struct State {
         /// Failures in a row while running.
         var failures = 0
-        var paused: Paused?
+        var schedule: ProbeSchedule
     }
 
-    private let state = Mutex(State())
+    private let state: Mutex<State>
     /// 0: never pauses.
     let threshold: Int
-    private let probes: RetryPolicy
 
     init(threshold: Int, probes: RetryPolicy) {
         self.threshold = threshold
-        self.probes = probes
+        state = Mutex(State(schedule: ProbeSchedule(probes: probes)))
     }
 
     /// nil while analysis runs.
-    var paused: Paused? { state.withLock { $0.paused } }
+    var paused: Paused? { state.withLock { $0.schedule.outage } }
 
     /// Failures in a row so far (while running).
     var consecutiveFailures: Int { state.withLock { $0.failures } }
 
     func turn(now: Date) -> Turn {
-        state.withLock { s in
-            guard var p = s.paused else { return .claim }
-            if p.probing { return .wait(until: now.addingTimeInterval(1)) }
-            if now < p.nextProbe { return .wait(until: p.nextProbe) }
-            p.probing = true
-            s.paused = p
-            return .probe
-        }
+        state.withLock { $0.schedule.turn(now: now) }
     }
 
     /// A probe that found no job due: the next job due is the probe, at once.
     func probeClaimedNothing() {
-        state.withLock { s in s.paused?.probing = false }
+        state.withLock { $0.schedule.probeTriedNothing() }
     }
 
     /// Counts one analysis; returns the change it made, if any.
@@ -87,26 +68,18 @@ final class AnalysisBreaker: Sendable {
             switch verdict {
             case .succeeded:
                 s.failures = 0
-                guard let p = s.paused else { return nil }
-                s.paused = nil
-                return .resumed(pausedSeconds: now.timeIntervalSince(p.since))
+                return s.schedule.end().map { .resumed(pausedSeconds: now.timeIntervalSince($0.since)) }
             case .neither:
-                if probe { s.paused?.probing = false }
+                if probe { s.schedule.probeTriedNothing() }
                 return nil
             case .failed(let reason):
-                if var p = s.paused {
-                    p.reason = reason
-                    if probe {
-                        p.failedProbes += 1
-                        p.nextProbe = now.addingTimeInterval(probes.delay(afterAttempt: p.failedProbes + 1))
-                        p.probing = false
-                    }
-                    s.paused = p
+                if s.schedule.outage != nil {
+                    s.schedule.failedAgain(reason, probe: probe, now: now)
                     return nil
                 }
                 s.failures += 1
                 guard threshold > 0, s.failures >= threshold else { return nil }
-                s.paused = Paused(since: now, reason: reason, nextProbe: now.addingTimeInterval(probes.delay(afterAttempt: 1)))
+                s.schedule.begin(reason, now: now)
                 let failures = s.failures
                 s.failures = 0
                 return .paused(failures: failures, reason: reason)

@@ -64,7 +64,7 @@ final class JobRunner: @unchecked Sendable {
             var probe = false
             do {
                 switch breaker.turn(now: Date()) {
-                case .claim: break
+                case .go: break
                 case .probe: probe = true
                 case .wait(let until):
                     await doorbell.wait(after: ticket, upTo: min(max(until.timeIntervalSinceNow, 0.05), 1))
