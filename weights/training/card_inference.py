@@ -49,6 +49,13 @@ class CardModel:
             classes = e / e.sum()
         return classes, mask
 
+    def lesion_mask(self, probability_map, height, width):
+        """The lesion mask at source resolution as the product makes it: bilinear upsampling,
+        the card's threshold, components under its minimum area dropped, holes filled."""
+        from score_cv import bilinear_upsample, postprocess
+        up = bilinear_upsample(probability_map, height, width)
+        return postprocess(up > self.card["threshold"], self.card["min_area_fraction"] * height * width)
+
     def label(self, probs):
         """The reported class: the operating point's class when its probability reaches the
         threshold, else the most probable other class (plain argmax without an operating point)."""
