@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -138,10 +139,11 @@ private:
                                        request.AffectedSOPClassUID, request.AffectedSOPInstanceUID,
                                        info.acceptedTransferSyntax.c_str(), associationID_};
         std::vector<char> path(4096, '\0');
+        Comment comment;
         uint16_t discardStatus = 0xA700;
         const int receive = context_->callbacks.store_requested(context_->callbacks.context, &command, path.data(),
-                                                                path.size(), &discardStatus);
-        if (!receive) return drainAndAnswer(request, presID, discardStatus);
+                                                                path.size(), &discardStatus, comment.data(), comment.size());
+        if (!receive) return drainAndAnswer(request, presID, discardStatus, comment);
 
         // Make sure the file can be created before the dataset starts flowing, so a bad
         // directory still gets a clean status instead of an aborted association.
@@ -149,8 +151,9 @@ private:
             std::fclose(probe);
         } else {
             const uint16_t status = context_->callbacks.store_received(
-                context_->callbacks.context, &command, nullptr, nullptr, nullptr, nullptr, "cannot create the output file");
-            return drainAndAnswer(request, presID, status);
+                context_->callbacks.context, &command, nullptr, nullptr, nullptr, nullptr, "cannot create the output file",
+                comment.data(), comment.size());
+            return drainAndAnswer(request, presID, status, comment);
         }
         acknowledgePromptly(association_); // the dataset follows the command at once
         OFCondition cond = receiveSTORERequest(request, presID, OFString(path.data()));
@@ -158,20 +161,36 @@ private:
             std::remove(path.data());
             std::string error = std::string("receiving the dataset failed: ") + cond.text();
             context_->callbacks.store_received(context_->callbacks.context, &command, nullptr, nullptr, nullptr, nullptr,
-                                               error.c_str());
+                                               error.c_str(), comment.data(), comment.size());
             return cond; // the association cannot continue after a broken dataset transfer
         }
         // The file is not parsed here: DCMTK's parser recurses once per nested sequence, and a
         // hostile dataset overflowed this thread's stack. Swift scans the file iteratively first.
         const uint16_t status = context_->callbacks.store_received(context_->callbacks.context, &command, path.data(),
-                                                                   nullptr, nullptr, nullptr, nullptr);
-        OFCondition sent = sendSTOREResponse(presID, request, status);
+                                                                   nullptr, nullptr, nullptr, nullptr,
+                                                                   comment.data(), comment.size());
+        OFCondition sent = answer(presID, request, status, comment);
         acknowledgePromptly(association_); // the modality's next command
         return sent;
     }
 
+    // Error Comment is LO: 64 characters at most (Swift keeps to that; the buffer bounds it).
+    using Comment = std::array<char, 65>;
+
+    // The C-STORE response, with the Error Comment (0000,0902) Swift gave, if any, in its command set.
+    OFCondition answer(T_ASC_PresentationContextID presID, T_DIMSE_C_StoreRQ &request, uint16_t status,
+                       Comment &comment) {
+        comment.back() = '\0';
+        if (comment[0] == '\0') return sendSTOREResponse(presID, request, status);
+        DcmDataset detail;
+        detail.putAndInsertString(DCM_ErrorComment, comment.data());
+        return sendSTOREResponse(presID, request.MessageID, request.AffectedSOPClassUID, request.AffectedSOPInstanceUID,
+                                 status, &detail);
+    }
+
     // Receives the dataset and drops it: nothing reaches the disk.
-    OFCondition drainAndAnswer(T_DIMSE_C_StoreRQ &request, T_ASC_PresentationContextID presID, uint16_t status) {
+    OFCondition drainAndAnswer(T_DIMSE_C_StoreRQ &request, T_ASC_PresentationContextID presID, uint16_t status,
+                               Comment &comment) {
         // Read and dropped PDV by PDV, never parsed: DCMTK's in-memory receive parses the dataset,
         // and its parser recurses once per nested sequence (a hostile dataset sent while the disk
         // is below its floor would overflow this thread's stack).
@@ -180,7 +199,7 @@ private:
         OFCondition cond = DIMSE_ignoreDataSet(association_, getDIMSEBlockingMode(), OFstatic_cast(int, getDIMSETimeout()),
                                                &bytes, &pdvs);
         if (cond.bad()) return cond;
-        return sendSTOREResponse(presID, request, status);
+        return answer(presID, request, status, comment);
     }
 
     int outcome() const {

@@ -230,13 +230,18 @@ final class NetworkSCPTests: XCTestCase {
         XCTAssertEqual(delegate.storeRequestCount, 0)
     }
 
-    func testDiscardAnswersOutOfResourcesAndWritesNothing() throws {
+    func testDiscardAnswersOutOfResourcesWithItsCommentAndWritesNothing() throws {
         delegate.discardStatus = .outOfResources
+        delegate.discardComment = "disk below the gateway's floor; retry later"
         let port = try startSCP()
         let file = try NetworkTestInputs.ultrasoundImage(in: directory)
         let result = try ExternalTool.run(try ExternalTool.dcmtk("storescu"),
-                                          ["-v", "-aet", "MODALITY", "-aec", "WECARE", "127.0.0.1", "\(port)", file.path])
+                                          ["-d", "-aet", "MODALITY", "-aec", "WECARE", "127.0.0.1", "\(port)", file.path])
         XCTAssertTrue(result.output.contains("OutOfResources") || result.output.lowercased().contains("0xa700"), result.output)
+        // The Error Comment (0000,0902) travels in the response's command set: storescu shows it
+        // as the status detail.
+        XCTAssertTrue(result.output.contains("(0000,0902)") && result.output.contains("disk below the gateway's floor; retry later"),
+                      result.output)
         let peer = DICOMPeer(aeTitle: "WECARE", host: "127.0.0.1", port: port, callingAETitle: "MODALITY")
         XCTAssertEqual(try StorageSCU.send([file], to: peer).first?.status, .outOfResources)
         XCTAssertEqual(delegate.storeRequestCount, 2)

@@ -43,13 +43,23 @@ final class HostileReceiveTests: XCTestCase {
 
     /// The C-STORE response status the gateway answered for `file`.
     func send(_ file: URL, _ sender: Sender, port: UInt16) throws -> UInt16? {
+        try answer(file, sender, port: port).status
+    }
+
+    /// The C-STORE response's status and Error Comment (0000,0902), as the sender saw them.
+    func answer(_ file: URL, _ sender: Sender, port: UInt16) throws -> (status: UInt16?, comment: String?) {
         switch sender {
         case .storescu(let proposal):
             let r = try Peers.store([file], port: port, extra: ["-d", "-R", proposal])
-            return Peers.statuses(in: r.output).first
+            // storescu -d dumps the response's status detail: "(0000,0902) LO [text] ..."
+            let comment = r.output.split(separator: "\n").first { $0.contains("(0000,0902)") }.flatMap { line -> String? in
+                guard let open = line.firstIndex(of: "["), let close = line.lastIndex(of: "]"), open < close else { return nil }
+                return String(line[line.index(after: open)..<close])
+            }
+            return (Peers.statuses(in: r.output).first, comment)
         case .raw:
             let r = try Peers.scu(["store-raw", "127.0.0.1", "\(port)", "US_ROOM1", "WECARE", file.path])
-            return (r["status"] as? Int).map { UInt16($0) }
+            return ((r["status"] as? Int).map { UInt16($0) }, r["comment"] as? String)
         }
     }
 
@@ -81,8 +91,12 @@ final class HostileReceiveTests: XCTestCase {
         let s = try await start()
 
         for (c, file) in zip(cases, files) {
-            let status = try send(file, c.sender, port: s.dicomPort)
+            let (status, comment) = try answer(file, c.sender, port: s.dicomPort)
             XCTAssertEqual(status, c.status, "\(c.kind): answered \(status.map { String($0, radix: 16) } ?? "nothing")")
+            // The operator reads why in the Error Comment: the refusal's own words, at most 64 characters.
+            let said = try XCTUnwrap(comment, "\(c.kind): an Error Comment with the refusal")
+            XCTAssertTrue(said.hasPrefix("refused: ") && said.count <= 64 && !said.contains("refused: \(c.reason)"),
+                          "\(c.kind): \(said)")
             XCTAssertTrue(s.metrics.render().contains(#"wecare_instances_refused_total{reason="\#(c.reason)"} 1"#),
                           "\(c.kind): counted as \(c.reason)\n\(s.metrics.render())")
             XCTAssertEqual(try s.ledger.counts().jobs.values.reduce(0, +), 0, "\(c.kind): nothing recorded")
@@ -116,7 +130,9 @@ final class HostileReceiveTests: XCTestCase {
         // A true duplicate (the same dataset again) is acknowledged, as before.
         XCTAssertEqual(try send(sameBytes, .storescu(proposal: "-xe"), port: s.dicomPort), 0x0000)
         // Another dataset under the same UID is refused; the first copy stays as it was.
-        XCTAssertEqual(try send(other, .storescu(proposal: "-xe"), port: s.dicomPort), 0xC000)
+        let refusal = try answer(other, .storescu(proposal: "-xe"), port: s.dicomPort)
+        XCTAssertEqual(refusal.status, 0xC000)
+        XCTAssertEqual(refusal.comment, "refused: other content already stored under this UID")
         XCTAssertTrue(s.metrics.render().contains(#"wecare_instances_refused_total{reason="content_conflict"} 1"#), s.metrics.render())
         XCTAssertEqual(try Data(contentsOf: spooled), firstBytes, "the first copy's spool file is untouched")
         XCTAssertEqual(try s.ledger.instance(sopInstanceUID: uid)?.datasetSHA256, hash)

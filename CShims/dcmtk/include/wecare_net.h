@@ -111,15 +111,19 @@ typedef struct {
     int (*association_requested)(void *context, const wc_association_request *request,
                                  uint8_t *result, uint8_t *source, uint8_t *reason);
     /* Return 1 and fill path (NUL-terminated, < path_capacity) to receive into that file;
-     * return 0 and set *discard_status to drain the dataset without writing and answer that status. */
+     * return 0 and set *discard_status to drain the dataset without writing and answer that status.
+     * comment (NUL-terminated, < comment_capacity, may stay empty): the response's Error Comment
+     * (0000,0902), sent with a failure or warning status so the modality's operator reads why. */
     int (*store_requested)(void *context, const wc_store_command *command,
-                           char *path, size_t path_capacity, uint16_t *discard_status);
+                           char *path, size_t path_capacity, uint16_t *discard_status,
+                           char *comment, size_t comment_capacity);
     /* After receiving into path: file is NULL and error set when writing failed. The shim does not
      * parse the file (Swift scans it before anything parses it), so the three UIDs are always NULL;
      * they stay in the signature for callers built against it. Returns the C-STORE response status. */
     uint16_t (*store_received)(void *context, const wc_store_command *command, const char *file,
                                const char *sop_class_uid, const char *sop_instance_uid,
-                               const char *study_instance_uid, const char *error);
+                               const char *study_instance_uid, const char *error,
+                               char *comment, size_t comment_capacity);
     /* Exactly once for every association that association_requested accepted, however it ended
      * (WC_ASSOC_*): DCMTK may still refuse it after that, e.g. when no presentation context fits. */
     void (*association_ended)(void *context, uint64_t association_id, const char *calling_ae, int outcome);

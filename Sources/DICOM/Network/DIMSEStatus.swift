@@ -41,3 +41,30 @@ public enum DIMSEStatus: Sendable, Equatable {
     /// Success or warning (0000, 0001, Bxxx): the peer kept the object.
     public var isSuccessOrWarning: Bool { code == 0 || code == 0x0001 || (code & 0xF000) == 0xB000 }
 }
+
+/// A C-STORE response as the SCP sends it: the status and, with a failure or warning, the
+/// Error Comment (0000,0902) that tells the modality's operator why, in words. The comment is
+/// an LO value: printable ASCII without backslash, at most 64 characters; it names no patient
+/// and no UID.
+public struct StoreAnswer: Sendable, Equatable {
+    public var status: DIMSEStatus
+    public var comment: String?
+
+    public init(_ status: DIMSEStatus, comment: String? = nil) {
+        self.status = status
+        self.comment = comment
+    }
+
+    public static let success = StoreAnswer(.success)
+
+    /// The comment as it goes on the wire: nil for success or when there is none; otherwise
+    /// printable ASCII only (anything else becomes "?", a backslash "/"), cut to 64 characters.
+    public var errorComment: String? {
+        guard status != .success, let comment, !comment.isEmpty else { return nil }
+        let cleaned = comment.unicodeScalars.map { s -> Character in
+            if s == "\\" { return "/" }
+            return s.value >= 0x20 && s.value < 0x7F ? Character(s) : "?"
+        }
+        return String(cleaned.prefix(64))
+    }
+}

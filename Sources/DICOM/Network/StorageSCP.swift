@@ -148,32 +148,28 @@ private let scpAssociationRequested: @convention(c) (
 
 private let scpStoreRequested: @convention(c) (
     UnsafeMutableRawPointer?, UnsafePointer<wc_store_command>?, UnsafeMutablePointer<CChar>?, Int,
-    UnsafeMutablePointer<UInt16>?
-) -> Int32 = { context, command, path, capacity, discardStatus in
+    UnsafeMutablePointer<UInt16>?, UnsafeMutablePointer<CChar>?, Int
+) -> Int32 = { context, command, path, capacity, discardStatus, comment, commentCapacity in
     guard let command, let path else { return 0 }
     let bridge = SCPBridge.from(context)
     switch bridge.delegate.storeRequested(storeCommand(command)) {
     case .receive(let url):
-        let utf8 = Array(url.path.utf8)
-        guard utf8.count < capacity else {
+        guard copyCString(url.path, into: path, capacity: capacity) else {
             discardStatus?.pointee = DIMSEStatus.outOfResources.code // path too long to hand over
             return 0
         }
-        utf8.withUnsafeBufferPointer { bytes in
-            UnsafeMutableRawPointer(path).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
-        }
-        path[utf8.count] = 0
         return 1
-    case .discard(let status):
-        discardStatus?.pointee = status.code
+    case .discard(let answer):
+        discardStatus?.pointee = answer.status.code
+        if let text = answer.errorComment, let comment { _ = copyCString(text, into: comment, capacity: commentCapacity) }
         return 0
     }
 }
 
 private let scpStoreReceived: @convention(c) (
     UnsafeMutableRawPointer?, UnsafePointer<wc_store_command>?, UnsafePointer<CChar>?, UnsafePointer<CChar>?,
-    UnsafePointer<CChar>?, UnsafePointer<CChar>?, UnsafePointer<CChar>?
-) -> UInt16 = { context, command, file, sopClass, sopInstance, study, error in
+    UnsafePointer<CChar>?, UnsafePointer<CChar>?, UnsafePointer<CChar>?, UnsafeMutablePointer<CChar>?, Int
+) -> UInt16 = { context, command, file, sopClass, sopInstance, study, error, comment, commentCapacity in
     guard let command else { return DIMSEStatus.cannotUnderstand.code }
     let bridge = SCPBridge.from(context)
     // The shim hands over the written file unparsed (the UID arguments are always NULL): it is
@@ -183,8 +179,22 @@ private let scpStoreReceived: @convention(c) (
         let inspection = bridge.validator.inspect(file: url)
         return ReceivedDataset(file: url, scan: inspection.scan, imageFailure: inspection.imageFailure)
     }
-    return bridge.delegate.storeReceived(storeCommand(command), dataset: dataset,
-                                         error: error.map { String(cString: $0) }).code
+    let answer = bridge.delegate.storeReceived(storeCommand(command), dataset: dataset,
+                                               error: error.map { String(cString: $0) })
+    if let text = answer.errorComment, let comment { _ = copyCString(text, into: comment, capacity: commentCapacity) }
+    return answer.status.code
+}
+
+/// Copies `text` NUL-terminated into a C buffer of `capacity` bytes; false (nothing copied)
+/// when it does not fit.
+private func copyCString(_ text: String, into buffer: UnsafeMutablePointer<CChar>, capacity: Int) -> Bool {
+    let utf8 = Array(text.utf8)
+    guard utf8.count < capacity else { return false }
+    utf8.withUnsafeBufferPointer { bytes in
+        UnsafeMutableRawPointer(buffer).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+    }
+    buffer[utf8.count] = 0
+    return true
 }
 
 private let scpAssociationEnded: @convention(c) (UnsafeMutableRawPointer?, UInt64, UnsafePointer<CChar>?, Int32) -> Void = {

@@ -27,8 +27,8 @@ public enum StoreDisposition: Sendable {
     /// The shim writes the dataset there as a DICOM Part 10 file (meta header + dataset bytes
     /// as received, transfer syntax unchanged). The directory must exist.
     case receive(into: URL)
-    /// The shim drains the dataset without writing anything to disk and answers this status.
-    case discard(DIMSEStatus)
+    /// The shim drains the dataset without writing anything to disk and answers this.
+    case discard(StoreAnswer)
 }
 
 /// A dataset the shim wrote, with what `InstanceValidator` found in it: nothing parsed the file
@@ -58,8 +58,8 @@ public protocol StorageSCPDelegate: AnyObject, Sendable {
     func associationRequested(_ request: AssociationRequest) -> AssociationRejection?
     /// Before the dataset is received.
     func storeRequested(_ command: StoreCommand) -> StoreDisposition
-    /// After `.receive`: `dataset` is nil and `error` says why when writing failed. Decide the status.
-    func storeReceived(_ command: StoreCommand, dataset: ReceivedDataset?, error: String?) -> DIMSEStatus
+    /// After `.receive`: `dataset` is nil and `error` says why when writing failed. Decide the answer.
+    func storeReceived(_ command: StoreCommand, dataset: ReceivedDataset?, error: String?) -> StoreAnswer
     /// Exactly once for every association `associationRequested` accepted, however it ended
     /// (DCMTK may still refuse it afterwards, e.g. when no presentation context fits).
     func associationEnded(id: UInt64, callingAETitle: String, end: AssociationEnd)

@@ -60,7 +60,7 @@ final class StoreHandler: StorageSCPDelegate, @unchecked Sendable {
         if let free = DurableFile.freeBytes(at: spool.root), free < minFreeBytes {
             logger.warning("store refused: free disk below min_free_disk_mb",
                            metadata: ["free_mb": "\(free / 1_048_576)", "instance": "\(UIDHash.short(command.affectedSOPInstanceUID))"])
-            return answered(.discard(.outOfResources))
+            return answered(.discard(StoreAnswer(.outOfResources, comment: Self.diskFull)))
         }
         // A known SOP Instance UID is received too: only its content tells a true duplicate
         // (0000) from another dataset under the same UID (refused), and draining a dataset
@@ -69,23 +69,29 @@ final class StoreHandler: StorageSCPDelegate, @unchecked Sendable {
     }
 
     private func answered(_ disposition: StoreDisposition) -> StoreDisposition {
-        if case .discard(let status) = disposition { metrics.instanceAnswered(status) }
+        if case .discard(let answer) = disposition { metrics.instanceAnswered(answer.status) }
         return disposition
     }
 
-    func storeReceived(_ command: StoreCommand, dataset: ReceivedDataset?, error: String?) -> DIMSEStatus {
-        let status = decide(command, dataset: dataset, error: error)
-        metrics.instanceAnswered(status)
-        return status
+    /// Error Comments of the answers that are the gateway's own trouble, not the dataset's: the
+    /// modality may send again later.
+    static let diskFull = "gateway disk below its floor; send again later"
+    static let notStored = "the gateway could not store the dataset; send again later"
+
+    func storeReceived(_ command: StoreCommand, dataset: ReceivedDataset?, error: String?) -> StoreAnswer {
+        let answer = decide(command, dataset: dataset, error: error)
+        metrics.instanceAnswered(answer.status)
+        return answer
     }
 
-    private func decide(_ command: StoreCommand, dataset: ReceivedDataset?, error: String?) -> DIMSEStatus {
+    private func decide(_ command: StoreCommand, dataset: ReceivedDataset?, error: String?) -> StoreAnswer {
         let hash = UIDHash.short(command.affectedSOPInstanceUID)
         guard let dataset else {
             logger.warning("store failed while receiving", metadata: ["instance": "\(hash)", "error": "\(error ?? "unknown")"])
             // The shim reports write failures and broken streams alike; neither may be answered 0000.
             return error.map { $0.lowercased().contains("write") || $0.lowercased().contains("space") } == true
-                ? .outOfResources : .cannotUnderstand
+                ? StoreAnswer(.outOfResources, comment: Self.notStored)
+                : StoreAnswer(.cannotUnderstand, comment: "the dataset stream broke off")
         }
         let temporary = dataset.file
         func discard() { try? FileManager.default.removeItem(at: temporary) }
@@ -104,7 +110,7 @@ final class StoreHandler: StorageSCPDelegate, @unchecked Sendable {
         } catch {
             discard()
             logger.error("store failed: cannot read the received file back", metadata: ["instance": "\(hash)", "error": "\(error)"])
-            return .outOfResources
+            return StoreAnswer(.outOfResources, comment: Self.notStored)
         }
         return commitGate.exclusive(sopInstance) {
             do {
@@ -131,17 +137,17 @@ final class StoreHandler: StorageSCPDelegate, @unchecked Sendable {
             } catch {
                 discard()
                 logger.error("store failed: could not make the instance durable", metadata: ["instance": "\(hash)", "error": "\(error)"])
-                return .outOfResources
+                return StoreAnswer(.outOfResources, comment: Self.notStored)
             }
         }
     }
 
     /// Logs (warning: the modality is told the image was not stored) and counts a refusal.
-    private func refused(_ refusal: StoreRefusal, instance hash: String) -> DIMSEStatus {
+    private func refused(_ refusal: StoreRefusal, instance hash: String) -> StoreAnswer {
         logger.warning("store refused: \(refusal.message)",
                        metadata: ["instance": "\(hash)", "reason": "\(refusal.reason)", "status": "\(refusal.status.hex)"])
         metrics.instanceRefused(reason: refusal.reason)
-        return refusal.status
+        return refusal.answer
     }
 
     /// Called once for every association `associationRequested` counted, so the gauge is exact.

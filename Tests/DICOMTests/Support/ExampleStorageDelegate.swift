@@ -10,6 +10,8 @@ final class ExampleStorageDelegate: StorageSCPDelegate, @unchecked Sendable {
     let directory: URL
     /// When set, every store is drained and answered with this status.
     var discardStatus: DIMSEStatus?
+    /// Sent as the Error Comment with `discardStatus`.
+    var discardComment: String?
     /// Signalled when a store request arrives; the store then waits for `releaseStores` if `holdStores`.
     let storeArrived = DispatchSemaphore(value: 0)
     let releaseStores = DispatchSemaphore(value: 0)
@@ -47,11 +49,11 @@ final class ExampleStorageDelegate: StorageSCPDelegate, @unchecked Sendable {
         lock.withLock { _storeRequests += 1 }
         storeArrived.signal()
         if holdStores { releaseStores.wait() }
-        if let discardStatus { return .discard(discardStatus) }
+        if let discardStatus { return .discard(StoreAnswer(discardStatus, comment: discardComment)) }
         return .receive(into: directory.appendingPathComponent("\(command.affectedSOPInstanceUID).dcm"))
     }
 
-    func storeReceived(_ command: StoreCommand, dataset: ReceivedDataset?, error: String?) -> DIMSEStatus {
+    func storeReceived(_ command: StoreCommand, dataset: ReceivedDataset?, error: String?) -> StoreAnswer {
         let status: DIMSEStatus
         if let dataset, let sopClass = dataset.sopClassUID, let sopInstance = dataset.sopInstanceUID {
             status = sopClass == command.affectedSOPClassUID && sopInstance == command.affectedSOPInstanceUID
@@ -60,7 +62,7 @@ final class ExampleStorageDelegate: StorageSCPDelegate, @unchecked Sendable {
             status = dataset == nil ? .outOfResources : .cannotUnderstand
         }
         lock.withLock { _received.append((command, dataset, status)) }
-        return status
+        return StoreAnswer(status)
     }
 
     func associationEnded(id: UInt64, callingAETitle: String, end: AssociationEnd) {

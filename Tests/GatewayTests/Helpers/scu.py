@@ -39,16 +39,18 @@ def store_raw(host, port, calling, called, path):
     if not assoc.is_established:
         print(json.dumps({"established": False}))
         return 2
+    result = {"established": True, "status": None}
     try:
         status = assoc.send_c_store(path)
-        code = int(status.Status) if status and "Status" in status else None
+        result["status"] = int(status.Status) if status and "Status" in status else None
+        if status and "ErrorComment" in status:
+            result["comment"] = str(status.ErrorComment)
     except Exception as e:  # the SCP may abort on a broken stream
-        code = None
         print(json.dumps({"exception": str(e)}))
     finally:
         if assoc.is_established:
             assoc.release()
-    print(json.dumps({"established": True, "status": code}))
+    print(json.dumps(result))
     return 0
 
 
