@@ -11,7 +11,6 @@ final class EndToEndTests: XCTestCase {
 
     func testModalityToPACSWithRealEncodings() throws {
         try Tools.require("storescu", "storescp", "dcmcjpeg", "dcmcrle", "dcmcjpls", "dciodvfy", "dcmdump")
-        let wecare = try WeCareBinary.url()
         let benign = Self.busi.appendingPathComponent("benign_100.png")
         let malignant = Self.busi.appendingPathComponent("malignant_010.png")
         guard FileManager.default.fileExists(atPath: benign.path) else { throw XCTSkip("BUSI data not at \(Self.busi.path)") }
@@ -51,27 +50,11 @@ final class EndToEndTests: XCTestCase {
             type = "folder"
             outputs = ["svg"]
             """ + TestConfig.pacsDestination(port: pacsPort, outputs: "\"seg\", \"sr\", \"pr\"")
-        config.extra = "" // [analysis] model comes from the line below
-        var text = config.text.replacingOccurrences(of: "[analysis]\nenabled = true\n",
-                                                    with: "[analysis]\nenabled = true\nmodel = \"\(Self.root.path)/weights/busi_unet.onnx\"\n")
-        text = text.replacingOccurrences(of: "workers = 2", with: "workers = 2\nthreads = 1")
-        let conf = dir.appendingPathComponent("gateway.toml")
-        try text.write(to: conf, atomically: true, encoding: .utf8)
+        config.analysisKeys = "threads = 1"
         // No usable TMPDIR: received images, analysis, writers and HTTP bodies all stay under data_dir.
-        var environment = ProcessInfo.processInfo.environment
-        environment["TMPDIR"] = "/nonexistent-wecare-tmp"
-        let gateway = try Tools.start(wecare.path, ["serve", "--config", conf.path, "--log-level", "warning"], environment: environment)
+        let gateway = try ServedGateway.start(config, environment: ["TMPDIR": "/nonexistent-wecare-tmp"], logLevel: "warning")
         defer { gateway.stop() }
-        var dicomPort: UInt16?, httpPort: Int?
-        _ = Tools.eventually(timeout: 60) {
-            if let line = gateway.output().split(separator: "\n").first(where: { $0.hasPrefix("wecare: listening dicom=") }) {
-                let parts = line.split(separator: " ")
-                dicomPort = UInt16(parts[2].dropFirst("dicom=".count))
-                httpPort = Int(parts[3].dropFirst("http=".count))
-            }
-            return dicomPort != nil || !gateway.process.isRunning
-        }
-        let port = try XCTUnwrap(dicomPort, "serve did not start: \(gateway.output())")
+        let port = gateway.dicomPort, httpPort: Int? = gateway.httpPort
 
         // The modality proposes each compressed syntax as it is (no transcoding), one association each.
         let proposals: [(files: [String], flag: String?)] = [

@@ -8,25 +8,10 @@ final class ServeProcessTests: XCTestCase {
     override func setUpWithError() throws { dir = try Tools.temporaryDirectory("serve") }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
-    /// Starts `wecare serve` (receive-only) and waits for its "listening" line.
+    /// Starts `wecare serve` and waits for its "listening" line.
     func serve(_ config: TestConfig) throws -> (Tools.Running, UInt16) {
-        let wecare = try WeCareBinary.url()
-        let conf = try config.write()
-        let running = try Tools.start(wecare.path, ["serve", "--config", conf.path, "--log-level", "warning"])
-        var port: UInt16?
-        _ = Tools.eventually(timeout: 30) {
-            if let line = running.output().split(separator: "\n").first(where: { $0.hasPrefix("wecare: listening dicom=") }) {
-                port = UInt16(line.split(separator: " ")[2].dropFirst("dicom=".count))
-            }
-            return port != nil || !running.process.isRunning
-        }
-        guard let port else {
-            running.stop()
-            try skipIfNetworkMissing(running.output())
-            XCTFail("serve did not start: \(running.output())")
-            throw XCTSkip("serve did not start")
-        }
-        return (running, port)
+        let gateway = try ServedGateway.start(config, logLevel: "warning")
+        return (gateway.process, gateway.dicomPort)
     }
 
     func testKill9DuringABurstLosesNothingAcknowledgedAndJobsResume() async throws {

@@ -13,20 +13,19 @@ struct ServedGateway {
             .deletingLastPathComponent().deletingLastPathComponent()
     }
 
-    /// `config` with `model` (default: the shipped one) under `[analysis]`, plus `analysis` keys;
-    /// `environment` adds to this process's.
+    /// `config` with `model` (default: `config.model`, else the shipped one) under `[analysis]`,
+    /// plus `analysis` keys; `environment` adds to this process's.
     static func start(_ config: TestConfig, analysis: String = "", model: URL? = nil,
-                      environment: [String: String] = [:]) throws -> ServedGateway {
+                      environment: [String: String] = [:], logLevel: String = "info") throws -> ServedGateway {
         let wecare = try WeCareBinary.url()
-        let model = (model ?? repositoryRoot.appendingPathComponent("weights/busi_unet.onnx")).path
-        let text = config.text.replacingOccurrences(
-            of: "[analysis]\nenabled = \(config.analysisEnabled)\n",
-            with: "[analysis]\nenabled = \(config.analysisEnabled)\nmodel = \"\(model)\"\n\(analysis)\n")
-        let conf = config.dir.appendingPathComponent("gateway.toml")
-        try text.write(to: conf, atomically: true, encoding: .utf8)
+        var config = config
+        if let model { config.model = model.path }
+        if config.model == nil { config.model = repositoryRoot.appendingPathComponent("weights/busi_unet.onnx").path }
+        if !analysis.isEmpty { config.analysisKeys += (config.analysisKeys.isEmpty ? "" : "\n") + analysis }
+        let conf = try config.write()
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
-        let running = try Tools.start(wecare.path, ["serve", "--config", conf.path, "--log-level", "info"], environment: env)
+        let running = try Tools.start(wecare.path, ["serve", "--config", conf.path, "--log-level", logLevel], environment: env)
         var ports: (UInt16, Int)?
         _ = Tools.eventually(timeout: 60) {
             if let line = running.output().split(separator: "\n").first(where: { $0.hasPrefix("wecare: listening dicom=") }) {
@@ -37,6 +36,7 @@ struct ServedGateway {
         }
         guard let ports else {
             running.stop()
+            try skipIfNetworkMissing(running.output())
             XCTFail("serve did not start: \(running.output())")
             throw XCTSkip("serve did not start")
         }
@@ -44,6 +44,9 @@ struct ServedGateway {
     }
 
     var isRunning: Bool { process.process.isRunning }
+
+    /// What the process printed so far.
+    func output() -> String { process.output() }
 
     func http(_ path: String, method: String = "GET", body: URL? = nil) throws -> (status: Int, body: String) {
         var args = ["-s", "-o", "-", "-w", "\n%{http_code}", "-X", method]
