@@ -1,4 +1,5 @@
-"""What the gateway's benchmark scripts share: a free port, and DCMTK's own programs."""
+"""What the gateway's benchmark scripts share: a free port, DCMTK's own programs, and the
+gateway.toml they run the gateway with."""
 import os
 import socket
 import sys
@@ -22,3 +23,32 @@ def dcmtk(name):
                 if f.read(2) != b"#!":
                     return p
     sys.exit(f"{name} not found: apt-get install dcmtk")
+
+
+def gateway_toml(path, *, port, modality, pacs_port, model, analysis="", extra="", pacs_extra=""):
+    """Writes the benchmarks' gateway.toml: one modality, the PACS as the only destination (SEG, SR,
+    PR), no HTTP, the given model; `analysis`: more [analysis] keys, `pacs_extra`: more keys of the
+    PACS destination, `extra`: whole sections after [analysis] (e.g. [retention])."""
+    with open(path, "w") as f:
+        f.write(f"""[gateway]
+ae_title = "WECARE"
+port = {port}
+data_dir = "data"
+min_free_disk_mb = 1
+[[modality]]
+ae_title = "{modality}"
+[[destination]]
+name = "pacs"
+type = "dicom"
+ae_title = "PACS"
+host = "127.0.0.1"
+port = {pacs_port}
+outputs = ["seg", "sr", "pr"]
+{pacs_extra}
+[http]
+enabled = false
+[analysis]
+model = "{model}"
+{analysis}
+{extra}""")
+    return path

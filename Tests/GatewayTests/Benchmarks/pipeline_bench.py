@@ -32,7 +32,7 @@ import time
 import pydicom
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchsupport import dcmtk, free_port  # noqa: E402
+from benchsupport import dcmtk, free_port, gateway_toml  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 MAKER = os.path.join(ROOT, "Tests", "ReportingTests", "Support", "make_us_dicom.py")
@@ -101,11 +101,14 @@ def main():
         # - one_session: one image at a time on workers x threads threads, at most one per core.
         cores = os.cpu_count() or 1
         one_session_threads = min(a.threads * a.workers, cores)
+        # `wecare bench` times one run of the network; a card with flip_average runs it twice per image.
+        card = json.load(open(os.path.join(ROOT, "weights", "busi_unet.json")))
+        runs_per_image = 2 if card.get("flip_average") else 1
         def inference_rates():
             def rate(*args):
                 out = subprocess.run([a.wecare, "bench", "--model", os.path.join(ROOT, "weights", "busi_unet.onnx"), "--runs", "20", *args],
                                      capture_output=True, text=True, check=True)
-                return json.loads(out.stdout.strip().splitlines()[-1])["images_per_s"]
+                return json.loads(out.stdout.strip().splitlines()[-1])["images_per_s"] / runs_per_image
             return {"configuration": rate("--sessions", str(a.workers), "--threads", str(a.threads)),
                     "one_session": rate("--threads", str(one_session_threads))}
 
@@ -129,30 +132,9 @@ def main():
             pacs = subprocess.Popen([dcmtk("storescp"), *fork, "-aet", "PACS", "-od", pacs_dir, str(pacs_port)], env=pacs_env,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             procs.append(pacs)
-            conf = os.path.join(round_dir, "gateway.toml")
-            with open(conf, "w") as f:
-                f.write(f"""[gateway]
-ae_title = "WECARE"
-port = 0
-data_dir = "data"
-min_free_disk_mb = 1
-[[modality]]
-ae_title = "US_ROOM1"
-[[destination]]
-name = "pacs"
-type = "dicom"
-ae_title = "PACS"
-host = "127.0.0.1"
-port = {pacs_port}
-outputs = ["seg", "sr", "pr"]
-max_associations = {a.pacs_associations}
-[http]
-enabled = false
-[analysis]
-model = "{ROOT}/weights/busi_unet.onnx"
-workers = {a.workers}
-threads = {a.threads}
-""")
+            conf = gateway_toml(os.path.join(round_dir, "gateway.toml"), port=0, modality="US_ROOM1", pacs_port=pacs_port,
+                                model=f"{ROOT}/weights/busi_unet.onnx", analysis=f"workers = {a.workers}\nthreads = {a.threads}",
+                                pacs_extra=f"max_associations = {a.pacs_associations}")
             log = open(a.log, "w") if a.log else subprocess.DEVNULL
             gw = subprocess.Popen([a.wecare, "serve", "--config", conf, "--log-level", "info" if a.log else "warning"],
                                   stdout=subprocess.PIPE, stderr=log, text=True)

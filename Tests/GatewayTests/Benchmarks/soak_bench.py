@@ -28,7 +28,7 @@ import numpy as np
 import pydicom
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchsupport import dcmtk, free_port  # noqa: E402
+from benchsupport import dcmtk, free_port, gateway_toml  # noqa: E402
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
@@ -144,31 +144,10 @@ def main():
     pacs = subprocess.Popen([dcmtk("storescp"), "--ignore", "-aet", "PACS", str(pacs_port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     days = args.keep_seconds / 86400
-    conf = os.path.join(work, "gateway.toml")
-    with open(conf, "w") as f:
-        f.write(f"""[gateway]
-ae_title = "WECARE"
-port = {dicom_port}
-data_dir = "data"
-min_free_disk_mb = 1
-[[modality]]
-ae_title = "SOAK"
-[[destination]]
-name = "pacs"
-type = "dicom"
-ae_title = "PACS"
-host = "127.0.0.1"
-port = {pacs_port}
-outputs = ["seg", "sr", "pr"]
-[http]
-enabled = false
-[analysis]
-model = "{os.path.join(ROOT, 'weights', 'busi_unet.onnx')}"
-[retention]
-keep_images_days = {days:.9f}
-keep_records_days = {2 * days:.9f}
-sweep_interval_seconds = 1
-""")
+    conf = gateway_toml(os.path.join(work, "gateway.toml"), port=dicom_port, modality="SOAK", pacs_port=pacs_port,
+                        model=os.path.join(ROOT, "weights", "busi_unet.onnx"),
+                        extra=f"[retention]\nkeep_images_days = {days:.9f}\nkeep_records_days = {2 * days:.9f}\n"
+                              "sweep_interval_seconds = 1\n")
     log = open(os.path.join(work, "gateway.log"), "w")
     gw = subprocess.Popen([args.wecare, "serve", "--config", conf, "--log-level", "warning"], stdout=log, stderr=log)
     time.sleep(3)
