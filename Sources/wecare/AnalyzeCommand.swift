@@ -50,6 +50,7 @@ struct AnalyzeCommand: AsyncParsableCommand {
             threadCount = configuration.analysis.threads
             checks = validator(configuration.analysis)
         }
+        try CPUCheck.require()
         let reporter = Reporter(model: try LesionModel(modelFile: modelURL, threadsPerSession: threadCount), validator: checks)
         let outDir = URL(fileURLWithPath: out)
         var failures = 0

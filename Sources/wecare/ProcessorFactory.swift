@@ -58,6 +58,7 @@ func makeInstanceProcessor(_ settings: AnalysisSettings) throws -> ReportingProc
     // A job alone may use the threads of the idle workers too (on 2 cores a lone image's
     // results reached the PACS 61 instead of 96 ms after its C-STORE response, medians of 4
     // runs each); with every worker busy each keeps to its own.
+    try CPUCheck.require()
     let budget = ThreadBudget(total: settings.workers * settings.threads)
     let model = try LesionModel(modelFile: settings.model, threadsPerSession: settings.threads,
                                 sessions: settings.workers, thresholdOverride: settings.threshold, budget: budget)
@@ -73,6 +74,7 @@ func validator(_ settings: AnalysisSettings) -> InstanceValidator {
 /// (`wecare worker`), each with its own model and `settings.threads` threads. Returns once every
 /// worker has loaded the model; throws when they cannot (a broken model file).
 func makeIsolatedProcessor(_ settings: AnalysisSettings, logLevel: String, logger: Logger) throws -> IsolatedProcessor {
+    try CPUCheck.require() // before the workers start, not in each of them
     let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
         ?? CommandLine.arguments[0]
     var arguments = ["worker", "--model", settings.model.path, "--threads", "\(settings.threads)",

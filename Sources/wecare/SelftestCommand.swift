@@ -50,6 +50,7 @@ struct SelftestCommand: AsyncParsableCommand {
 
     /// The model through Reporting (which the gateway library does not link), as one result.
     static func model(_ c: GatewayConfiguration) -> SelftestResult {
+        do { try CPUCheck.require() } catch { return SelftestResult(.fail, "model", "\(error)") }
         switch ModelSelfTest.run(modelFile: c.analysis.model) {
         case .passed(let s): return SelftestResult(.ok, "model", s)
         case .unchecked(let s): return SelftestResult(.warn, "model", s)

@@ -18,6 +18,7 @@ final class BenchCommandTests: XCTestCase {
         XCTAssertEqual(run.status, 0, run.output)
         let json = try XCTUnwrap(run.json, run.output)
         XCTAssertEqual(json["sessions"] as? Int, 2)
+        XCTAssertEqual(json["isa"] as? String, "avx2+fma", "the kernel set that ran")
         let median = try XCTUnwrap(json["median_ms"] as? Double)
         let rate = try XCTUnwrap(json["images_per_s"] as? Double)
         XCTAssertGreaterThan(median, 0)
@@ -31,5 +32,20 @@ final class BenchCommandTests: XCTestCase {
         let run = try bench(["--sessions", "0", "--runs", "1"])
         XCTAssertNotEqual(run.status, 0)
         XCTAssertTrue(run.output.contains("--sessions must be at least 1"), run.output)
+    }
+
+    /// On a CPU without AVX2 and FMA the engine's kernels would die of an illegal instruction:
+    /// the commands that run a model say so first (here a cpuinfo without them stands in).
+    func testACPUWithoutAVX2IsToldNotCrashedOn() throws {
+        let dir = try Tools.temporaryDirectory("cpuinfo")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cpuinfo = dir.appendingPathComponent("cpuinfo")
+        try "processor\t: 0\nflags\t\t: fpu sse sse2 ssse3 sse4_1 sse4_2 avx\n".write(to: cpuinfo, atomically: true, encoding: .utf8)
+        let process = try Tools.start(try WeCareBinary.url().path, ["bench", "--model", model, "--runs", "1"],
+                                      environment: ProcessInfo.processInfo.environment.merging(["WECARE_CPUINFO": cpuinfo.path]) { $1 })
+        process.process.waitUntilExit()
+        XCTAssertEqual(process.process.terminationReason, .exit, "exits, not killed by a signal")
+        XCTAssertNotEqual(process.process.terminationStatus, 0)
+        XCTAssertTrue(process.output().contains("this CPU lacks avx2, fma"), process.output())
     }
 }
