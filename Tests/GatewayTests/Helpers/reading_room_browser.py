@@ -1,0 +1,301 @@
+"""The reading room as a radiologist uses it, in a real browser (Debian's chromium and
+chromium-driver, driven by Selenium), against a running `wecare serve` with a storescp PACS.
+
+Run by ReadingRoomBrowserTests. Checks, in order: what answers without a session; a wrong
+password (API and login page); the worklist; the viewer; dragging one contour point by a known
+offset; a forged CSRF token; signing; a viewer's attempt to sign; the audit trail (admin only);
+then at the PACS with highdicom and dciodvfy: the revised SEG's mask moved where the point was
+dragged, the SR is VERIFIED by the radiologist and names the AI's SR as its predecessor, and every
+object passes dciodvfy. Screenshots of the worklist, the viewer and the self-exam page go to --shots.
+
+Prints one line per check; exits 1 on the first failure (with what was seen).
+"""
+import argparse
+import glob
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import highdicom as hd
+import numpy as np
+import pydicom
+from PIL import Image, ImageDraw
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+p = argparse.ArgumentParser()
+p.add_argument("--base", required=True)
+p.add_argument("--pacs", required=True)
+p.add_argument("--shots", required=True)
+p.add_argument("--radiologist", required=True, help="NAME:PASSWORD")
+p.add_argument("--viewer", required=True)
+p.add_argument("--admin", required=True)
+p.add_argument("--images", type=int, default=2, help="images sent, all expected in the worklist")
+args = p.parse_args()
+os.makedirs(args.shots, exist_ok=True)
+started = time.time()
+
+
+def check(cond, what, seen=""):
+    print(("ok   " if cond else "FAIL ") + what + (f" ({seen})" if seen and not cond else ""), flush=True)
+    if not cond:
+        sys.exit(1)
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *a, **k):
+        return None
+
+
+opener = urllib.request.build_opener(NoRedirect)
+
+
+def http(method, path, body=None, headers=None):
+    data = None if body is None else json.dumps(body).encode()
+    h = dict(headers or {})
+    if body is not None:
+        h["Content-Type"] = "application/json"
+    req = urllib.request.Request(args.base + path, data=data, method=method, headers=h)
+    try:
+        with opener.open(req, timeout=60) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+def login_api(spec):
+    name, password = spec.split(":", 1)
+    status, headers, body = http("POST", "/api/v1/login", {"name": name, "password": password})
+    check(status == 200, f"API login as {name}", status)
+    cookie = headers.get("Set-Cookie", "")
+    check("HttpOnly" in cookie and "SameSite=Strict" in cookie, "session cookie is HttpOnly and SameSite=Strict", cookie)
+    return {"Cookie": cookie.split(";")[0]}, json.loads(body)["csrf"]
+
+
+# --- Without a session ------------------------------------------------------------------------
+for path in ["/healthz", "/readyz", "/metrics", "/self-exam", "/login", "/static/app.css"]:
+    status, _, _ = http("GET", path)
+    check(status == 200, f"{path} answers without a session", status)
+for path in ["/api/v1/review/items", "/api/v1/review/items/1", "/api/v1/audit", "/api/v1/jobs"]:
+    status, _, _ = http("GET", path)
+    check(status == 401, f"{path} is 401 without a session", status)
+status, headers, _ = http("GET", "/worklist")
+check(status == 303 and headers.get("Location", "").startswith("/login"), "/worklist redirects to the login page", (status, headers))
+status, _, _ = http("POST", "/api/v1/review/items/1/sign", {"contours": [], "label": "normal", "revision": 0})
+check(status == 401, "signing without a session is 401", status)
+
+# --- Wrong password ---------------------------------------------------------------------------
+rad_name, rad_password = args.radiologist.split(":", 1)
+status, _, _ = http("POST", "/api/v1/login", {"name": rad_name, "password": rad_password + "x"})
+check(status == 401, "a wrong password is refused", status)
+status, _, _ = http("POST", "/api/v1/login", {"name": "nobody", "password": "whatever-it-is"})
+check(status == 401, "an unknown account is refused the same way", status)
+
+options = Options()
+options.binary_location = "/usr/bin/chromium"
+for a in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,900", "--force-device-scale-factor=1"]:
+    options.add_argument(a)
+driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+driver.set_page_load_timeout(60)
+wait = WebDriverWait(driver, 60)
+try:
+    driver.get(args.base + "/login")
+    check(driver.find_element(By.CSS_SELECTOR, "a[href='/self-exam']") is not None, "the login page links to the self-exam page")
+    driver.find_element(By.ID, "name").send_keys(rad_name)
+    driver.find_element(By.ID, "password").send_keys("wrong-password-1")
+    driver.find_element(By.ID, "submit").click()
+    wait.until(lambda d: d.find_element(By.ID, "message").text != "")
+    check("wrong name or password" in driver.find_element(By.ID, "message").text, "the login page says the password is wrong")
+
+    # --- Log in, worklist ---------------------------------------------------------------------
+    driver.find_element(By.ID, "name").clear()
+    driver.find_element(By.ID, "name").send_keys(rad_name)
+    driver.find_element(By.ID, "password").send_keys(rad_password)
+    driver.find_element(By.ID, "submit").click()
+    wait.until(lambda d: d.current_url.endswith("/worklist") or "/worklist?" in d.current_url)
+    deadline = time.time() + 600
+    while True:
+        rows = driver.find_elements(By.CSS_SELECTOR, "#rows tr.row")
+        ready = [r for r in rows if "ready for review" in r.text]
+        if len(ready) >= args.images or time.time() > deadline:
+            break
+        time.sleep(2)
+        driver.refresh()
+    check(len(ready) >= args.images, f"{args.images} images ready for review in the worklist", [r.text for r in rows])
+    check("Doe, Jane" in driver.find_element(By.ID, "rows").text, "the worklist shows the patient's name")
+    driver.save_screenshot(os.path.join(args.shots, "worklist.png"))
+
+    # The image with the largest AI outline is the one to correct.
+    best = None
+    for r in ready:
+        job = r.get_attribute("data-job")
+        status, _, body = http("GET", f"/api/v1/review/items/{job}", headers={"Cookie": "wecare_session=" + driver.get_cookie("wecare_session")["value"]})
+        item = json.loads(body)
+        if item["ai"]["contours"] and (best is None or len(item["ai"]["contours"][0]) > len(best[1]["ai"]["contours"][0])):
+            best = (job, item)
+    check(best is not None, "an image has an AI outline to correct")
+    job = best[0]
+    driver.find_element(By.CSS_SELECTOR, f"#rows tr.row[data-job='{job}']").click()
+    wait.until(lambda d: d.execute_script("return document.body.dataset.ready") == "true")
+    time.sleep(0.5)
+
+    # --- Drag one point outward by a known offset ----------------------------------------------
+    contours = driver.execute_script("return window.wecare.editor.contours")
+    scale = driver.execute_script("return window.wecare.view.scale")
+    width, height = best[1]["width"], best[1]["height"]
+    pts = contours[0]
+    cx, cy = sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts)
+    # The point farthest from the centre whose outward move stays well inside the image.
+    candidates = []
+    for i, (x, y) in enumerate(pts):
+        d = math.hypot(x - cx, y - cy)
+        ux, uy = (x - cx) / d, (y - cy) / d
+        move_px = 24.0 / scale  # image pixels for 24 screen pixels
+        nx, ny = x + ux * move_px, y + uy * move_px
+        if 5 < nx < width - 5 and 5 < ny < height - 5:
+            candidates.append((d, i, ux, uy))
+    check(candidates, "a contour point can move outward inside the image")
+    _, index, ux, uy = max(candidates)
+    dx, dy = round(ux * 24), round(uy * 24)
+    handle = driver.find_element(By.CSS_SELECTOR, f"circle.handle[data-contour='0'][data-index='{index}']")
+    before = list(pts[index])
+    ActionChains(driver).move_to_element(handle).click_and_hold().move_by_offset(dx, dy).release().perform()
+    time.sleep(0.8)
+    after_contours = driver.execute_script("return window.wecare.editor.contours")
+    moved = after_contours[0][index]
+    expected = (before[0] + dx / scale, before[1] + dy / scale)
+    check(abs(moved[0] - expected[0]) < 1.5 / scale + 0.6 and abs(moved[1] - expected[1]) < 1.5 / scale + 0.6,
+          f"point {index} moved by ({dx}, {dy}) screen px = ({dx / scale:.1f}, {dy / scale:.1f}) image px", (before, moved, expected))
+    check(all(after_contours[0][k] == pts[k] for k in range(len(pts)) if k != index), "no other point moved")
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#measurements tr")) >= 1)
+    check("Sign correction" in driver.find_element(By.ID, "sign").text, "the page knows the outline was corrected")
+    driver.save_screenshot(os.path.join(args.shots, "viewer.png"))
+
+    # --- A forged CSRF token, with the radiologist's real session cookie ----------------------
+    cookie = {"Cookie": "wecare_session=" + driver.get_cookie("wecare_session")["value"]}
+    body = {"contours": after_contours, "label": "malignant", "comment": "", "revision": 0}
+    status, _, _ = http("POST", f"/api/v1/review/items/{job}/sign", body, {**cookie, "X-CSRF-Token": "0" * 64})
+    check(status == 403, "a forged CSRF token is refused", status)
+    status, _, _ = http("POST", f"/api/v1/review/items/{job}/sign", body, cookie)
+    check(status == 403, "a change without a CSRF token is refused", status)
+
+    # --- Sign -----------------------------------------------------------------------------------
+    driver.find_element(By.ID, "comment").send_keys("outline extended laterally")
+    driver.find_element(By.ID, "sign").click()
+    wait.until(lambda d: d.execute_script("return document.body.dataset.signed") == "1" or "error" in d.find_element(By.ID, "status").get_attribute("class"))
+    check(driver.execute_script("return document.body.dataset.signed") == "1", "the page says signed (revision 1)",
+          driver.find_element(By.ID, "status").text)
+    signed_contours = after_contours
+
+    # --- A viewer may look, not sign --------------------------------------------------------------
+    viewer_headers, viewer_csrf = login_api(args.viewer)
+    status, _, _ = http("GET", f"/api/v1/review/items/{job}", headers=viewer_headers)
+    check(status == 200, "a viewer sees the image", status)
+    status, _, msg = http("POST", f"/api/v1/review/items/{job}/sign", {**body, "revision": 1}, {**viewer_headers, "X-CSRF-Token": viewer_csrf})
+    check(status == 403, "a viewer's attempt to sign is refused", (status, msg))
+    status, _, _ = http("GET", "/api/v1/audit", headers=viewer_headers)
+    check(status == 403, "a viewer may not read the audit trail", status)
+    admin_headers, _ = login_api(args.admin)
+    status, _, audit = http("GET", f"/api/v1/audit?job={job}", headers=admin_headers)
+    entries = json.loads(audit) if status == 200 else []
+    check(status == 200 and any(e["action"] == "sign" and e["user"] == rad_name for e in entries)
+          and any(e["action"] == "view" for e in entries), "the audit trail has the view and the signature", entries)
+
+    # --- Self-exam page, also as a phone shows it -------------------------------------------------
+    driver.get(args.base + "/self-exam")
+    check("monthly" in driver.page_source and driver.find_elements(By.CSS_SELECTOR, ".step svg"), "the self-exam page has its steps and drawings")
+    driver.save_screenshot(os.path.join(args.shots, "self-exam.png"))
+    driver.set_window_size(390, 844)
+    driver.save_screenshot(os.path.join(args.shots, "self-exam-phone.png"))
+    driver.set_window_size(1400, 900)
+    driver.get(args.base + "/worklist")
+    time.sleep(1)
+    driver.save_screenshot(os.path.join(args.shots, "worklist-signed.png"))
+finally:
+    driver.quit()
+
+# --- At the PACS -------------------------------------------------------------------------------
+def datasets():
+    out = []
+    for f in glob.glob(os.path.join(args.pacs, "*")):
+        try:
+            out.append((f, pydicom.dcmread(f)))
+        except Exception:
+            pass
+    return out
+
+
+deadline = time.time() + 120
+while time.time() < deadline:
+    found = datasets()
+    revised = [(f, d) for f, d in found if d.Modality == "SR" and d.get("VerificationFlag") == "VERIFIED"]
+    revised_seg = [(f, d) for f, d in found if d.Modality == "SEG" and str(d.get("ContentCreatorName", "")) == rad_name]
+    revised_pr = [(f, d) for f, d in found if d.Modality == "PR" and str(d.get("ContentCreatorName", "")) == rad_name]
+    if revised and revised_seg and revised_pr:
+        break
+    time.sleep(1)
+check(len(revised) == 1 and len(revised_seg) == 1 and len(revised_pr) == 1, "the revised SR, SEG and PR reached the PACS",
+      [(os.path.basename(f), d.Modality) for f, d in found])
+sr_file, sr = revised[0]
+seg_file, seg_ds = revised_seg[0]
+source_uid = seg_ds.ReferencedSeriesSequence[0].ReferencedInstanceSequence[0].ReferencedSOPInstanceUID
+ai_srs = [d for f, d in found if d.Modality == "SR" and d.get("VerificationFlag") == "UNVERIFIED"
+          and any(e.ReferencedSOPSequence[0].ReferencedSOPInstanceUID == source_uid
+                  for s in d.CurrentRequestedProcedureEvidenceSequence for e in s.ReferencedSeriesSequence)]
+check(len(ai_srs) == 1, "the AI's own SR of that image is still at the PACS, unverified", len(ai_srs))
+ai_sr = ai_srs[0]
+pred = sr.PredecessorDocumentsSequence[0].ReferencedSeriesSequence[0]
+check(pred.ReferencedSOPSequence[0].ReferencedSOPInstanceUID == ai_sr.SOPInstanceUID
+      and pred.SeriesInstanceUID == ai_sr.SeriesInstanceUID, "the signed SR names the AI's SR as its predecessor")
+observer = sr.VerifyingObserverSequence[0]
+check(str(observer.VerifyingObserverName) == rad_name, "the signed SR names the radiologist as Verifying Observer", observer)
+check(sr.CompletionFlag == "COMPLETE" and sr.VerificationFlag == "VERIFIED", "the signed SR is COMPLETE and VERIFIED")
+check(sr.SeriesInstanceUID != ai_sr.SeriesInstanceUID and sr.SOPInstanceUID != ai_sr.SOPInstanceUID, "the signed SR is a new instance in its own series")
+sr_hd = hd.sr.srread(sr_file)
+check(sr_hd.SOPInstanceUID == sr.SOPInstanceUID, "highdicom reads the signed SR")
+
+ai_segs = [(f, d) for f, d in found if d.Modality == "SEG" and not str(d.get("ContentCreatorName", ""))
+           and d.ReferencedSeriesSequence[0].ReferencedInstanceSequence[0].ReferencedSOPInstanceUID == source_uid]
+check(len(ai_segs) == 1, "the AI's SEG of that image is still at the PACS", len(ai_segs))
+
+
+def mask(path):
+    s = hd.seg.segread(path)
+    pix = s.get_pixels_by_source_instance(source_sop_instance_uids=[source_uid], segment_numbers=[1])
+    return np.asarray(pix)[0, ..., 0] > 0
+
+
+revised_mask, ai_mask = mask(seg_file), mask(ai_segs[0][0])
+check(revised_seg[0][1].SeriesInstanceUID != ai_segs[0][1].SeriesInstanceUID, "the revised SEG has its own series")
+# The signed polygon, rasterised independently (pixel centres inside), must be the revised mask.
+rows, cols = revised_mask.shape
+img = Image.new("L", (cols * 4, rows * 4), 0)
+ImageDraw.Draw(img).polygon([(x * 4 - 0.5, y * 4 - 0.5) for x, y in signed_contours[0]], fill=1)
+expected = np.asarray(img)[2::4, 2::4] > 0
+iou = (expected & revised_mask).sum() / max(1, (expected | revised_mask).sum())
+check(iou > 0.97, f"the revised SEG is the signed outline (IoU {iou:.3f})", iou)
+# Where the point went: lesion in the revised mask, not in the AI's.
+mx, my = moved[0] - ux * 3, moved[1] - uy * 3   # 3 px back inside the new outline
+x, y = int(mx), int(my)
+check(revised_mask[y, x] and not ai_mask[y, x], f"the revised SEG's mask moved to the dragged point ({x}, {y})",
+      (bool(revised_mask[y, x]), bool(ai_mask[y, x])))
+grown = revised_mask & ~ai_mask
+gy, gx = np.nonzero(grown)
+check(len(gx) > 0 and math.hypot(gx.mean() - moved[0], gy.mean() - moved[1]) < 40 / scale + 10,
+      "what the revised mask gained lies around the dragged point", (len(gx), moved))
+
+for f, d in found:
+    r = subprocess.run(["dciodvfy", f], capture_output=True, text=True)
+    errors = [l for l in (r.stdout + r.stderr).splitlines() if l.startswith("Error")]
+    check(r.returncode == 0 and not errors, f"dciodvfy: {d.Modality} {os.path.basename(f)[:24]}", errors[:5])
+
+print(f"reading room browser test passed in {time.time() - started:.0f} s", flush=True)
