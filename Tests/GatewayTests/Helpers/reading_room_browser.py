@@ -279,7 +279,8 @@ check(revised_seg[0][1].SeriesInstanceUID != ai_segs[0][1].SeriesInstanceUID, "t
 # The signed polygon, rasterised independently (pixel centres inside), must be the revised mask.
 rows, cols = revised_mask.shape
 img = Image.new("L", (cols * 4, rows * 4), 0)
-ImageDraw.Draw(img).polygon([(x * 4 - 0.5, y * 4 - 0.5) for x, y in signed_contours[0]], fill=1)
+for contour in signed_contours:  # the SEG is the union of every signed contour
+    ImageDraw.Draw(img).polygon([(x * 4 - 0.5, y * 4 - 0.5) for x, y in contour], fill=1)
 expected = np.asarray(img)[2::4, 2::4] > 0
 iou = (expected & revised_mask).sum() / max(1, (expected | revised_mask).sum())
 check(iou > 0.97, f"the revised SEG is the signed outline (IoU {iou:.3f})", iou)
