@@ -78,6 +78,7 @@ let package = Package(
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis"], exclude: ["Benchmarks"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "DICOM", "Analysis", "Inference"],
                     exclude: ["Support/reference.py", "Support/make_us_dicom.py", "Support/check_outputs.py", "Support/dual_view.py"]),
+        .testTarget(name: "ReadingRoomTests", dependencies: ["ReadingRoom", "Analysis", .product(name: "Hummingbird", package: "hummingbird")]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "DICOM", .product(name: "GRDB", package: "GRDB.swift")],
                     exclude: ["Helpers", "Benchmarks"]),
     ],

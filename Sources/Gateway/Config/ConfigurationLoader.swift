@@ -274,7 +274,7 @@ public enum ConfigurationLoader {
                                                           "failed_logins_before_pause", "login_pause_seconds", "organization"])
         var review = ReviewSettings()
         review.enabled = r.bool("enabled") ?? false
-        if let h = r.double("session_hours", in: 0.01...168) { review.sessionLifetimeSeconds = h * 3600 }
+        if let h = r.double("session_hours", in: 0.001...168) { review.sessionLifetimeSeconds = h * 3600 }
         if let n = r.int("failed_logins_before_pause", in: 1...100) { review.failedLoginsBeforePause = n }
         if let s = r.double("login_pause_seconds", in: 1...86_400) { review.loginPauseSeconds = s }
         if let o = r.string("organization") { review.organization = o }

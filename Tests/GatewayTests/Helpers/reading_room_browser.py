@@ -29,6 +29,8 @@ from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.actions.action_builder import ActionBuilder
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -132,6 +134,7 @@ try:
         driver.refresh()
     check(len(ready) >= args.images, f"{args.images} images ready for review in the worklist", [r.text for r in rows])
     check("Doe, Jane" in driver.find_element(By.ID, "rows").text, "the worklist shows the patient's name")
+    ready_jobs = [r.get_attribute("data-job") for r in ready]
     driver.save_screenshot(os.path.join(args.shots, "worklist.png"))
 
     # The image with the largest AI outline is the one to correct.
@@ -209,6 +212,102 @@ try:
     entries = json.loads(audit) if status == 200 else []
     check(status == 200 and any(e["action"] == "sign" and e["user"] == rad_name for e in entries)
           and any(e["action"] == "view" for e in entries), "the audit trail has the view and the signature", entries)
+
+    # --- Worklist filters (API) -------------------------------------------------------------------
+    rad_cookie = {"Cookie": "wecare_session=" + driver.get_cookie("wecare_session")["value"]}
+    status, _, body = http("GET", "/api/v1/review/items?state=ready", headers=rad_cookie)
+    check(status == 200 and json.loads(body)["total"] == args.images - 1, "filter by state: the other image is still ready", body[:200])
+    status, _, body = http("GET", "/api/v1/review/items?from=2026-12-01&to=2026-12-31", headers=rad_cookie)
+    rows_by_date = json.loads(body)["rows"]
+    check(status == 200 and [r["study_date"] for r in rows_by_date] == ["20261201"], "filter by study date", rows_by_date)
+
+    # --- The rest of the editor, on the other image (not signed) --------------------------------
+    other = [j for j in ready_jobs if j != job][0]
+    driver.get(args.base + f"/viewer/{other}")
+    wait.until(lambda d: d.execute_script("return document.body.dataset.ready") == "true")
+    time.sleep(0.5)
+    contours = lambda: driver.execute_script("return window.wecare.editor.contours")
+
+    def screen(x, y):
+        return driver.execute_script(
+            "const s = document.getElementById('overlay'); const p = s.createSVGPoint(); p.x = arguments[0]; p.y = arguments[1];"
+            "const q = p.matrixTransform(s.getScreenCTM()); return [q.x, q.y];", x, y)
+
+    def keys(*k, ctrl=False):
+        chain = ActionChains(driver)
+        if ctrl:
+            chain.key_down(Keys.CONTROL)
+        for key in k:
+            chain.send_keys(key)
+        if ctrl:
+            chain.key_up(Keys.CONTROL)
+        chain.perform()
+        time.sleep(0.3)
+
+    start = contours()
+    check(len(start) >= 1, "the other image has an outline to edit", start)
+    n0, p0 = len(start), len(start[0])
+    a, b = start[0][0], start[0][1]
+    sx, sy = screen((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
+    actions = ActionBuilder(driver)
+    actions.pointer_action.move_to_location(int(round(sx)), int(round(sy))).double_click()
+    actions.perform()
+    time.sleep(0.3)
+    check(len(contours()[0]) == p0 + 1, "double-clicking an outline inserts a point", (p0, len(contours()[0])))
+    keys(Keys.DELETE)
+    check(len(contours()[0]) == p0, "Delete removes the selected point", len(contours()[0]))
+    keys("z", ctrl=True)
+    check(len(contours()[0]) == p0 + 1, "Ctrl+Z undoes the deletion", len(contours()[0]))
+    keys("y", ctrl=True)
+    check(len(contours()[0]) == p0, "Ctrl+Y redoes it", len(contours()[0]))
+    # Freehand: a circle of 40 screen px drawn where the image is, away from the outlines.
+    keys("d")
+    check(driver.execute_script("return window.wecare.editor.mode") == "draw", "d switches to drawing")
+    cx_img, cy_img = 60 if start[0][0][0] > driver.execute_script("return window.wecare.item().width") / 2 else 250, 60
+    cx, cy = screen(cx_img, cy_img)
+    driver.execute_script("window.__ev = []; for (const t of ['pointerdown','pointermove','pointerup','pointercancel','lostpointercapture','error']) "
+                          "window.addEventListener(t, e => window.__ev.push(t + ':' + (e.target && (e.target.id || e.target.tagName)) + ':' + (e.message || '')), true);")
+    vp = driver.find_element(By.ID, "viewport")
+    rect = driver.execute_script("const r = arguments[0].getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2];", vp)
+    chain = ActionChains(driver, duration=20).move_to_element_with_offset(vp, int(cx + 40 - rect[0]), int(cy - rect[1])).click_and_hold()
+    last = (int(cx + 40), int(cy))
+    for k in range(1, 33):
+        t = 2 * math.pi * k / 32
+        nxt = (int(cx + 40 * math.cos(t)), int(cy + 40 * math.sin(t)))
+        chain.move_by_offset(nxt[0] - last[0], nxt[1] - last[1])
+        last = nxt
+    chain.release().perform()
+    time.sleep(0.4)
+    check(len(contours()) == n0 + 1 and len(contours()[-1]) >= 8, "a freehand stroke becomes a new outline",
+          ([len(c) for c in contours()], driver.find_element(By.ID, "status").text, driver.execute_script("return window.wecare.editor.mode"),
+           driver.execute_script("return [window.__ev.length].concat(window.__ev.slice(0, 12))")))
+    driver.save_screenshot(os.path.join(args.shots, "viewer-freehand.png"))
+    keys(Keys.DELETE)
+    check(len(contours()) == n0, "Delete removes the selected outline", len(contours()))
+    keys("z", ctrl=True)
+    check(len(contours()) == n0 + 1, "Ctrl+Z brings the outline back", len(contours()))
+    keys("o")
+    check(driver.find_element(By.ID, "overlay").value_of_css_property("display") == "none", "o hides the overlay")
+    keys("o")
+    driver.find_element(By.ID, "save").click()
+    wait.until(lambda d: "Draft saved" in d.find_element(By.ID, "status").text)
+    status, _, body = http("GET", f"/api/v1/review/items/{other}", headers=rad_cookie)
+    check(json.loads(body)["source"] == "draft" and len(json.loads(body)["contours"]) == n0 + 1, "the draft is kept, not signed",
+          body[:200])
+    driver.find_element(By.ID, "reset").click()
+    time.sleep(0.3)
+    check(contours() == json.loads(body)["ai"]["contours"], "Back to AI restores the AI's outlines")
+    # Zoom and pan: + zooms in, dragging the image (not a point) moves it.
+    view0 = driver.execute_script("return {...window.wecare.view}")
+    keys("+")
+    view1 = driver.execute_script("return {...window.wecare.view}")
+    check(abs(view1["scale"] / view0["scale"] - 1.25) < 1e-6, "+ zooms in", (view0, view1))
+    vp = driver.find_element(By.ID, "viewport")
+    ActionChains(driver).move_to_element_with_offset(vp, -300, 250).click_and_hold().move_by_offset(60, -40).release().perform()
+    time.sleep(0.3)
+    view2 = driver.execute_script("return {...window.wecare.view}")
+    check(abs(view2["tx"] - view1["tx"] - 60) < 2 and abs(view2["ty"] - view1["ty"] + 40) < 2, "dragging the image pans it", (view1, view2))
+    check(contours() == json.loads(body)["ai"]["contours"], "panning moved no point")
 
     # --- Self-exam page, also as a phone shows it -------------------------------------------------
     driver.get(args.base + "/self-exam")

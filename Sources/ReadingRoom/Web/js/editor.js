@@ -4,8 +4,9 @@
 const NS = 'http://www.w3.org/2000/svg';
 
 export class Editor {
-  constructor(svg, { contours, ai, onChange }) {
+  constructor(svg, { contours, ai, onChange, editable = true }) {
     this.svg = svg;
+    this.editable = editable;   // false for viewers: they look, they change nothing
     this.contours = structuredClone(contours);
     this.ai = ai;
     this.onChange = onChange;
@@ -28,14 +29,16 @@ export class Editor {
   snapshot() { return JSON.stringify(this.contours); }
   /** Records the state before a change as one undo step. */
   remember(before) { this.undoStack.push(before); this.redoStack = []; }
+  /** Whether a change may be made (viewers may not). */
+  mayChange() { return this.editable; }
   changed() { this.render(); this.onChange(this.contours); }
 
-  undo() { if (!this.undoStack.length) return; this.redoStack.push(this.snapshot()); this.contours = JSON.parse(this.undoStack.pop()); this.selected = null; this.changed(); }
-  redo() { if (!this.redoStack.length) return; this.undoStack.push(this.snapshot()); this.contours = JSON.parse(this.redoStack.pop()); this.selected = null; this.changed(); }
-  replace(contours) { this.remember(this.snapshot()); this.contours = structuredClone(contours); this.selected = null; this.changed(); }
+  undo() { if (!this.editable || !this.undoStack.length) return; this.redoStack.push(this.snapshot()); this.contours = JSON.parse(this.undoStack.pop()); this.selected = null; this.changed(); }
+  redo() { if (!this.editable || !this.redoStack.length) return; this.undoStack.push(this.snapshot()); this.contours = JSON.parse(this.redoStack.pop()); this.selected = null; this.changed(); }
+  replace(contours) { if (!this.editable) return; this.remember(this.snapshot()); this.contours = structuredClone(contours); this.selected = null; this.changed(); }
 
   deleteSelected() {
-    if (!this.selected) return;
+    if (!this.editable || !this.selected) return;
     const before = this.snapshot();
     const { c, i } = this.selected;
     if (i !== undefined && this.contours[c].length > 3) this.contours[c].splice(i, 1);
@@ -47,6 +50,7 @@ export class Editor {
 
   /** Inserts a point on the edge of contour c nearest to p. */
   insertPoint(c, p) {
+    if (!this.editable) return;
     const pts = this.contours[c];
     let best = 0, bestD = Infinity;
     for (let k = 0; k < pts.length; k++) {
@@ -65,6 +69,7 @@ export class Editor {
 
   /** A freehand stroke, thinned to points at least 3 px apart, becomes a closed contour. */
   addFreehand(stroke) {
+    if (!this.editable) return false;
     const pts = [];
     for (const p of stroke) {
       const last = pts[pts.length - 1];
@@ -98,7 +103,15 @@ export class Editor {
       poly.setAttribute('class', 'contour' + (this.selected && this.selected.c === c && this.selected.i === undefined ? ' selected' : ''));
       poly.setAttribute('points', pts.map(p => p.join(',')).join(' '));
       poly.dataset.contour = c;
-      poly.addEventListener('pointerdown', (e) => { if (this.mode !== 'edit') return; e.stopPropagation(); this.selected = { c }; this.render(); });
+      // Selecting marks the outline in place: re-rendering would swap the element between the
+      // two clicks of a double-click, and the browser would not see a double-click.
+      poly.addEventListener('pointerdown', (e) => {
+        if (this.mode !== 'edit') return;
+        e.stopPropagation();
+        this.selected = { c };
+        this.svg.querySelectorAll('.selected').forEach(el => el.classList.remove('selected'));
+        poly.classList.add('selected');
+      });
       poly.addEventListener('dblclick', (e) => { if (this.mode !== 'edit') return; e.stopPropagation(); this.insertPoint(c, this.toImage(e)); });
       svg.append(poly);
     });
@@ -114,7 +127,7 @@ export class Editor {
   }
 
   dragPoint(e, c, i) {
-    if (this.mode !== 'edit' || e.button !== 0) return;
+    if (this.mode !== 'edit' || e.button !== 0 || !this.editable) return;
     e.stopPropagation();
     e.preventDefault();
     const before = this.snapshot();

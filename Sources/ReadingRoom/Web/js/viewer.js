@@ -81,7 +81,7 @@ async function load() {
   img.width = item.width; img.height = item.height;
   overlay.setAttribute('width', item.width); overlay.setAttribute('height', item.height);
   overlay.setAttribute('viewBox', `0 0 ${item.width} ${item.height}`);
-  editor = new Editor(overlay, { contours: item.contours, ai: item.ai.contours, onChange: measureSoon });
+  editor = new Editor(overlay, { contours: item.contours, ai: item.ai.contours, onChange: measureSoon, editable: item.can_sign });
   window.wecare = { editor, view, item: () => item };   // for tests and the curious
   img.onload = () => { fit(); document.body.dataset.ready = 'true'; };
   img.src = `/api/v1/review/items/${job}/image`;
@@ -93,6 +93,8 @@ async function load() {
 // Pan (drag the image), draw (drag in draw mode), zoom (wheel).
 viewport.addEventListener('pointerdown', (e) => {
   if (e.button !== 0 || !editor) return;
+  // No native drag or text selection: either would cancel the pointer (pointercancel) mid-stroke.
+  e.preventDefault();
   viewport.focus();
   const start = { x: e.clientX, y: e.clientY, tx: view.tx, ty: view.ty };
   const stroke = [];
