@@ -72,7 +72,7 @@ final class ReadingRoomServeTests: XCTestCase {
                       "--data", "{\"name\":\"\(name)\",\"password\":\"\(password)\"}", "\(base)/api/v1/login"])
         }
         func cookie(_ headers: String) -> String {
-            headers.split(separator: "\n").first { $0.lowercased().hasPrefix("set-cookie:") }
+            headers.split(whereSeparator: \.isNewline).first { $0.lowercased().hasPrefix("set-cookie:") }
                 .map { String($0.dropFirst("set-cookie:".count).split(separator: ";")[0]).trimmingCharacters(in: .whitespaces) } ?? ""
         }
 
@@ -82,9 +82,9 @@ final class ReadingRoomServeTests: XCTestCase {
 
         let a = try login("dr.a", Self.password)
         XCTAssertEqual(a.status, 200, a.body)
-        let setCookie = a.headers.split(separator: "\n").first { $0.lowercased().hasPrefix("set-cookie:") }.map(String.init) ?? ""
+        let setCookie = a.headers.split(whereSeparator: \.isNewline).first { $0.lowercased().hasPrefix("set-cookie:") }.map(String.init) ?? ""
         for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
-            XCTAssertTrue(setCookie.contains(attribute), "\(attribute) in \(setCookie)")
+            XCTAssertTrue(setCookie.contains(attribute), "\(attribute) in \(setCookie): \(a.headers)")
         }
         let session = cookie(a.headers)
         XCTAssertEqual(try curl(["-H", "Cookie: \(session)", "\(base)/api/v1/session"]).status, 200)
