@@ -32,6 +32,7 @@ static const char *valueTypeName(int32_t v) {
     case WC_VT_UIDREF: return "UIDREF";
     case WC_VT_IMAGE: return "IMAGE";
     case WC_VT_SCOORD: return "SCOORD";
+    case WC_VT_PNAME: return "PNAME";
     default: return NULL;
     }
 }
@@ -82,6 +83,9 @@ static OFCondition fillItem(DcmItem &item, const wc_sr_node &n, bool root) {
     case WC_VT_UIDREF:
         if (!has(n.text)) return makeOFCondition(0, 4, OF_error, "empty UID value");
         return item.putAndInsertString(DCM_UID, n.text);
+    case WC_VT_PNAME:
+        if (!has(n.text)) return makeOFCondition(0, 11, OF_error, "empty person name");
+        return item.putAndInsertString(DCM_PersonName, n.text);
     case WC_VT_CODE:
         if (!has(n.code.value)) return makeOFCondition(0, 5, OF_error, "code value without a code");
         return putCodeItem(item, DCM_ConceptCodeSequence, n.code, 0);

@@ -115,7 +115,7 @@ enum Signer {
             let identity = DerivedIdentity(seriesInstanceUID: uid(source, producer, DerivedUID.Role.segmentationSeries, n),
                                            sopInstanceUID: uid(source, producer, DerivedUID.Role.segmentationInstance, n),
                                            seriesNumber: segSeriesNumber,
-                                           seriesDescription: "WeCare lesion segmentation, signed by a radiologist (revision \(n))",
+                                           seriesDescription: "WeCare lesion segmentation, signed (revision \(n))",
                                            contentDateTime: s.at)
             var request = SegmentationWriter.Request(source: instance, identity: identity, equipment: equipment, algorithm: algorithm,
                                                      frames: [.init(mask: mask.bits, sourceFrameNumber: multiFrame ? frame : nil)])
@@ -150,14 +150,19 @@ enum Signer {
         let srIdentity = DerivedIdentity(seriesInstanceUID: uid(source, producer, DerivedUID.Role.reportSeries, n),
                                          sopInstanceUID: uid(source, producer, DerivedUID.Role.reportInstance, n),
                                          seriesNumber: srSeriesNumber,
-                                         seriesDescription: "WeCare measurement report, verified by a radiologist (revision \(n))",
+                                         seriesDescription: "WeCare measurement report, verified (revision \(n))",
                                          contentDateTime: s.at)
         var sr = StructuredReportWriter.Request(source: instance, sourceFrameNumber: multiFrame ? frame : nil, identity: srIdentity,
                                                 equipment: equipment, algorithm: algorithm, classification: classification,
                                                 lesions: lesions, segmentation: segReference)
         sr.verification = .init(observerName: s.radiologist, organization: s.organization, dateTime: s.at)
+        // The AI's SR, and the signed revision this one replaces (its UIDs follow from its number).
         if let ai = item.aiReportUID, let series = item.aiReportSeriesUID {
             sr.predecessors = [.init(seriesInstanceUID: series, sopInstanceUID: ai)]
+        }
+        if n > 1 {
+            sr.predecessors.append(.init(seriesInstanceUID: uid(source, producer, DerivedUID.Role.reportSeries, n - 1),
+                                         sopInstanceUID: uid(source, producer, DerivedUID.Role.reportInstance, n - 1)))
         }
         out.append(ProducedObject(kind: .sr, fileName: p + "sr.dcm", data: try StructuredReportWriter.write(sr),
                                   sopInstanceUID: srIdentity.sopInstanceUID))
@@ -167,7 +172,7 @@ enum Signer {
             let identity = DerivedIdentity(seriesInstanceUID: uid(source, producer, DerivedUID.Role.presentationStateSeries, n),
                                            sopInstanceUID: uid(source, producer, DerivedUID.Role.presentationStateInstance, n),
                                            seriesNumber: prSeriesNumber,
-                                           seriesDescription: "WeCare lesion outline, signed by a radiologist (revision \(n))",
+                                           seriesDescription: "WeCare lesion outline, signed (revision \(n))",
                                            contentDateTime: s.at)
             let annotations = measured.map { m in
                 PresentationStateWriter.Annotation(contour: m.contour.normalised.map { PixelPoint(x: $0.x, y: $0.y) },

@@ -106,7 +106,7 @@ int wc_write_seg(const wc_seg_request *req, wc_bytes *out, char *err, size_t err
 enum { WC_REL_ROOT = 0, WC_REL_CONTAINS, WC_REL_HAS_OBS_CONTEXT, WC_REL_HAS_CONCEPT_MOD,
        WC_REL_HAS_PROPERTIES, WC_REL_INFERRED_FROM, WC_REL_SELECTED_FROM };
 enum { WC_VT_CONTAINER = 0, WC_VT_TEXT, WC_VT_CODE, WC_VT_NUM, WC_VT_UIDREF, WC_VT_IMAGE,
-       WC_VT_SCOORD };
+       WC_VT_SCOORD, WC_VT_PNAME /* text: a person's name (PN) */ };
 enum { WC_GT_POINT = 0, WC_GT_POLYLINE, WC_GT_CIRCLE, WC_GT_ELLIPSE, WC_GT_MULTIPOINT };
 
 typedef struct {

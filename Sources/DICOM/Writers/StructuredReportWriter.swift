@@ -270,8 +270,10 @@ public enum StructuredReportWriter {
 
     /// TID 1500's opening rows: language, the device observer (TID 1004), the procedure, and the
     /// Image Library with the source image.
+    /// `person`: a person observer (TID 1002/1003) after the device, the radiologist who verified
+    /// a signed revision; nil for AI output.
     static func documentHeader(algorithm: AlgorithmIdentification, equipment: DerivedEquipment, deviceObserverUID: String?,
-                               sourceImage: SRItem.Value) -> [SRItem] {
+                               sourceImage: SRItem.Value, person: String? = nil) -> [SRItem] {
         let observerUID = deviceObserverUID ?? DerivedUID.make(sourceSOPInstanceUID: equipment.manufacturer,
                                                                producerVersion: equipment.modelName, role: "device-observer")
         return [
@@ -281,6 +283,10 @@ public enum StructuredReportWriter {
             SRItem(relationship: .hasObsContext, concept: .deviceObserverName, value: .text(algorithm.name)),
             SRItem(relationship: .hasObsContext, concept: .deviceObserverManufacturer, value: .text(equipment.manufacturer)),
             SRItem(relationship: .hasObsContext, concept: .deviceObserverModelName, value: .text(equipment.modelName)),
+        ] + (person.map { name in [
+            SRItem(relationship: .hasObsContext, concept: .observerType, value: .code(.person)),
+            SRItem(relationship: .hasObsContext, concept: .personObserverName, value: .pname(name)),
+        ] } ?? []) + [
             SRItem(relationship: .hasConceptMod, concept: .procedureReported, value: .code(.ultrasonographyOfBreast)),
             .container(.contains, .imageLibrary, [
                 .container(.contains, .imageLibraryGroup, [SRItem(relationship: .contains, concept: nil, value: sourceImage)]),
@@ -293,7 +299,7 @@ public enum StructuredReportWriter {
         let sourceImage = SRItem.Value.image(sopClassUID: source.sopClassUID, sopInstanceUID: source.sopInstanceUID,
                                              frames: frames, segments: [])
         var items = documentHeader(algorithm: r.algorithm, equipment: r.equipment, deviceObserverUID: r.deviceObserverUID,
-                                   sourceImage: sourceImage)
+                                   sourceImage: sourceImage, person: r.verification?.observerName)
         var groups: [SRItem] = []
         let algorithm = [
             SRItem(relationship: .hasConceptMod, concept: .algorithmName, value: .text(r.algorithm.name)),

@@ -213,6 +213,15 @@ try:
     check(status == 200 and any(e["action"] == "sign" and e["user"] == rad_name for e in entries)
           and any(e["action"] == "view" for e in entries), "the audit trail has the view and the signature", entries)
 
+    # --- A second signature makes revision 2; a stale page's signature is refused -----------------
+    rad_csrf = driver.execute_script("return fetch('/api/v1/session').then(r => r.json()).then(j => j.csrf)")
+    rad_cookie = {"Cookie": "wecare_session=" + driver.get_cookie("wecare_session")["value"], "X-CSRF-Token": rad_csrf}
+    stale = {"contours": signed_contours, "label": "benign", "comment": "", "revision": 0}
+    status, _, msg = http("POST", f"/api/v1/review/items/{job}/sign", stale, rad_cookie)
+    check(status == 409, "signing a page older than the last signature is refused (409)", (status, msg))
+    status, _, msg = http("POST", f"/api/v1/review/items/{job}/sign", {**stale, "revision": 1}, rad_cookie)
+    check(status == 200 and json.loads(msg)["revision"] == 2, "a second signature is revision 2", (status, msg))
+
     # --- Worklist filters (API) -------------------------------------------------------------------
     rad_cookie = {"Cookie": "wecare_session=" + driver.get_cookie("wecare_session")["value"]}
     status, _, body = http("GET", "/api/v1/review/items?state=ready", headers=rad_cookie)
@@ -336,14 +345,19 @@ def datasets():
 deadline = time.time() + 120
 while time.time() < deadline:
     found = datasets()
-    revised = [(f, d) for f, d in found if d.Modality == "SR" and d.get("VerificationFlag") == "VERIFIED"]
-    revised_seg = [(f, d) for f, d in found if d.Modality == "SEG" and str(d.get("ContentCreatorName", "")) == rad_name]
-    revised_pr = [(f, d) for f, d in found if d.Modality == "PR" and str(d.get("ContentCreatorName", "")) == rad_name]
-    if revised and revised_seg and revised_pr:
+    def revision(n):
+        return [(f, d) for f, d in found if f"(revision {n})" in str(d.get("SeriesDescription", ""))]
+    revised = [(f, d) for f, d in revision(1) if d.Modality == "SR" and d.get("VerificationFlag") == "VERIFIED"]
+    revised_seg = [(f, d) for f, d in revision(1) if d.Modality == "SEG" and str(d.get("ContentCreatorName", "")) == rad_name]
+    revised_pr = [(f, d) for f, d in revision(1) if d.Modality == "PR" and str(d.get("ContentCreatorName", "")) == rad_name]
+    second = [(f, d) for f, d in revision(2) if d.Modality == "SR"]
+    if revised and revised_seg and revised_pr and len(revision(2)) == 3:
         break
     time.sleep(1)
 check(len(revised) == 1 and len(revised_seg) == 1 and len(revised_pr) == 1, "the revised SR, SEG and PR reached the PACS",
       [(os.path.basename(f), d.Modality) for f, d in found])
+check(len(revision(2)) == 3 and len(second) == 1, "revision 2's SR, SEG and PR reached the PACS too, beside revision 1's",
+      [(d.Modality, d.get("SeriesDescription")) for f, d in found])
 sr_file, sr = revised[0]
 seg_file, seg_ds = revised_seg[0]
 source_uid = seg_ds.ReferencedSeriesSequence[0].ReferencedInstanceSequence[0].ReferencedSOPInstanceUID
@@ -359,6 +373,11 @@ observer = sr.VerifyingObserverSequence[0]
 check(str(observer.VerifyingObserverName) == rad_name, "the signed SR names the radiologist as Verifying Observer", observer)
 check(sr.CompletionFlag == "COMPLETE" and sr.VerificationFlag == "VERIFIED", "the signed SR is COMPLETE and VERIFIED")
 check(sr.SeriesInstanceUID != ai_sr.SeriesInstanceUID and sr.SOPInstanceUID != ai_sr.SOPInstanceUID, "the signed SR is a new instance in its own series")
+names = [str(i.PersonName) for i in sr.ContentSequence if i.ValueType == "PNAME"]
+check(names == [rad_name], "the signed SR's observer context names the radiologist (Person Observer Name)", names)
+second_pred = {e.ReferencedSeriesSequence[0].ReferencedSOPSequence[0].ReferencedSOPInstanceUID for e in second[0][1].PredecessorDocumentsSequence}
+check(second_pred == {ai_sr.SOPInstanceUID, sr.SOPInstanceUID}, "revision 2's SR names the AI's SR and revision 1's", second_pred)
+check(second[0][1].SeriesInstanceUID != sr.SeriesInstanceUID, "each revision is its own series")
 sr_hd = hd.sr.srread(sr_file)
 check(sr_hd.SOPInstanceUID == sr.SOPInstanceUID, "highdicom reads the signed SR")
 
