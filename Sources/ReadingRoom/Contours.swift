@@ -53,7 +53,10 @@ public enum ContourGeometry {
         parse(d).compactMap { path in
             var pts = path.polyline(maxDeviation: maxDeviation)
             if pts.count > 1, pts.first == pts.last { pts.removeLast() }
-            let simplified = simplifyRing(pts, epsilon: simplify)
+            // Rounded to 0.01 px: the browser sends back exactly what it got for every point it did
+            // not move (a full-precision double need not survive a JSON round trip), so an
+            // untouched outline compares equal to the AI's.
+            let simplified = simplifyRing(pts, epsilon: simplify).map { Point2(($0.x * 100).rounded() / 100, ($0.y * 100).rounded() / 100) }
             return simplified.count >= 3 ? Contour(simplified) : nil
         }
     }

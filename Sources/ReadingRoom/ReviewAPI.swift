@@ -241,6 +241,24 @@ enum ReviewAPI {
         ]
     }
 
+    /// What the signed contours changed against the AI's, for the audit trail: "outline 1: 1 of
+    /// 22 points moved; outline 3 drawn" (no patient data).
+    static func changes(from ai: [Contour], to signed: [Contour]) -> String {
+        var parts: [String] = []
+        for k in 0..<max(ai.count, signed.count) {
+            guard k < signed.count else { parts.append("outline \(k + 1) deleted"); continue }
+            guard k < ai.count else { parts.append("outline \(k + 1) drawn (\(signed[k].points.count) points)"); continue }
+            let a = ai[k].points, b = signed[k].points
+            if a == b { continue }
+            if a.count == b.count {
+                parts.append("outline \(k + 1): \(zip(a, b).filter { $0 != $1 }.count) of \(a.count) points moved")
+            } else {
+                parts.append("outline \(k + 1): \(a.count) -> \(b.count) points")
+            }
+        }
+        return "\(signed.count) outline(s)" + (parts.isEmpty ? " as the AI drew them" : " (" + parts.joined(separator: "; ") + ")")
+    }
+
     static func sign(_ item: ReviewItem, body: [String: Any]?, session s: SessionStore.Session, core: ReadingRoomCore) -> Response {
         signing.lock()
         defer { signing.unlock() }
@@ -264,7 +282,7 @@ enum ReviewAPI {
             let produced = try Signer.objects(signing, item: item, instance: instance)
             let document = produced.first { $0.kind == .json }?.data ?? Data()
             let detail = "revision \(signing.revision) \(accepted ? "accepted" : "corrected"): class \(label) (AI \(doc["label"] ?? "?")), "
-                + "\(contours.count) contour(s) (AI \(aiContours.count))" + (comment.isEmpty ? "" : ", with a comment")
+                + changes(from: aiContours, to: contours) + (comment.isEmpty ? "" : ", with a comment")
             try core.service.deliverSigned(produced, job: item.row.job) { objects in
                 try core.ledger.recordSignature(SignedRevision(jobID: item.row.job, revision: signing.revision, user: s.user,
                                                                outcome: accepted ? .accepted : .corrected, document: document,

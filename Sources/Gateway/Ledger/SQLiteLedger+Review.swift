@@ -51,12 +51,13 @@ extension SQLiteLedger: ReviewLedger {
         }
     }
 
-    /// The state a row shows: the job's own until it is analysed, then the review's, and
-    /// "delivered" once a signed revision's every delivery is made.
+    /// The state a row shows: "analysing" until it is analysed, then the review's, and
+    /// "delivered" once a signed revision's every delivery is made; "unavailable" for a job that
+    /// failed, was quarantined, or was analysed before the reading room was on (nothing kept).
     private static let stateSQL = """
         CASE
-          WHEN r.job_id IS NULL AND j.state IN ('failed', 'quarantined') THEN 'unavailable'
-          WHEN r.job_id IS NULL THEN 'analysing'
+          WHEN r.job_id IS NULL AND j.state IN ('received', 'analysing') THEN 'analysing'
+          WHEN r.job_id IS NULL THEN 'unavailable'
           WHEN r.revision > 0 AND EXISTS (SELECT 1 FROM objects o JOIN deliveries d ON d.object_id = o.id
                  WHERE o.job_id = j.id AND o.file_name LIKE 'r' || r.revision || '-%')
                AND NOT EXISTS (SELECT 1 FROM objects o JOIN deliveries d ON d.object_id = o.id

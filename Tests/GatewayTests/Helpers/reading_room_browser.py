@@ -210,6 +210,8 @@ try:
     admin_headers, _ = login_api(args.admin)
     status, _, audit = http("GET", f"/api/v1/audit?job={job}", headers=admin_headers)
     entries = json.loads(audit) if status == 200 else []
+    check(any(e["action"] == "sign" and f"1 of {len(pts)} points moved" in (e.get("detail") or "") for e in entries),
+          "the audit trail says what changed (one point moved)", [e.get("detail") for e in entries])
     check(status == 200 and any(e["action"] == "sign" and e["user"] == rad_name for e in entries)
           and any(e["action"] == "view" for e in entries), "the audit trail has the view and the signature", entries)
 
@@ -317,6 +319,15 @@ try:
     view2 = driver.execute_script("return {...window.wecare.view}")
     check(abs(view2["tx"] - view1["tx"] - 60) < 2 and abs(view2["ty"] - view1["ty"] + 40) < 2, "dragging the image pans it", (view1, view2))
     check(contours() == json.loads(body)["ai"]["contours"], "panning moved no point")
+    # Accept: the AI's outline and class as they are, signed with the a key.
+    driver.find_element(By.ID, "label").send_keys(json.loads(body)["ai"]["label"])
+    driver.find_element(By.ID, "viewport").click()
+    check(driver.find_element(By.ID, "sign").text == "Sign (accept AI result)", "the page offers to accept the AI result",
+          driver.find_element(By.ID, "sign").text)
+    keys("a")
+    wait.until(lambda d: d.execute_script("return document.body.dataset.signed") == "1" or "error" in d.find_element(By.ID, "status").get_attribute("class"))
+    check("(accepted)" in driver.find_element(By.ID, "status").text, "a keyboard accept signs the AI result as accepted",
+          driver.find_element(By.ID, "status").text)
 
     # --- Self-exam page, also as a phone shows it -------------------------------------------------
     driver.get(args.base + "/self-exam")
@@ -326,8 +337,27 @@ try:
     driver.save_screenshot(os.path.join(args.shots, "self-exam-phone.png"))
     driver.set_window_size(1400, 900)
     driver.get(args.base + "/worklist")
-    time.sleep(1)
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#rows tr.row"))
     driver.save_screenshot(os.path.join(args.shots, "worklist-signed.png"))
+    check(driver.find_element(By.ID, "audit-link").get_attribute("hidden") is not None, "a radiologist sees no audit link")
+
+    # --- Log out; the admin's audit page ---------------------------------------------------------
+    driver.find_element(By.ID, "logout").click()
+    wait.until(lambda d: "/login" in d.current_url)
+    status, _, _ = http("GET", "/api/v1/session", headers={"Cookie": rad_cookie["Cookie"]})
+    check(status == 401, "after logging out the old session cookie is worthless", status)
+    admin_name, admin_password = args.admin.split(":", 1)
+    driver.find_element(By.ID, "name").send_keys(admin_name)
+    driver.find_element(By.ID, "password").send_keys(admin_password)
+    driver.find_element(By.ID, "submit").click()
+    wait.until(lambda d: "/worklist" in d.current_url)
+    wait.until(lambda d: d.find_element(By.ID, "audit-link").get_attribute("hidden") is None)
+    driver.find_element(By.ID, "audit-link").click()
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#rows tr")) > 3)
+    audit_text = driver.find_element(By.ID, "rows").text
+    check("sign" in audit_text and rad_name in audit_text and "login-failed" in audit_text, "the admin's audit page lists signatures and failed logins")
+    check("Doe" not in audit_text and "WC-100" not in audit_text, "the audit trail names images by number, not patients")
+    driver.save_screenshot(os.path.join(args.shots, "audit.png"))
 finally:
     driver.quit()
 
@@ -346,7 +376,7 @@ deadline = time.time() + 120
 while time.time() < deadline:
     found = datasets()
     def revision(n):
-        return [(f, d) for f, d in found if f"(revision {n})" in str(d.get("SeriesDescription", ""))]
+        return [(f, d) for f, d in found if f"(revision {n})" in str(d.get("SeriesDescription", "")) and d.PatientID == best[1]["patient_id"]]
     revised = [(f, d) for f, d in revision(1) if d.Modality == "SR" and d.get("VerificationFlag") == "VERIFIED"]
     revised_seg = [(f, d) for f, d in revision(1) if d.Modality == "SEG" and str(d.get("ContentCreatorName", "")) == rad_name]
     revised_pr = [(f, d) for f, d in revision(1) if d.Modality == "PR" and str(d.get("ContentCreatorName", "")) == rad_name]
