@@ -328,6 +328,13 @@ try:
     wait.until(lambda d: d.execute_script("return document.body.dataset.signed") == "1" or "error" in d.find_element(By.ID, "status").get_attribute("class"))
     check("(accepted)" in driver.find_element(By.ID, "status").text, "a keyboard accept signs the AI result as accepted",
           driver.find_element(By.ID, "status").text)
+    # n / p: the next or previous image of the worklist the radiologist came from.
+    listed = driver.execute_script("return JSON.parse(sessionStorage.getItem('wecare.worklist') || '[]')")
+    k = listed.index(int(other))
+    key, target = ("n", listed[k + 1]) if k + 1 < len(listed) else ("p", listed[k - 1])
+    keys(key)
+    wait.until(lambda d: d.current_url.endswith(f"/viewer/{target}"))
+    check(True, f"{key} opens the {'next' if key == 'n' else 'previous'} image of the worklist")
 
     # --- Self-exam page, also as a phone shows it -------------------------------------------------
     driver.get(args.base + "/self-exam")
