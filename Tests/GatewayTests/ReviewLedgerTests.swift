@@ -74,6 +74,7 @@ final class ReviewLedgerTests: XCTestCase {
         XCTAssertEqual(due.map(\.fileName), ["r1-sr.dcm"], "through the same delivery path")
         try ledger.markDelivered(due[0].id, now: Date())
         XCTAssertEqual(try ledger.reviewItem(job: jobs[0])?.row.state, .delivered)
+        XCTAssertEqual(try ledger.reviewItem(job: jobs[0])?.row.outcome, .corrected, "what was signed stays visible")
 
         try ledger.audit(user: "dr.a", action: "view", job: jobs[1], detail: nil, now: Date())
         XCTAssertEqual(try ledger.auditTrail(limit: 10, job: nil).map(\.action), ["view", "sign"], "newest first")

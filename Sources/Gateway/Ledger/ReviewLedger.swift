@@ -120,10 +120,12 @@ public struct WorklistRow: Sendable, Codable, Equatable {
     public var probability: Double?
     public var state: ReviewState
     public var revision: Int
+    /// accepted or corrected once signed (also when the state shows "delivered"); nil before.
+    public var outcome: ReviewState?
     public var receivedAt: Date
 
     enum CodingKeys: String, CodingKey {
-        case job, label, probability, state, revision
+        case job, label, probability, state, revision, outcome
         case patientName = "patient_name", patientID = "patient_id", studyDate = "study_date", receivedAt = "received_at"
     }
 }

@@ -69,6 +69,7 @@ extension SQLiteLedger: ReviewLedger {
 
     private static let worklistSQL = """
         SELECT j.id AS job, r.patient_name, r.patient_id, r.study_date, r.label, r.probability, COALESCE(r.revision, 0) AS revision,
+               CASE WHEN r.revision > 0 THEN r.state END AS outcome,
                i.received_at, \(stateSQL) AS shown_state
         FROM jobs j JOIN instances i ON i.id = j.instance_id LEFT JOIN review_items r ON r.job_id = j.id
         """
@@ -93,6 +94,7 @@ extension SQLiteLedger: ReviewLedger {
         WorklistRow(job: row["job"], patientName: row["patient_name"], patientID: row["patient_id"], studyDate: row["study_date"],
                     label: row["label"], probability: row["probability"],
                     state: ReviewState(rawValue: row["shown_state"]) ?? .analysing, revision: row["revision"],
+                    outcome: (row["outcome"] as String?).flatMap(ReviewState.init(rawValue:)),
                     receivedAt: Date(timeIntervalSince1970: row["received_at"]))
     }
 

@@ -32,7 +32,8 @@ async function load() {
         if (text === null) {
           const span = document.createElement('span');
           span.className = `state state-${row.state}`;
-          span.textContent = row.state === 'ready' ? 'ready for review' : row.state;
+          span.textContent = row.state === 'ready' ? 'ready for review'
+            : row.state === 'delivered' ? `${row.outcome} · delivered` : row.state;
           td.append(span);
         } else td.textContent = text;
         tr.append(td);
