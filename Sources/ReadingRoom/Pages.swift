@@ -22,7 +22,7 @@ enum Pages {
 
     static func install(_ router: Router<BasicRequestContext>, core: ReadingRoomCore) {
         let files = load()
-        func serve(_ name: String) -> Response {
+        @Sendable func serve(_ name: String) -> Response {
             guard let data = files[name] else { return HTTPReply.json(.notFound, ["error": "no such page"]) }
             let ext = String(name.split(separator: ".").last ?? "")
             return HTTPReply.body(.ok, data, contentType: types[ext] ?? "application/octet-stream")
