@@ -124,6 +124,7 @@ enum ReviewAPI {
         }
         let now = Date()
         if let wait = core.throttle.wait(name, now: now) {
+            core.service.metrics.reviewLogin(result: "paused")
             var r = HTTPReply.json(.tooManyRequests, ["error": "too many failed logins for this account; try again in \(wait) s"])
             r.headers[.retryAfter] = "\(wait)"
             return r
@@ -131,11 +132,13 @@ enum ReviewAPI {
         let account = try? core.ledger.account(name: name)
         guard Passwords.verify(password, hash: account?.passwordHash), let account, !account.disabled else {
             core.throttle.failed(name, now: now)
+            core.service.metrics.reviewLogin(result: "failed")
             // The audit trail names an account that exists; a wrong name is only counted.
             if account != nil { try? core.ledger.audit(user: name, action: "login-failed", job: nil, detail: nil, now: now) }
             return HTTPReply.json(.unauthorized, ["error": "wrong name or password"])
         }
         core.throttle.succeeded(name)
+        core.service.metrics.reviewLogin(result: "ok")
         let session = core.sessions.create(user: account.name, role: account.role, now: now)
         try? core.ledger.audit(user: account.name, action: "login", job: nil, detail: nil, now: now)
         var response = HTTPReply.json(.ok, ["user": account.name, "role": account.role.rawValue, "csrf": session.csrf])
@@ -289,6 +292,7 @@ enum ReviewAPI {
                                                                objects: objects, auditDetail: detail),
                                                 expectedPrevious: item.row.revision, now: now)
             }
+            core.service.metrics.reviewSigned(outcome: accepted ? "accepted" : "corrected")
             core.logger.notice("revision signed", metadata: ["job": "\(item.row.job)", "revision": "\(signing.revision)",
                                                              "outcome": "\(accepted ? "accepted" : "corrected")"])
             return HTTPReply.json(.ok, [

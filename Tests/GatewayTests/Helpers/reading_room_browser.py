@@ -224,6 +224,13 @@ try:
     status, _, msg = http("POST", f"/api/v1/review/items/{job}/sign", {**stale, "revision": 1}, rad_cookie)
     check(status == 200 and json.loads(msg)["revision"] == 2, "a second signature is revision 2", (status, msg))
 
+    # --- Metrics count signatures and logins, and name no patient --------------------------------
+    status, _, metrics = http("GET", "/metrics")
+    metrics = metrics.decode()
+    check('wecare_review_signatures_total{outcome="corrected"} 2' in metrics and 'wecare_review_logins_total{result="failed"}' in metrics,
+          "/metrics counts signatures and failed logins", [l for l in metrics.splitlines() if "review" in l])
+    check("Doe" not in metrics and "WC-100" not in metrics, "/metrics names no patient")
+
     # --- Worklist filters (API) -------------------------------------------------------------------
     rad_cookie = {"Cookie": "wecare_session=" + driver.get_cookie("wecare_session")["value"]}
     status, _, body = http("GET", "/api/v1/review/items?state=ready", headers=rad_cookie)
