@@ -9,6 +9,7 @@
 //   Analysis   pure image algorithms: preprocessing, mask postprocessing, tracing, measurement, SVG
 //   Reporting  one image -> models -> analysis -> SEG/SR/PR/SVG/result.json
 //   Gateway    config, spool, ledger, job pipeline, delivery, HTTP, metrics
+//   ReadingRoom the radiologists' browser pages: accounts, sessions, worklist, viewer, editor, signing
 //   wecare     the command line
 import PackageDescription
 
@@ -30,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        // The reading room: bcrypt password hashes (HummingbirdBcrypt only; the rest is not linked).
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
     ],
     targets: [
         .target(
@@ -53,11 +56,19 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
+        // Plain HTML, CSS and ES-module JavaScript in Web/, served from the bundle (no build step).
+        .target(name: "ReadingRoom", dependencies: [
+            "Gateway", "Reporting", "Analysis", "DICOM",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+        ], resources: [.copy("Web")]),
         .executableTarget(name: "wecare", dependencies: [
-            "Gateway", "Reporting", "Inference", "Analysis", "DICOM",
+            "Gateway", "ReadingRoom", "Reporting", "Inference", "Analysis", "DICOM",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -67,6 +78,7 @@ let package = Package(
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis"], exclude: ["Benchmarks"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "DICOM", "Analysis", "Inference"],
                     exclude: ["Support/reference.py", "Support/make_us_dicom.py", "Support/check_outputs.py", "Support/dual_view.py"]),
+        .testTarget(name: "ReadingRoomTests", dependencies: ["ReadingRoom", "Analysis", .product(name: "Hummingbird", package: "hummingbird")]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "DICOM", .product(name: "GRDB", package: "GRDB.swift")],
                     exclude: ["Helpers", "Benchmarks"]),
     ],

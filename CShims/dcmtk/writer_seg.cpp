@@ -61,7 +61,7 @@ static OFCondition putSegment(DcmItem &ds, const wc_seg_request &req) {
     if (c.good()) c = seg->putAndInsertString(DCM_SegmentLabel, s(req.segment_label).c_str());
     if (c.good()) c = putCodeItem(*seg, DCM_SegmentedPropertyCategoryCodeSequence, req.category, 0);
     if (c.good()) c = putCodeItem(*seg, DCM_SegmentedPropertyTypeCodeSequence, req.type, 0);
-    if (c.good()) c = seg->putAndInsertString(DCM_SegmentAlgorithmType, "AUTOMATIC");
+    if (c.good()) c = seg->putAndInsertString(DCM_SegmentAlgorithmType, req.algorithm_type ? req.algorithm_type : "AUTOMATIC");
     if (c.good()) c = seg->putAndInsertString(DCM_SegmentAlgorithmName, s(req.algorithm_name).c_str());
     DcmItem *algo = NULL;
     if (c.good()) c = seg->findOrCreateSequenceItem(DCM_SegmentationAlgorithmIdentificationSequence, algo, 0);

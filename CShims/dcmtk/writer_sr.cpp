@@ -32,6 +32,7 @@ static const char *valueTypeName(int32_t v) {
     case WC_VT_UIDREF: return "UIDREF";
     case WC_VT_IMAGE: return "IMAGE";
     case WC_VT_SCOORD: return "SCOORD";
+    case WC_VT_PNAME: return "PNAME";
     default: return NULL;
     }
 }
@@ -82,6 +83,9 @@ static OFCondition fillItem(DcmItem &item, const wc_sr_node &n, bool root) {
     case WC_VT_UIDREF:
         if (!has(n.text)) return makeOFCondition(0, 4, OF_error, "empty UID value");
         return item.putAndInsertString(DCM_UID, n.text);
+    case WC_VT_PNAME:
+        if (!has(n.text)) return makeOFCondition(0, 11, OF_error, "empty person name");
+        return item.putAndInsertString(DCM_PersonName, n.text);
     case WC_VT_CODE:
         if (!has(n.code.value)) return makeOFCondition(0, 5, OF_error, "code value without a code");
         return putCodeItem(item, DCM_ConceptCodeSequence, n.code, 0);
@@ -160,7 +164,32 @@ static OFCondition putDocument(DcmItem &ds, const wc_sr_request &req) {
     if (c.good()) c = ds.insertEmptyElement(DCM_ReferencedPerformedProcedureStepSequence);
     if (c.good()) c = ds.insertEmptyElement(DCM_PerformedProcedureCodeSequence);
     if (c.good()) c = ds.putAndInsertString(DCM_CompletionFlag, req.completion_flag ? req.completion_flag : "COMPLETE");
-    if (c.good()) c = ds.putAndInsertString(DCM_VerificationFlag, "UNVERIFIED");
+    if (c.good()) c = ds.putAndInsertString(DCM_VerificationFlag, has(req.verifying_observer_name) ? "VERIFIED" : "UNVERIFIED");
+    if (c.good() && has(req.verifying_observer_name)) {
+        // PS3.3 C.17.2: one item per signer; the identification code sequence is type 2 (empty).
+        DcmItem *observer = appendItem(ds, DCM_VerifyingObserverSequence);
+        if (!observer) return EC_MemoryExhausted;
+        c = observer->putAndInsertString(DCM_VerifyingObserverName, req.verifying_observer_name);
+        if (c.good()) c = observer->putAndInsertString(DCM_VerifyingOrganization, s(req.verifying_organization).c_str());
+        if (c.good()) c = observer->putAndInsertString(DCM_VerificationDateTime, s(req.verification_datetime).c_str());
+        if (c.good()) c = observer->insertEmptyElement(DCM_VerifyingObserverIdentificationCodeSequence);
+    }
+    // Hierarchical SOP Instance Reference per predecessor: study > series > SOP.
+    for (size_t i = 0; c.good() && i < req.predecessor_count; i++) {
+        const wc_sop_ref &r = req.predecessors[i];
+        if (!has(r.study_instance_uid) || !has(r.series_instance_uid) || !has(r.sop_class_uid) || !has(r.sop_instance_uid))
+            return makeOFCondition(0, 10, OF_error, "predecessor document lacks a UID");
+        DcmItem *study = appendItem(ds, DCM_PredecessorDocumentsSequence);
+        if (!study) return EC_MemoryExhausted;
+        c = study->putAndInsertString(DCM_StudyInstanceUID, r.study_instance_uid);
+        DcmItem *serie = c.good() ? appendItem(*study, DCM_ReferencedSeriesSequence) : NULL;
+        if (c.good() && !serie) return EC_MemoryExhausted;
+        if (c.good()) c = serie->putAndInsertString(DCM_SeriesInstanceUID, r.series_instance_uid);
+        DcmItem *sop = c.good() ? appendItem(*serie, DCM_ReferencedSOPSequence) : NULL;
+        if (c.good() && !sop) return EC_MemoryExhausted;
+        if (c.good()) c = sop->putAndInsertString(DCM_ReferencedSOPClassUID, r.sop_class_uid);
+        if (c.good()) c = sop->putAndInsertString(DCM_ReferencedSOPInstanceUID, r.sop_instance_uid);
+    }
     for (size_t i = 0; c.good() && i < req.scheme_count; i++) {
         DcmItem *item = appendItem(ds, DCM_CodingSchemeIdentificationSequence);
         if (!item) return EC_MemoryExhausted;

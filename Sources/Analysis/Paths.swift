@@ -97,6 +97,11 @@ public struct TracedComponent: Equatable, Sendable {
     public var paths: [ClosedPath] { [outer] + holes }
     public var segmentCount: Int { paths.reduce(0) { $0 + $1.segments.count } }
 
+    public init(outer: ClosedPath, holes: [ClosedPath]) {
+        self.outer = outer
+        self.holes = holes
+    }
+
     public func transformed(_ t: PixelTransform) -> TracedComponent {
         TracedComponent(outer: outer.transformed(t), holes: holes.map { $0.transformed(t) })
     }

@@ -22,6 +22,8 @@ public final class GatewayService: @unchecked Sendable {
     private let processor: InstanceProcessor?
     private let logger: Logger
     private let extraRoutes: [RouteInstaller]
+    /// The reading room, when `[review]` is enabled.
+    private let readingRoom: ReadingRoomPlugin?
     private var scp: StorageSCP?
     private var handler: StoreHandler?
     private var runner: JobRunner?
@@ -38,16 +40,17 @@ public final class GatewayService: @unchecked Sendable {
 
     /// `processor` nil runs a receive-only gateway: jobs wait in the ledger as `received`.
     public convenience init(configuration: GatewayConfiguration, processor: InstanceProcessor?, routes: [RouteInstaller] = [],
-                            logger: Logger = Logger(label: "wecare.gateway")) throws {
+                            readingRoom: ReadingRoomPlugin? = nil, logger: Logger = Logger(label: "wecare.gateway")) throws {
         try self.init(configuration: configuration, processor: processor, routes: routes, logger: logger,
-                      outboxMemoryBytes: Self.outboxMemoryCapacity)
+                      outboxMemoryBytes: Self.outboxMemoryCapacity, readingRoom: readingRoom)
     }
 
     init(configuration: GatewayConfiguration, processor: InstanceProcessor?, routes: [RouteInstaller],
-         logger: Logger, outboxMemoryBytes: Int) throws {
+         logger: Logger, outboxMemoryBytes: Int, readingRoom: ReadingRoomPlugin? = nil) throws {
         self.configuration = configuration
         self.processor = processor
         self.extraRoutes = routes
+        self.readingRoom = readingRoom
         self.logger = logger
         let data = DataDirectory(configuration.dataDirectory)
         self.data = data
@@ -73,6 +76,10 @@ public final class GatewayService: @unchecked Sendable {
                         memoryCapacity: outboxMemoryBytes, logger: logger)
     }
 
+    /// Name and version of what produces the AI's results (part of every derived UID); nil
+    /// for a receive-only gateway.
+    public var producerVersion: String? { processor?.producerVersion }
+
     /// DICOM port actually bound (for port 0).
     public var dicomPort: UInt16 { scp?.boundPort ?? 0 }
     /// HTTP port actually bound, nil when HTTP is off.
@@ -95,9 +102,15 @@ public final class GatewayService: @unchecked Sendable {
             let runner = JobRunner(ledger: ledger, processor: processor, spool: spool, outbox: outbox,
                                    retry: RetryPolicy(settings),
                                    breaker: AnalysisBreaker(threshold: a.pauseAfterFailures, probes: settings.probes),
-                                   quarantineAfter: a.quarantineAfterFailures, workers: a.workers, metrics: metrics, logger: logger)
+                                   quarantineAfter: a.quarantineAfterFailures, workers: a.workers, metrics: metrics, logger: logger,
+                                   extraKinds: readingRoom == nil ? [] : [.json])
             let loops = self.loops
             runner.onDeliveriesQueued = { for loop in loops { loop.doorbell.ring() } }
+            if let readingRoom {
+                runner.onAnalysed = { [unowned self] job, instance, produced in
+                    readingRoom.analysed(job: job, instance: instance, produced: produced, service: self)
+                }
+            }
             outbox.onJobRedone = { runner.doorbell.ring() }
             self.runner = runner
         } else {
@@ -133,7 +146,15 @@ public final class GatewayService: @unchecked Sendable {
         }
 
         if configuration.http.enabled {
-            let http = GatewayHTTPServer(settings: configuration.http, service: self, extraRoutes: extraRoutes, logger: logger)
+            var front: [RouteInstaller] = [], routes = extraRoutes
+            if let readingRoom {
+                front.append { [unowned self] router in readingRoom.installFront(router, service: self) }
+                routes.append { [unowned self] router in readingRoom.installRoutes(router, service: self) }
+            }
+            let r = configuration.review
+            let tls = r.certificateFile.flatMap { c in r.privateKeyFile.map { (certificate: c, privateKey: $0) } }
+            let http = GatewayHTTPServer(settings: configuration.http, service: self, extraRoutes: routes, frontRoutes: front,
+                                         tls: tls, logger: logger)
             do {
                 try await http.start()
                 self.http = http
@@ -169,6 +190,14 @@ public final class GatewayService: @unchecked Sendable {
         for loop in loops { await loop.stop() }
         loops = []
         outbox.spillAll()
+    }
+
+    /// A signed revision from the reading room: its objects are written durably to the job's
+    /// outbox folder, `record` names them in the ledger (with the signature, in one durable
+    /// transaction), and the delivery loops are woken: they leave by the same path as the AI's.
+    public func deliverSigned(_ produced: [ProducedObject], job: Int64, record: ([NewObject]) throws -> Void) throws {
+        let objects = try outbox.keepSigned(produced, job: job, record: record)
+        if objects.contains(where: { !$0.destinations.isEmpty }) { for loop in loops { loop.doorbell.ring() } }
     }
 
     /// Why the gateway should not get traffic now; empty when ready.

@@ -50,19 +50,29 @@ public enum PNGCodec {
     /// Encodes 8-bit gray pixels (row-major) as PNG.
     public static func encodeGray(width: Int, height: Int, pixels: [UInt8]) throws -> Data {
         precondition(pixels.count == width * height, "pixel count must be width x height")
+        return try encodePixels(width: width, height: height, pixels: pixels, samples: 1)
+    }
+
+    /// Encodes interleaved 8-bit RGB pixels (row-major) as PNG (the reading room's image view).
+    public static func encodeRGB(width: Int, height: Int, pixels: [UInt8]) throws -> Data {
+        precondition(pixels.count == width * height * 3, "pixel count must be width x height x 3")
+        return try encodePixels(width: width, height: height, pixels: pixels, samples: 3)
+    }
+
+    private static func encodePixels(width: Int, height: Int, pixels: [UInt8], samples: Int) throws -> Data {
         var image = png_image()
         image.version = UInt32(PNG_IMAGE_VERSION)
         image.width = UInt32(width)
         image.height = UInt32(height)
-        image.format = UInt32(PNG_FORMAT_GRAY)
+        image.format = samples == 3 ? UInt32(PNG_FORMAT_FLAG_COLOR) : UInt32(PNG_FORMAT_GRAY)  // PNG_FORMAT_RGB is FLAG_COLOR
         // One pass into a buffer of libpng's own upper bound (PNG_IMAGE_PNG_SIZE_MAX, a C macro
         // Swift cannot import); measuring first would compress the image twice.
-        var size = maxEncodedSize(width: width, height: height)
+        var size = maxEncodedSize(width: width * samples, height: height)
         var out = Data(count: size)
-        var ok = write(&image, pixels, width, into: &out, &size)
+        var ok = write(&image, pixels, width * samples, into: &out, &size)
         if ok == 0 && size > out.count {  // the bound was short after all: libpng says how much it needs
             out = Data(count: size)
-            ok = write(&image, pixels, width, into: &out, &size)
+            ok = write(&image, pixels, width * samples, into: &out, &size)
         }
         guard ok != 0 else { throw Error.encodeFailed(message(of: image)) }
         return Data(out.prefix(size))  // a copy, so the worst-case buffer is not kept alive

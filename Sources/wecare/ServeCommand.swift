@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import Gateway
 import Logging
+import ReadingRoom
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -53,7 +54,9 @@ struct ServeCommand: AsyncParsableCommand {
         let routes = processor.map {
             [AnalysisRoutes.installer($0.pool, timeout: a.imageTimeoutSeconds, maxWaiting: 2 * a.workers, scratch: scratch)]
         } ?? []
-        let service = try GatewayService(configuration: configuration, processor: processor, routes: routes, logger: logger)
+        let readingRoom = configuration.review.enabled ? ReadingRoom(settings: configuration.review, logger: logger) : nil
+        let service = try GatewayService(configuration: configuration, processor: processor, routes: routes,
+                                         readingRoom: readingRoom, logger: logger)
         do {
             try await service.start()
         } catch {

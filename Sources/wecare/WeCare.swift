@@ -7,5 +7,5 @@ struct WeCare: AsyncParsableCommand {
         abstract: "DICOM gateway that brings breast-ultrasound AI into the radiology workflow.",
         subcommands: [ServeCommand.self, CheckConfigCommand.self, SendCommand.self,
                       AnalyzeCommand.self, BenchCommand.self, BenchLedgerCommand.self, SelftestCommand.self,
-                      WorkerCommand.self])
+                      WorkerCommand.self, UserCommand.self])
 }

@@ -96,6 +96,7 @@ typedef struct {
     int lossy_flag;                   /* 1: Lossy Image Compression "01" + ratio + method (if given) */
     const char *lossy_ratio;
     const char *lossy_method;
+    const char *algorithm_type;       /* "AUTOMATIC" (NULL) or "SEMIAUTOMATIC" (a person corrected it) */
 } wc_seg_request;
 
 int wc_write_seg(const wc_seg_request *req, wc_bytes *out, char *err, size_t errlen);
@@ -105,7 +106,7 @@ int wc_write_seg(const wc_seg_request *req, wc_bytes *out, char *err, size_t err
 enum { WC_REL_ROOT = 0, WC_REL_CONTAINS, WC_REL_HAS_OBS_CONTEXT, WC_REL_HAS_CONCEPT_MOD,
        WC_REL_HAS_PROPERTIES, WC_REL_INFERRED_FROM, WC_REL_SELECTED_FROM };
 enum { WC_VT_CONTAINER = 0, WC_VT_TEXT, WC_VT_CODE, WC_VT_NUM, WC_VT_UIDREF, WC_VT_IMAGE,
-       WC_VT_SCOORD };
+       WC_VT_SCOORD, WC_VT_PNAME /* text: a person's name (PN) */ };
 enum { WC_GT_POINT = 0, WC_GT_POLYLINE, WC_GT_CIRCLE, WC_GT_ELLIPSE, WC_GT_MULTIPOINT };
 
 typedef struct {
@@ -149,6 +150,13 @@ typedef struct {
     const wc_sop_ref *evidence; size_t evidence_count; /* Current Requested Procedure Evidence */
     const wc_coding_scheme *schemes; size_t scheme_count;
     const char *completion_flag;      /* "COMPLETE" (NULL) or "PARTIAL" */
+    /* A signed revision (the reading room): VerificationFlag VERIFIED with one Verifying
+     * Observer; NULL name = UNVERIFIED (AI output). */
+    const char *verifying_observer_name;      /* PN */
+    const char *verifying_organization;       /* LO, written even when empty */
+    const char *verification_datetime;        /* DT YYYYMMDDHHMMSS */
+    /* Predecessor Documents Sequence: the documents this one replaces (the AI's SR). */
+    const wc_sop_ref *predecessors; size_t predecessor_count;
 } wc_sr_request;
 
 int wc_write_sr(const wc_sr_request *req, wc_bytes *out, char *err, size_t errlen);

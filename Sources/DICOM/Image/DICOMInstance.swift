@@ -194,6 +194,13 @@ public final class DICOMInstance: @unchecked Sendable {  // immutable; the handl
 
     public var isMonochrome: Bool { photometricInterpretation.hasPrefix("MONOCHROME") }
 
+    /// A top-level attribute's value as text (values joined by "\\"), nil when absent: the
+    /// reading room's worklist reads Patient's Name (0010,0010), Patient ID (0010,0020) and
+    /// Study Date (0008,0020) this way. Patient data: show it, never log it.
+    public func attribute(_ tag: UInt32) -> String? {
+        AttributeReader(handle: image.pointer).string(tag)
+    }
+
     /// Why calibrated tissue regions cannot be measured in (implausible Physical Delta X/Y);
     /// empty when every calibration is plausible. Such regions give no mm values.
     public var calibrationProblems: [String] { ultrasoundRegions.compactMap(\.calibrationProblem) }

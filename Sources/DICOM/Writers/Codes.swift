@@ -32,6 +32,8 @@ public extension CodedConcept {
     static let englishUS = CodedConcept("en-US", "RFC5646", "English (United States)")
     static let observerType = CodedConcept("121005", "DCM", "Observer Type")
     static let device = CodedConcept("121007", "DCM", "Device")
+    static let person = CodedConcept("121006", "DCM", "Person")
+    static let personObserverName = CodedConcept("121008", "DCM", "Person Observer Name")
     static let deviceObserverUID = CodedConcept("121012", "DCM", "Device Observer UID")
     static let deviceObserverName = CodedConcept("121013", "DCM", "Device Observer Name")
     static let deviceObserverManufacturer = CodedConcept("121014", "DCM", "Device Observer Manufacturer")

@@ -58,6 +58,12 @@ public struct DerivedIdentity: Sendable {
                   contentDateTime: contentDateTime)
     }
 
+    /// A DT value (YYYYMMDDHHMMSS) in the local time zone, as Content Date/Time are written.
+    func dicomDateTime(_ date: Date) -> String {
+        let c = Self.components(date)
+        return c.date + c.time
+    }
+
     var dicomDate: String { Self.components(contentDateTime).date }
     var dicomTime: String { Self.components(contentDateTime).time }
 

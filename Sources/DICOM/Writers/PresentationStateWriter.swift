@@ -40,6 +40,8 @@ public enum PresentationStateWriter {
         public var layerName = "WECARE_AI"
         /// An ICC profile to use instead of the system sRGB profile (colour sources only).
         public var iccProfile: Data?
+        /// Content Creator's Name (PN): the radiologist who signed a revised outline; nil for AI output.
+        public var contentCreator: String?
 
         public init(source: DICOMInstance, sourceFrameNumber: Int? = nil, identity: DerivedIdentity, equipment: DerivedEquipment,
                     annotations: [Annotation]) {
@@ -97,7 +99,7 @@ public enum PresentationStateWriter {
         req.sop_class_uid = arena.str(colour ? colorSoftcopyPresentationStateStorage : grayscaleSoftcopyPresentationStateStorage)
         req.content_label = arena.str(request.contentLabel)
         req.content_description = arena.str(request.contentDescription)
-        req.content_creator = nil
+        req.content_creator = arena.str(request.contentCreator)
         let frames = source.isMultiFrame ? [Int32(request.sourceFrameNumber ?? 1)] : []
         req.referenced_frames = arena.array(frames)
         req.referenced_frame_count = frames.count

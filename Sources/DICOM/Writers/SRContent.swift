@@ -13,6 +13,8 @@ struct SRItem {
         case num(String, unit: CodedConcept)
         case image(sopClassUID: String, sopInstanceUID: String, frames: [Int], segments: [Int])
         case scoordPolyline([PixelPoint])
+        /// A person's name (PN), e.g. the Person Observer Name of TID 1003.
+        case pname(String)
     }
 
     var relationship: Relationship
@@ -40,6 +42,9 @@ struct SRItem {
             n.text = arena.str(s)
         case .uidref(let s):
             n.value_type = Int32(WC_VT_UIDREF)
+            n.text = arena.str(s)
+        case .pname(let s):
+            n.value_type = Int32(WC_VT_PNAME)
             n.text = arena.str(s)
         case .code(let c):
             n.value_type = Int32(WC_VT_CODE)

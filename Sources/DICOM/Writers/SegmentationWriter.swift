@@ -35,6 +35,11 @@ public enum SegmentationWriter {
         public var contentDescription = "AI segmentation of breast lesion"
         /// Adds a shared Plane Orientation 1\0\0\0\1\0 (OHIF refuses binary SEGs without one).
         public var planeOrientationForOHIF = false
+        /// Content Creator's Name (PN): the radiologist who signed a revised segmentation; nil for AI output.
+        public var contentCreator: String?
+        /// Segment Algorithm Type: "AUTOMATIC" (nil) for AI output, "SEMIAUTOMATIC" for an
+        /// AI outline a person corrected and signed.
+        public var algorithmType: String?
 
         public init(source: DICOMInstance, identity: DerivedIdentity, equipment: DerivedEquipment,
                     algorithm: AlgorithmIdentification, frames: [Frame]) {
@@ -60,7 +65,8 @@ public enum SegmentationWriter {
         req.ids = arena.ids(request.identity, request.equipment, laterality: nil)
         req.content_label = arena.str(request.contentLabel)
         req.content_description = arena.str(request.contentDescription)
-        req.content_creator = nil
+        req.content_creator = arena.str(request.contentCreator)
+        req.algorithm_type = arena.str(request.algorithmType)
         req.segment_label = arena.str(request.segmentLabel)
         req.category = arena.code(.morphologicallyAbnormalStructure)
         req.type = arena.code(.mass)

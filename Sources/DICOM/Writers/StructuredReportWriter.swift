@@ -91,6 +91,29 @@ public enum StructuredReportWriter {
         }
     }
 
+    /// Who verified a report, and when (SR Document General Module, Verifying Observer Sequence).
+    public struct Verification: Sendable {
+        public var observerName: String
+        public var organization: String
+        public var dateTime: Date
+        public init(observerName: String, organization: String, dateTime: Date) {
+            self.observerName = observerName
+            self.organization = organization
+            self.dateTime = dateTime
+        }
+    }
+
+    /// An earlier SR in the source's study (Predecessor Documents Sequence).
+    public struct DocumentReference: Sendable {
+        public var seriesInstanceUID: String
+        public var sopInstanceUID: String
+        public var sopClassUID: String = StructuredReportWriter.comprehensive3DSRStorage
+        public init(seriesInstanceUID: String, sopInstanceUID: String) {
+            self.seriesInstanceUID = seriesInstanceUID
+            self.sopInstanceUID = sopInstanceUID
+        }
+    }
+
     /// The SEG written for the same image (same study).
     public struct SegmentationReference: Sendable {
         public var seriesInstanceUID: String
@@ -118,6 +141,11 @@ public enum StructuredReportWriter {
         public var viewsWithoutLesion: [ViewClassification] = []
         /// Device Observer UID; by default derived from manufacturer and model.
         public var deviceObserverUID: String?
+        /// A person checked and signed the content (the reading room): VERIFIED, with them as
+        /// Verifying Observer. nil: UNVERIFIED (AI output).
+        public var verification: Verification?
+        /// The documents this one replaces (a signed revision names the AI's SR).
+        public var predecessors: [DocumentReference] = []
 
         public init(source: DICOMInstance, sourceFrameNumber: Int? = nil, identity: DerivedIdentity, equipment: DerivedEquipment,
                     algorithm: AlgorithmIdentification, classification: Classification, lesions: [Lesion],
@@ -144,14 +172,16 @@ public enum StructuredReportWriter {
         var evidence: [SegmentationReference] = []
         if let seg = request.segmentation, !request.lesions.isEmpty { evidence.append(seg) }
         return try encode(content(request, source), source: request.source, summary: source, identity: request.identity,
-                          equipment: request.equipment, segmentations: evidence, completion: "COMPLETE")
+                          equipment: request.equipment, segmentations: evidence, completion: "COMPLETE",
+                          verification: request.verification, predecessors: request.predecessors)
     }
 
     /// The content tree encoded by the shim, with the source (and the SEG, when referenced) as
     /// evidence.
     static func encode(_ root: SRItem, source instance: DICOMInstance, summary source: SourceSummary,
                        identity: DerivedIdentity, equipment: DerivedEquipment, segmentations: [SegmentationReference],
-                       completion: String) throws -> Data {
+                       completion: String, verification: Verification? = nil,
+                       predecessors: [DocumentReference] = []) throws -> Data {
         let arena = CArena()
         var nodes: [wc_sr_node] = []
         root.flatten(into: &nodes, parent: -1, arena: arena)
@@ -175,6 +205,17 @@ public enum StructuredReportWriter {
                                         responsible_organization: arena.str("WeCare"))]
         req.schemes = arena.array(schemes)
         req.scheme_count = schemes.count
+        if let v = verification {
+            req.verifying_observer_name = arena.str(v.observerName)
+            req.verifying_organization = arena.str(v.organization)
+            req.verification_datetime = arena.str(identity.dicomDateTime(v.dateTime))
+        }
+        let previous = predecessors.map { p in
+            wc_sop_ref(study_instance_uid: arena.str(source.studyInstanceUID), series_instance_uid: arena.str(p.seriesInstanceUID),
+                       sop_class_uid: arena.str(p.sopClassUID), sop_instance_uid: arena.str(p.sopInstanceUID))
+        }
+        req.predecessors = arena.array(previous)
+        req.predecessor_count = previous.count
         return try nodes.withUnsafeBufferPointer { nodeBuffer in
             return try evidence.withUnsafeBufferPointer { evidenceBuffer in
                 req.nodes = nodeBuffer.baseAddress
@@ -229,8 +270,10 @@ public enum StructuredReportWriter {
 
     /// TID 1500's opening rows: language, the device observer (TID 1004), the procedure, and the
     /// Image Library with the source image.
+    /// `person`: a person observer (TID 1002/1003) after the device, the radiologist who verified
+    /// a signed revision; nil for AI output.
     static func documentHeader(algorithm: AlgorithmIdentification, equipment: DerivedEquipment, deviceObserverUID: String?,
-                               sourceImage: SRItem.Value) -> [SRItem] {
+                               sourceImage: SRItem.Value, person: String? = nil) -> [SRItem] {
         let observerUID = deviceObserverUID ?? DerivedUID.make(sourceSOPInstanceUID: equipment.manufacturer,
                                                                producerVersion: equipment.modelName, role: "device-observer")
         return [
@@ -240,6 +283,10 @@ public enum StructuredReportWriter {
             SRItem(relationship: .hasObsContext, concept: .deviceObserverName, value: .text(algorithm.name)),
             SRItem(relationship: .hasObsContext, concept: .deviceObserverManufacturer, value: .text(equipment.manufacturer)),
             SRItem(relationship: .hasObsContext, concept: .deviceObserverModelName, value: .text(equipment.modelName)),
+        ] + (person.map { name in [
+            SRItem(relationship: .hasObsContext, concept: .observerType, value: .code(.person)),
+            SRItem(relationship: .hasObsContext, concept: .personObserverName, value: .pname(name)),
+        ] } ?? []) + [
             SRItem(relationship: .hasConceptMod, concept: .procedureReported, value: .code(.ultrasonographyOfBreast)),
             .container(.contains, .imageLibrary, [
                 .container(.contains, .imageLibraryGroup, [SRItem(relationship: .contains, concept: nil, value: sourceImage)]),
@@ -252,7 +299,7 @@ public enum StructuredReportWriter {
         let sourceImage = SRItem.Value.image(sopClassUID: source.sopClassUID, sopInstanceUID: source.sopInstanceUID,
                                              frames: frames, segments: [])
         var items = documentHeader(algorithm: r.algorithm, equipment: r.equipment, deviceObserverUID: r.deviceObserverUID,
-                                   sourceImage: sourceImage)
+                                   sourceImage: sourceImage, person: r.verification?.observerName)
         var groups: [SRItem] = []
         let algorithm = [
             SRItem(relationship: .hasConceptMod, concept: .algorithmName, value: .text(r.algorithm.name)),

@@ -24,6 +24,7 @@ extension GatewayConfiguration {
             }
         }
         lines.append("  http          \(http.enabled ? "\(http.bindAddress):\(http.port)" : "off")")
+        lines.append("  reading room  \(review.enabled ? "on, \(review.usesTLS ? "https" : "http")://\(http.bindAddress):\(http.port)/, sessions \(String(format: "%g", review.sessionLifetimeSeconds / 3600)) h" : "off")")
         lines.append("  delivery      retry after \(delivery.retryBaseSeconds) s, doubling up to \(delivery.retryMaxSeconds) s, \(delivery.maxAttempts == 0 ? "never give up" : "give up after \(delivery.maxAttempts) attempts")")
         return lines.joined(separator: "\n")
     }

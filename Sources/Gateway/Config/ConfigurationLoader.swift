@@ -4,7 +4,7 @@ import TOMLKit
 
 /// Reads and validates `gateway.toml`. Every problem is reported, each with `FILE:LINE`.
 public enum ConfigurationLoader {
-    static let sections = ["gateway", "modality", "destination", "http", "tls", "analysis", "delivery", "retention"]
+    static let sections = ["gateway", "modality", "destination", "http", "tls", "analysis", "delivery", "retention", "review"]
 
     /// The validated configuration, or `ConfigurationError` listing every problem.
     public static func load(_ file: URL, checkDataDirectory: Bool = true) throws -> GatewayConfiguration {
@@ -206,6 +206,7 @@ public enum ConfigurationLoader {
                                                  minFreeDiskBytes: UInt64(minFreeMB) * 1_048_576, modalities: modalities,
                                                  destinations: destinations, http: http, analysis: analysis, delivery: delivery)
         configuration.retention = retention
+        if let t = table("review") { configuration.review = review(t, http: http, reader: reader, base: base) }
         return configuration
     }
 
@@ -265,6 +266,41 @@ public enum ConfigurationLoader {
             d.problem("type", message)
             return nil
         }
+    }
+
+    /// `[review]`: the reading room shows patient data, so off loopback it needs HTTPS.
+    private static func review(_ t: TOMLTable, http: HTTPSettings, reader: ConfigReader, base: URL) -> ReviewSettings {
+        let r = reader.section(t, path: "review", known: ["enabled", "session_hours", "certificate", "private_key",
+                                                          "failed_logins_before_pause", "login_pause_seconds", "organization"])
+        var review = ReviewSettings()
+        review.enabled = r.bool("enabled") ?? false
+        if let h = r.double("session_hours", in: 0.001...168) { review.sessionLifetimeSeconds = h * 3600 }
+        if let n = r.int("failed_logins_before_pause", in: 1...100) { review.failedLoginsBeforePause = n }
+        if let s = r.double("login_pause_seconds", in: 1...86_400) { review.loginPauseSeconds = s }
+        if let o = r.string("organization") { review.organization = o }
+        let cert = r.string("certificate"), key = r.string("private_key")
+        if (cert == nil) != (key == nil) {
+            r.problem(cert == nil ? "private_key" : "certificate",
+                      "HTTPS needs both certificate and private_key (PEM files); give both or neither")
+        }
+        if let cert, let key {
+            let c = resolve(cert, base: base).path, k = resolve(key, base: base).path
+            var readable = true
+            for (name, p) in [("certificate", c), ("private_key", k)] where !FileManager.default.isReadableFile(atPath: p) {
+                r.problem(name, "cannot read '\(p)'; give the path of a PEM file (relative to the config file)")
+                readable = false
+            }
+            if readable { checkKeyPair(certificate: c, key: k, r) }
+            review.certificateFile = c
+            review.privateKeyFile = k
+        }
+        if review.enabled && !http.enabled {
+            r.problem("enabled", "the reading room is served on the [http] port, which is off; set [http] enabled = true or [review] enabled = false")
+        }
+        if review.enabled && !review.usesTLS && !ReviewSettings.isLoopback(http.bindAddress) {
+            r.problem("enabled", "the reading room shows patient data and [http] bind = \"\(http.bindAddress)\" reaches other machines, so it needs HTTPS: set certificate and private_key here (PEM files), or set [http] bind = \"127.0.0.1\" and put a TLS proxy in front")
+        }
+        return review
     }
 
     private static func tlsSettings(_ s: ConfigSection, base: URL, requireKey: String) -> TLSSettings? {

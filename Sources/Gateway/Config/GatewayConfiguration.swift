@@ -17,6 +17,8 @@ public struct GatewayConfiguration: Sendable {
     public var delivery: DeliverySettings
     /// What is removed when (`[retention]`); every default keeps images 14 days.
     public var retention = RetentionSettings()
+    /// `[review]`: the reading room (`wecare serve`'s browser pages for radiologists).
+    public var review = ReviewSettings()
 
     public init(file: URL, listener: ListenerSettings, dataDirectory: URL, minFreeDiskBytes: UInt64,
                 modalities: [ModalitySettings], destinations: [DestinationSettings], http: HTTPSettings,
@@ -139,6 +141,43 @@ public struct DICOMDestinationSettings: Sendable {
 }
 
 /// The HTTP endpoint for health, metrics and the jobs API (`[http]`).
+/// `[review]`: the reading room, where radiologists review, correct and sign the AI's results.
+public struct ReviewSettings: Sendable {
+    public var enabled: Bool
+    /// A session ends this long after login (the radiologist logs in again).
+    public var sessionLifetimeSeconds: Double
+    /// HTTPS on the `[http]` port (PEM files, resolved); nil: plain HTTP, allowed on loopback only.
+    public var certificateFile: String?
+    public var privateKeyFile: String?
+    /// Failed logins for one account (or from one address) before logins are refused for
+    /// `loginPauseSeconds`.
+    public var failedLoginsBeforePause: Int
+    public var loginPauseSeconds: Double
+    /// Verifying Organization written into signed reports.
+    public var organization: String
+
+    public init(enabled: Bool = false, sessionLifetimeSeconds: Double = 8 * 3600, certificateFile: String? = nil,
+                privateKeyFile: String? = nil, failedLoginsBeforePause: Int = 5, loginPauseSeconds: Double = 300,
+                organization: String = "") {
+        self.enabled = enabled
+        self.sessionLifetimeSeconds = sessionLifetimeSeconds
+        self.certificateFile = certificateFile
+        self.privateKeyFile = privateKeyFile
+        self.failedLoginsBeforePause = failedLoginsBeforePause
+        self.loginPauseSeconds = loginPauseSeconds
+        self.organization = organization
+    }
+
+    /// HTTPS is configured for the HTTP port.
+    public var usesTLS: Bool { certificateFile != nil && privateKeyFile != nil }
+
+    /// Whether `address` reaches this machine only (plain HTTP is allowed there).
+    public static func isLoopback(_ address: String) -> Bool {
+        let a = address.lowercased()
+        return a == "localhost" || a == "::1" || a == "[::1]" || a.hasPrefix("127.")
+    }
+}
+
 public struct HTTPSettings: Sendable {
     public var enabled: Bool
     public var bindAddress: String

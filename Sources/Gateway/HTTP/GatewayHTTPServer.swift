@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -13,6 +14,9 @@ final class GatewayHTTPServer: @unchecked Sendable {
     private let settings: HTTPSettings
     private let service: GatewayService
     private let extraRoutes: [RouteInstaller]
+    /// Installed before the gateway's own routes (the reading room's session guard).
+    private let frontRoutes: [RouteInstaller]
+    private let tls: (certificate: String, privateKey: String)?
     private let logger: Logger
     private var group: ServiceGroup?
     private var runTask: Task<Void, Error>?
@@ -20,10 +24,13 @@ final class GatewayHTTPServer: @unchecked Sendable {
     /// Seconds an HTTP connection may stay open without a request or a byte of one.
     static let idleTimeoutSeconds = 30
 
-    init(settings: HTTPSettings, service: GatewayService, extraRoutes: [RouteInstaller], logger: Logger) {
+    init(settings: HTTPSettings, service: GatewayService, extraRoutes: [RouteInstaller], frontRoutes: [RouteInstaller] = [],
+         tls: (certificate: String, privateKey: String)? = nil, logger: Logger) {
         self.settings = settings
         self.service = service
         self.extraRoutes = extraRoutes
+        self.frontRoutes = frontRoutes
+        self.tls = tls
         self.logger = logger
     }
 
@@ -31,14 +38,23 @@ final class GatewayHTTPServer: @unchecked Sendable {
         let router = Router()
         let methods = MethodPolicyMiddleware<BasicRequestContext>.Table()
         router.add(middleware: MethodPolicyMiddleware(table: methods))
+        for install in frontRoutes { install(router) }
         installRoutes(router)
         for install in extraRoutes { install(router) }
         methods.fill(router.routes.map { ("\($0.path)", $0.method) })
         let (stream, continuation) = AsyncStream<Int>.makeStream()
+        let server: HTTPServerBuilder
+        do {
+            // A connection that sends nothing for this long is closed: idle clients cost nothing.
+            server = try HTTPTLS.server(idleTimeoutSeconds: Self.idleTimeoutSeconds, certificate: tls?.certificate,
+                                        privateKey: tls?.privateKey)
+        } catch {
+            throw GatewayError.httpStartFailed(address: settings.bindAddress, port: settings.port,
+                                               reason: "cannot load the HTTPS certificate or key of [review]: \(error)")
+        }
         let app = Application(
             router: router,
-            // A connection that sends nothing for this long is closed: idle clients cost nothing.
-            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(Self.idleTimeoutSeconds)))),
+            server: server,
             configuration: .init(address: .hostname(settings.bindAddress, port: settings.port), serverName: nil),
             onServerRunning: { channel in
                 continuation.yield(channel.localAddress?.port ?? 0)

@@ -62,6 +62,10 @@ extension SQLiteLedger: RetentionLedger {
             for job in jobs {
                 try db.run("DELETE FROM deliveries WHERE object_id IN (SELECT id FROM objects WHERE job_id = ?)", [job.jobID])
                 try db.run("DELETE FROM objects WHERE job_id = ?", [job.jobID])
+                // The reading room's copy of the result and its signed revisions go with the job;
+                // the audit trail keeps its rows (they name the job by number only).
+                try db.run("DELETE FROM review_items WHERE job_id = ?", [job.jobID])
+                try db.run("DELETE FROM revisions WHERE job_id = ?", [job.jobID])
                 try db.run("DELETE FROM jobs WHERE id = ?", [job.jobID])
                 try db.run("DELETE FROM instances WHERE id = ?", [job.instanceID])
             }

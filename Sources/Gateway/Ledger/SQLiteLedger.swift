@@ -114,6 +114,54 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
                                                    WHERE o.id = deliveries.object_id);
                 """)
         }
+        // The reading room: accounts, what the AI found per image (for the worklist and viewer),
+        // signed revisions and the audit trail. IF NOT EXISTS: a ledger taken back to an earlier
+        // schema by hand (tests do) keeps these tables while forgetting this step.
+        m.registerMigration("v6 reading room") { db in
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS users (
+                  id INTEGER PRIMARY KEY,
+                  name TEXT NOT NULL UNIQUE,
+                  role TEXT NOT NULL,
+                  password_hash TEXT NOT NULL,
+                  disabled INTEGER NOT NULL DEFAULT 0,
+                  created_at REAL NOT NULL,
+                  updated_at REAL NOT NULL);
+                CREATE TABLE IF NOT EXISTS review_items (
+                  job_id INTEGER PRIMARY KEY REFERENCES jobs(id),
+                  patient_name TEXT,
+                  patient_id TEXT,
+                  study_date TEXT,
+                  label TEXT,
+                  probability REAL,
+                  result_json BLOB NOT NULL,
+                  ai_sr_uid TEXT,
+                  ai_sr_series_uid TEXT,
+                  producer_version TEXT NOT NULL,
+                  state TEXT NOT NULL DEFAULT 'ready',
+                  revision INTEGER NOT NULL DEFAULT 0,
+                  draft BLOB,
+                  updated_at REAL NOT NULL);
+                CREATE INDEX IF NOT EXISTS review_items_state ON review_items(state, study_date);
+                CREATE TABLE IF NOT EXISTS revisions (
+                  id INTEGER PRIMARY KEY,
+                  job_id INTEGER NOT NULL REFERENCES jobs(id),
+                  revision INTEGER NOT NULL,
+                  user TEXT NOT NULL,
+                  outcome TEXT NOT NULL,
+                  document BLOB NOT NULL,
+                  signed_at REAL NOT NULL,
+                  UNIQUE(job_id, revision));
+                CREATE TABLE IF NOT EXISTS audit (
+                  id INTEGER PRIMARY KEY,
+                  at REAL NOT NULL,
+                  user TEXT NOT NULL,
+                  action TEXT NOT NULL,
+                  job_id INTEGER,
+                  detail TEXT);
+                CREATE INDEX IF NOT EXISTS audit_at ON audit(at);
+                """)
+        }
         return m
     }
 
@@ -213,7 +261,7 @@ public final class SQLiteLedger: Ledger, @unchecked Sendable {
     }
 
     /// A job's objects and their deliveries, due at `t`. The job is not finished while they wait.
-    private static func insert(_ objects: [NewObject], of id: Int64, _ db: Database, now t: Double) throws {
+    static func insert(_ objects: [NewObject], of id: Int64, _ db: Database, now t: Double) throws {
         if objects.contains(where: { !$0.destinations.isEmpty }) {
             try db.run("UPDATE jobs SET finished_at = NULL WHERE id = ?", [id])
         }

@@ -77,6 +77,21 @@ final class Outbox: @unchecked Sendable {
         return objects
     }
 
+    /// Keeps a signed revision's objects (the reading room) for their destinations and has
+    /// `record` name them in the ledger. They are written to the job's folder durably (no
+    /// fingerprint): a signature is made once by a person, not by analysis that could make it
+    /// again, so it must survive a crash before it is delivered. Returns what was recorded.
+    @discardableResult
+    func keepSigned(_ produced: [ProducedObject], job: Int64, record: ([NewObject]) throws -> Void) throws -> [NewObject] {
+        let routed = produced.map { object in
+            NewObject(kind: object.kind, fileName: object.fileName, path: DataDirectory.jobObjectPath(job: job, file: object.fileName),
+                      sopInstanceUID: object.sopInstanceUID, destinations: destinations.filter { $0.wants(object.kind) }.map(\.name))
+        }
+        try DurableFile.writeUnreferenced(produced.map { ($0.fileName, $0.data) }, into: data.jobFolder(job), durable: true)
+        try record(routed)
+        return routed
+    }
+
     /// The batch's objects ready to go, each from memory or from its checked file. A job with an
     /// object lost since analysis goes back to analysis (once, whichever sender finds it first);
     /// its objects are left out of the batch.

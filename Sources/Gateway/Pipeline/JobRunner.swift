@@ -22,16 +22,21 @@ final class JobRunner: @unchecked Sendable {
     let doorbell = Doorbell()
     /// Told when a job produced deliveries (wakes the delivery loops).
     var onDeliveriesQueued: @Sendable () -> Void = {}
+    /// Told of every successful analysis with all it produced, before the outbox keeps it (the
+    /// reading room keeps the AI's result.json for review); set before `start()`.
+    var onAnalysed: (@Sendable (_ job: Int64, _ instance: ReceivedInstance, _ produced: [ProducedObject]) -> Void)?
     private let stopFlag = StopFlag()
     private var tasks: [Task<Void, Never>] = []
 
+    /// `extraKinds`: made whatever the destinations take (the reading room needs result.json).
     init(ledger: Ledger, processor: InstanceProcessor, spool: Spool, outbox: Outbox, retry: RetryPolicy,
-         breaker: AnalysisBreaker, quarantineAfter: Int = 2, workers: Int, metrics: GatewayMetrics, logger: Logger) {
+         breaker: AnalysisBreaker, quarantineAfter: Int = 2, workers: Int, metrics: GatewayMetrics, logger: Logger,
+         extraKinds: Set<OutputKind> = []) {
         self.ledger = ledger
         self.processor = processor
         self.spool = spool
         self.outbox = outbox
-        kinds = outbox.kindsWanted
+        kinds = outbox.kindsWanted.union(extraKinds)
         self.retry = retry
         self.breaker = breaker
         self.quarantineAfter = max(1, quarantineAfter)
@@ -124,6 +129,7 @@ final class JobRunner: @unchecked Sendable {
             let produced = try await processor.process(instance, making: kinds)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
             metrics.analysisDuration.recordSeconds(seconds)
+            onAnalysed?(claim.jobID, instance, produced)
             let objects = try outbox.keep(produced, of: claim) { objects in
                 try ledger.completeJob(claim.jobID, objects: objects, analysisSeconds: seconds, now: Date())
             }

@@ -33,6 +33,16 @@ public final class GatewayMetrics: Sendable {
         analysisPauses = Metrics.Counter(label: "wecare_analysis_pauses_total", factory: factory)
     }
 
+    /// The reading room: signatures by outcome (accepted / corrected) and logins by result
+    /// (ok / failed / paused). Counts only: who and which patient stay in the audit trail.
+    public func reviewSigned(outcome: String) {
+        Metrics.Counter(label: "wecare_review_signatures_total", dimensions: [("outcome", outcome)], factory: factory).increment()
+    }
+
+    public func reviewLogin(result: String) {
+        Metrics.Counter(label: "wecare_review_logins_total", dimensions: [("result", result)], factory: factory).increment()
+    }
+
     func associationRejected(reason: String) {
         Metrics.Counter(label: "wecare_associations_rejected_total", dimensions: [("reason", reason)], factory: factory).increment()
     }
