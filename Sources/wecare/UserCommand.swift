@@ -32,6 +32,14 @@ struct UserCommand: AsyncParsableCommand {
             return try SQLiteLedger(path: data.ledgerFile)
         }
 
+        /// Disables or enables an account, with its row in the audit trail.
+        func setDisabled(_ name: String, _ disabled: Bool) throws {
+            let ledger = try ledger()
+            try ledger.setDisabled(name: name, disabled, now: Date())
+            try ledger.audit(user: "cli", action: disabled ? "user-disable" : "user-enable", job: nil, detail: name, now: Date())
+            print("account \(name) \(disabled ? "disabled" : "enabled")")
+        }
+
         func password() throws -> String {
             let first: String
             if passwordStdin || isatty(STDIN_FILENO) == 0 {
@@ -86,12 +94,7 @@ struct UserCommand: AsyncParsableCommand {
         @Argument var name: String
         @OptionGroup var options: Options
 
-        func run() async throws {
-            let ledger = try options.ledger()
-            try ledger.setDisabled(name: name, true, now: Date())
-            try ledger.audit(user: "cli", action: "user-disable", job: nil, detail: name, now: Date())
-            print("account \(name) disabled")
-        }
+        func run() async throws { try options.setDisabled(name, true) }
     }
 
     struct Enable: AsyncParsableCommand {
@@ -99,12 +102,7 @@ struct UserCommand: AsyncParsableCommand {
         @Argument var name: String
         @OptionGroup var options: Options
 
-        func run() async throws {
-            let ledger = try options.ledger()
-            try ledger.setDisabled(name: name, false, now: Date())
-            try ledger.audit(user: "cli", action: "user-enable", job: nil, detail: name, now: Date())
-            print("account \(name) enabled")
-        }
+        func run() async throws { try options.setDisabled(name, false) }
     }
 
     struct List: AsyncParsableCommand {
