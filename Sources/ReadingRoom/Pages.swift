@@ -1,4 +1,5 @@
 import Foundation
+import Gateway
 import Hummingbird
 
 /// The pages: plain HTML, CSS and ES-module JavaScript from this module's resources (`Web/`),
@@ -20,13 +21,26 @@ enum Pages {
         return files
     }
 
-    static func install(_ router: Router<BasicRequestContext>, core: ReadingRoomCore) {
-        let files = load()
-        @Sendable func serve(_ name: String) -> Response {
+    /// Answers with one of `files` by its path under Web/, or 404.
+    static func server(_ files: [String: Data]) -> @Sendable (String) -> Response {
+        { name in
             guard let data = files[name] else { return HTTPReply.json(.notFound, ["error": "no such page"]) }
             let ext = String(name.split(separator: ".").last ?? "")
             return HTTPReply.body(.ok, data, contentType: types[ext] ?? "application/octet-stream")
         }
+    }
+
+    /// Only the pages that need no account: the self-exam page and its own files.
+    static func installPublic(_ router: Router<BasicRequestContext>) {
+        let serve = server(load())
+        router.getAndHeadPage("self-exam") { _, _ in serve("self-exam.html") }
+        router.getAndHeadPage("static/app.css") { _, _ in serve("app.css") }
+        router.getAndHeadPage("static/js/selfexam.js") { _, _ in serve("js/selfexam.js") }
+        router.getAndHeadPage("favicon.ico") { _, _ in serve("favicon.svg") }
+    }
+
+    static func install(_ router: Router<BasicRequestContext>, core: ReadingRoomCore) {
+        let serve = server(load())
         router.getAndHeadPage("/") { _, _ in Response(status: .seeOther, headers: [.location: "/worklist"]) }
         router.getAndHeadPage("login") { _, _ in serve("login.html") }
         router.getAndHeadPage("self-exam") { _, _ in serve("self-exam.html") }
@@ -45,4 +59,10 @@ extension Router {
         get(path, use: handler)
         head(path, use: handler)
     }
+}
+
+/// The public self-examination page for a gateway whose reading room is off (`[review] enabled =
+/// false`, the default): patients and the public reach it at /self-exam all the same.
+public enum PublicPages {
+    public static let installer: RouteInstaller = { router in Pages.installPublic(router) }
 }

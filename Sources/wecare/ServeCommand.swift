@@ -55,7 +55,9 @@ struct ServeCommand: AsyncParsableCommand {
             [AnalysisRoutes.installer($0.pool, timeout: a.imageTimeoutSeconds, maxWaiting: 2 * a.workers, scratch: scratch)]
         } ?? []
         let readingRoom = configuration.review.enabled ? ReadingRoom(settings: configuration.review, logger: logger) : nil
-        let service = try GatewayService(configuration: configuration, processor: processor, routes: routes,
+        // The self-exam page is public: served with the reading room off too.
+        let publicPages = readingRoom == nil ? [PublicPages.installer] : []
+        let service = try GatewayService(configuration: configuration, processor: processor, routes: routes + publicPages,
                                          readingRoom: readingRoom, logger: logger)
         do {
             try await service.start()

@@ -231,6 +231,23 @@ final class ServeProcessTests: XCTestCase {
         XCTAssertTrue(r.output.contains("\(conf.path):"), r.output)
         XCTAssertTrue(r.output.contains("not starting"), r.output)
     }
+
+    /// The self-exam page is public: a gateway whose reading room is off ([review] enabled =
+    /// false, the shipped default) serves it and its files, and nothing of the reading room.
+    func testTheSelfExamPageIsServedWithTheReadingRoomOff() throws {
+        var config = TestConfig(dir: dir)
+        config.analysisEnabled = false
+        let gateway = try ServedGateway.start(config, logLevel: "warning")
+        defer { gateway.stop() }
+        XCTAssertGreaterThan(gateway.httpPort, 0)
+        let page = try gateway.http("/self-exam")
+        XCTAssertEqual(page.status, 200)
+        XCTAssertTrue(page.body.contains("Breast self-examination"), page.body)
+        XCTAssertEqual(try gateway.http("/static/app.css").status, 200)
+        XCTAssertEqual(try gateway.http("/static/js/selfexam.js").status, 200)
+        XCTAssertEqual(try gateway.http("/worklist").status, 404, "the reading room's pages stay off")
+        XCTAssertEqual(try gateway.http("/static/js/worklist.js").status, 404)
+    }
 }
 
 extension TestImages {
