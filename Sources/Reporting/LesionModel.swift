@@ -74,7 +74,7 @@ public final class LesionModel: @unchecked Sendable {
         if card.flipAverage {
             outputs = outputs.averaged(with: try run(Self.mirrored(input, width: card.inputWidth)).mirrored())
         }
-        return try outputs.activated(by: card.heads)
+        return try outputs.activated(by: card)
     }
 
     private func run(_ input: [Float]) throws -> RawOutputs {
@@ -111,10 +111,15 @@ public final class LesionModel: @unchecked Sendable {
                        classes: zip(classes, other.classes).map { ($0 + $1) / 2 })
         }
 
-        func activated(by heads: ModelCard.Heads) throws -> ModelPrediction {
+        func activated(by card: ModelCard) throws -> ModelPrediction {
+            let heads = card.heads
             let probabilities = heads.mask.activation == "sigmoid" ? mask.map { 1 / (1 + expf(-$0)) } : mask
             var scores = classes
-            if heads.classes.activation == "softmax" { scores = LesionModel.softmax(scores, temperature: heads.classes.temperature ?? 1) }
+            if let stacker = card.classStacker {
+                scores = stacker.probabilities(logits: classes, maskProbabilities: probabilities)
+            } else if heads.classes.activation == "softmax" {
+                scores = LesionModel.softmax(scores, temperature: heads.classes.temperature ?? 1)
+            }
             return ModelPrediction(probabilities: try ProbabilityMap(width: width, height: height, values: probabilities),
                                    classProbabilities: scores)
         }

@@ -39,6 +39,9 @@ public struct ModelCard: Codable, Sendable, Equatable {
     /// cross-validation found for the sensitivity wanted); otherwise the most probable of the
     /// others. Absent: the most probable class.
     public var operatingPoint: OperatingPoint?
+    /// When present, the class probabilities come from this regression over the logits and the
+    /// mask, in place of the classes head's softmax.
+    public var classStacker: ClassStacker?
 
     public struct OperatingPoint: Codable, Sendable, Equatable {
         public var `class`: String
@@ -50,6 +53,7 @@ public struct ModelCard: Codable, Sendable, Equatable {
         case minAreaFraction = "min_area_fraction"
         case flipAverage = "flip_average"
         case operatingPoint = "operating_point"
+        case classStacker = "class_stacker"
     }
 
     public init(from decoder: Decoder) throws {
@@ -64,6 +68,7 @@ public struct ModelCard: Codable, Sendable, Equatable {
         heads = try c.decodeIfPresent(Heads.self, forKey: .heads) ?? .probabilities
         flipAverage = try c.decodeIfPresent(Bool.self, forKey: .flipAverage) ?? false
         operatingPoint = try c.decodeIfPresent(OperatingPoint.self, forKey: .operatingPoint)
+        classStacker = try c.decodeIfPresent(ClassStacker.self, forKey: .classStacker)
     }
 
     /// The class reported for these probabilities (in `classes` order): the operating point's
@@ -101,6 +106,15 @@ public struct ModelCard: Codable, Sendable, Equatable {
                 throw ReportingError.modelCardInvalid(
                     cardURL.path, "heads: the mask's activation must be sigmoid or none, the classes' softmax or none, "
                         + "and a temperature positive")
+            }
+            if let stacker = card.classStacker {
+                if let problem = stacker.problem(classes: card.classes) {
+                    throw ReportingError.modelCardInvalid(cardURL.path, "class_stacker: \(problem)")
+                }
+                if card.heads.mask.activation != "sigmoid" || card.heads.classes.activation != "softmax" {
+                    throw ReportingError.modelCardInvalid(
+                        cardURL.path, "class_stacker reads class logits and mask logits: the heads must be softmax and sigmoid")
+                }
             }
             return card
         } catch let e as ReportingError { throw e } catch {

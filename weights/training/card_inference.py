@@ -2,7 +2,8 @@
 training recipe's preprocessing (adaptive average resize to the card's input, gray / 255), the
 outputs the card's heads name, the mirrored run averaged in when `flip_average` says so (averaged
 as the network gives them, before the activations, as cross-validation scored it), then sigmoid /
-softmax with the fitted temperature. The independent reference the engine's tests and the
+softmax with the fitted temperature, or, when the card has a `class_stacker`, that regression over
+the logits and the mask (stack_cv.py's own feature code). The independent reference the engine's tests and the
 self-test phantom are checked against.
 
     from card_inference import CardModel
@@ -43,7 +44,14 @@ class CardModel:
             mask, classes = (mask + m2[:, ::-1]) / 2, (classes + c2) / 2
         if self.heads["mask"].get("activation") == "sigmoid":
             mask = 1 / (1 + np.exp(-mask))
-        if self.heads["classes"].get("activation") == "softmax":
+        stacker = self.card.get("class_stacker")
+        if stacker is not None:
+            from stack_cv import features
+            x = (features(classes, mask, stacker["mask_threshold"], stacker["min_area_fraction"]) - np.array(stacker["mean"])) / np.array(stacker["sd"])
+            z = (x @ np.array(stacker["weights"]) + np.array(stacker["bias"])) / stacker["temperature"]
+            e = np.exp(z - z.max())
+            classes = e / e.sum()
+        elif self.heads["classes"].get("activation") == "softmax":
             z = classes / self.heads["classes"].get("temperature", 1.0)
             e = np.exp(z - z.max())
             classes = e / e.sum()
