@@ -3,7 +3,8 @@
 //
 // Modules, in the order data flows through them:
 //   CDCMTK     C++17 shim over DCMTK behind a plain C header (bytes in, bytes out)
-//   CBLAS/CPNG/CZlib system libraries: OpenBLAS's CBLAS, libpng's simplified API, zlib's inflate
+//   CBLAS      OpenBLAS's sgemm, loaded at run time with the kernels the CPU's flags call for
+//   CPNG/CZlib system libraries: libpng's simplified API, zlib's inflate
 //   DICOM      the DICOM face: Storage SCP/SCU, reading and decoding instances, SEG/SR/PR writers
 //   Inference  a small ONNX runtime on Float32 NCHW tensors (OpenBLAS via CBLAS)
 //   Analysis   pure image algorithms: preprocessing, mask postprocessing, tracing, measurement, SVG
@@ -41,7 +42,8 @@ let package = Package(
             cxxSettings: [.unsafeFlags(["-Wno-deprecated-declarations"])],
             linkerSettings: dcmtkLibraries.map { .linkedLibrary($0) } + [.linkedLibrary("stdc++")]
         ),
-        .systemLibrary(name: "CBLAS", path: "CShims/openblas"),
+        // OpenBLAS through dlopen, after Swift has chosen its kernels (Inference/KernelSet.swift).
+        .target(name: "CBLAS", path: "CShims/openblas", linkerSettings: [.linkedLibrary("dl")]),
         .systemLibrary(name: "CPNG", path: "CShims/libpng"),
         .systemLibrary(name: "CZlib", path: "CShims/zlib"),
         .target(name: "DICOM", dependencies: ["CDCMTK", "CZlib", .product(name: "Logging", package: "swift-log")]),

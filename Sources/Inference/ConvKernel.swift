@@ -18,7 +18,7 @@ struct ConvGeometry {
 /// Conv with bias and fused activation. Two strategies chosen per layer shape:
 /// `direct` (stride 1, group 1: SIMD register tiles of output channels x pixels, the tile
 /// shape chosen per layer; wins at few channels/high resolution, where im2col traffic
-/// dominates) and `gemm` (im2col + cblas_sgemm: everything else).
+/// dominates) and `gemm` (im2col + OpenBLAS sgemm: everything else).
 final class ConvKernel: Kernel {
     let g: ConvGeometry
     let weights: [Float]             // [M, C/g, kh, kw]
@@ -58,7 +58,7 @@ final class ConvKernel: Kernel {
         interleaved = g.c >= 64
         hp = g.h + g.padTop + g.padBottom
         wp = g.w + g.padLeft + g.padRight
-        chunk = min(g.ho * g.wo, max(256, 32768 / max(1, g.cPerGroup * g.kh * g.kw) * 8))
+        chunk = ConvKernel.gemmChunk(g)
         if useDirect { packWeights() }
         precondition(upsampler == nil || (useDirect && !ConvKernel.weightsOuter(g)), "an up-sampling fuses into row windows only")
     }
@@ -116,22 +116,35 @@ final class ConvKernel: Kernel {
                         let yg = y + grp * g.mPerGroup * pixels
                         let wg = wbuf.baseAddress! + grp * g.mPerGroup * k
                         if isPointwise {
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(g.mPerGroup), Int32(np), Int32(k),
+                            wecare_sgemm(0, 0, Int32(g.mPerGroup), Int32(np), Int32(k),
                                         1, wg, Int32(k), xg + p0, Int32(pixels), 0, yg + p0, Int32(pixels))
                         } else {
                             im2col(xg, cols, p0, np)
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(g.mPerGroup), Int32(np), Int32(k),
+                            wecare_sgemm(0, 0, Int32(g.mPerGroup), Int32(np), Int32(k),
                                         1, wg, Int32(k), cols, Int32(np), 0, yg + p0, Int32(pixels))
                         }
                         for m in 0..<g.mPerGroup {
-                            let row = yg + m * pixels + p0, bv = bbuf[grp * g.mPerGroup + m]
-                            for i in 0..<np { row[i] += bv }
-                            activation.apply(row, np)
+                            activation.apply(yg + m * pixels + p0, np, bias: bbuf[grp * g.mPerGroup + m])
                         }
                     }
                 }
             }
         }
+    }
+
+    /// Output pixels per GEMM call. A 1x1 conv needs no column scratch, and with few input
+    /// channels one chunk would hold the whole image and leave a second thread idle: its pixels
+    /// go in up to `pointwisePieces` pieces (whole vectors each). The pieces never depend on the
+    /// thread count, so neither do the results (OpenBLAS sums a narrower piece's edge otherwise).
+    static let pointwisePieces = 4
+    static func gemmChunk(_ g: ConvGeometry) -> Int {
+        let pixels = g.ho * g.wo, k = g.cPerGroup * g.kh * g.kw
+        let chunk = min(pixels, max(256, 32768 / max(1, k) * 8))
+        let pointwise = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.padTop == 0 && g.padLeft == 0
+            && g.padBottom == 0 && g.padRight == 0
+        guard pointwise else { return chunk }
+        let piece = (pixels + pointwisePieces - 1) / pointwisePieces
+        return max(16, min(chunk, (piece + 15) / 16 * 16))
     }
 
     /// Columns for output pixels p0..<p0+np of one group: [C/g*kh*kw, np].

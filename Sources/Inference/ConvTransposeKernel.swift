@@ -193,7 +193,7 @@ final class ConvTransposeKernel: Kernel {
                     let wg = wb.baseAddress! + grp * g.cPerGroup * rows
                     // cols[rows, hw] = Wg^T [rows, C/g] * Xg [C/g, hw], split over pixel columns.
                     parallel.forEach(hw) { _, r in
-                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(rows), Int32(r.count), Int32(g.cPerGroup),
+                        wecare_sgemm(1, 0, Int32(rows), Int32(r.count), Int32(g.cPerGroup),
                                     1, wg, Int32(rows), xg + r.lowerBound, Int32(hw), 0, scratch + r.lowerBound, Int32(hw))
                     }
                 }

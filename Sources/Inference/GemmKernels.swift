@@ -22,7 +22,7 @@ final class GemmKernel: Kernel {
             for i in 0..<m { for j in 0..<n { y[i * n + j] = beta * c[i * rs + j * cs] } }
             betaBlas = 1
         }
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+        wecare_sgemm(transA ? 1 : 0, transB ? 1 : 0,
                     Int32(m), Int32(n), Int32(k), alpha, inputs[0], Int32(transA ? m : k),
                     inputs[1], Int32(transB ? k : n), betaBlas, y, Int32(n))
     }
@@ -55,7 +55,7 @@ final class MatMulKernel: Kernel {
                     let i = rem % batchShape[ax]; rem /= batchShape[ax]
                     oa += i * aBatchStrides[ax]; ob += i * bBatchStrides[ax]
                 }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1,
+                wecare_sgemm(0, 0, Int32(m), Int32(n), Int32(k), 1,
                             inputs[0] + oa, Int32(k), inputs[1] + ob, Int32(n), 0, outputs[0] + bi * m * n, Int32(n))
             }
         }

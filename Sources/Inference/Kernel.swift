@@ -26,7 +26,11 @@ enum Activation: Equatable {
         case .none: return v
         case .relu: return v.replacing(with: 0, where: v .< 0)
         case .leakyRelu(let a): return v.replacing(with: v * a, where: v .< 0)
-        case .clip(let lo, let hi): return v.clamped(lowerBound: SIMD8(repeating: lo), upperBound: SIMD8(repeating: hi))
+        // Two selects, as Relu's: SIMD's `clamped` checks its bounds lane by lane and does not
+        // become two vector instructions.
+        case .clip(let lo, let hi):
+            let low = v.replacing(with: lo, where: v .< lo)
+            return low.replacing(with: hi, where: low .> hi)
         case .sigmoid, .tanh:
             var r = v
             for i in 0..<8 { r[i] = apply(v[i]) }
@@ -43,6 +47,18 @@ enum Activation: Equatable {
         case .sigmoid: return 1 / (1 + Foundation.exp(-v))
         case .tanh: return Foundation.tanh(v)
         }
+    }
+
+    /// In place over `n` floats, after adding `bias` to each: one pass over a GEMM's output row.
+    func apply(_ p: FloatPtr, _ n: Int, bias: Float) {
+        let b = SIMD8<Float>(repeating: bias)
+        var i = 0
+        while i + 8 <= n {
+            let r = UnsafeMutableRawPointer(p + i)
+            r.storeBytes(of: apply(r.loadUnaligned(as: SIMD8<Float>.self) + b), as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < n { p[i] = apply(p[i] + bias); i += 1 }
     }
 
     /// In place over `n` floats.

@@ -1,4 +1,3 @@
-import CBLAS
 import Foundation
 
 /// Runs one model for fixed input shapes. Buffers are planned once (liveness-based offsets in
@@ -29,8 +28,9 @@ public final class InferenceSession: @unchecked Sendable {
 
     public convenience init(model: ONNXModel, inputShapes: [String: [Int]] = [:], threads: Int = 1) throws {
         guard threads >= 1 else { throw InferenceError.badInput("threads must be >= 1, got \(threads)") }
-        // Our own partition does the threading; OpenBLAS inside a worker must not spawn more.
-        openblas_set_num_threads(1)
+        // Chooses the kernels once per process and loads OpenBLAS with them (single-threaded:
+        // our own partition does the threading).
+        _ = try KernelSet.active()
         let c = try GraphCompiler(model: model, inputShapes: inputShapes)
         self.init(steps: c.steps, slots: c.slots, inputIds: c.inputSlots, outputIds: c.outputSlots, threads: threads)
     }

@@ -18,7 +18,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "Print per-step times to stderr after the timing.") var profile = false
 
     func run() async throws {
-        try CPUCheck.require()
+        let kernels = try CPUCheck.require()
         let url = URL(fileURLWithPath: model)
         let onnx = try ONNXModel(contentsOf: url)
         guard let first = onnx.inputs.first else { throw ValidationError("model has no inputs") }
@@ -47,7 +47,8 @@ struct BenchCommand: AsyncParsableCommand {
         let json: [String: Any] = ["model": url.lastPathComponent, "threads": threads, "sessions": sessions, "input": dims,
                                    "median_ms": r(median), "min_ms": r(times[0]), "gflop": r(session.gflop),
                                    "gflops_per_s": r(session.gflop / (median / 1000), 10),
-                                   "images_per_s": r(timing.imagesPerSecond), "isa": CPUCheck.kernelSet]
+                                   "images_per_s": r(timing.imagesPerSecond), "isa": kernels.set.rawValue,
+                                   "blas_core": kernels.blasCore]
         let line = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
         print(String(decoding: line, as: UTF8.self))
         if profile {

@@ -18,7 +18,9 @@ final class BenchCommandTests: XCTestCase {
         XCTAssertEqual(run.status, 0, run.output)
         let json = try XCTUnwrap(run.json, run.output)
         XCTAssertEqual(json["sessions"] as? Int, 2)
-        XCTAssertEqual(json["isa"] as? String, "avx2+fma", "the kernel set that ran")
+        let best = Self.cpuFlags.contains("avx512bw") && Self.cpuFlags.contains("avx512vl") ? "avx512" : "avx2+fma"
+        XCTAssertEqual(json["isa"] as? String, best, "the best kernel set this CPU runs")
+        XCTAssertEqual(json["blas_core"] as? String, best == "avx512" ? "SkylakeX" : "Haswell", "OpenBLAS loaded with that set's kernels")
         let median = try XCTUnwrap(json["median_ms"] as? Double)
         let rate = try XCTUnwrap(json["images_per_s"] as? Double)
         XCTAssertGreaterThan(median, 0)
@@ -26,6 +28,30 @@ final class BenchCommandTests: XCTestCase {
         // is at least twice the fastest run and the rate at most two images per fastest run.
         XCTAssertGreaterThan(rate, 0)
         XCTAssertLessThanOrEqual(rate, 2 * 1000 / (json["min_ms"] as? Double ?? 1) + 1e-6)
+    }
+
+    static let cpuFlags: Set<String> = {
+        let text = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let line = text.split(separator: "\n").first { $0.hasPrefix("flags") } ?? ""
+        return Set(line.split(separator: " ").map(String.init))
+    }()
+
+    /// WECARE_ISA forces a lower set: the AVX2 path is measured and tested on an AVX-512 host.
+    func testWECARE_ISAForcesALowerSetAndRefusesOneTheCPULacks() throws {
+        let env = ProcessInfo.processInfo.environment.filter { $0.key != "OPENBLAS_CORETYPE" }
+        let forced = try Tools.run(try WeCareBinary.url().path, ["bench", "--model", model, "--runs", "1"],
+                                   environment: env.merging(["WECARE_ISA": "avx2"]) { $1 })
+        XCTAssertEqual(forced.status, 0, forced.output)
+        XCTAssertTrue(forced.output.contains(#""isa":"avx2+fma""#), forced.output)
+        XCTAssertTrue(forced.output.contains(#""blas_core":"Haswell""#), forced.output)
+        let dir = try Tools.temporaryDirectory("cpuinfo")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cpuinfo = dir.appendingPathComponent("cpuinfo")
+        try "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma\n".write(to: cpuinfo, atomically: true, encoding: .utf8)
+        let refused = try Tools.run(try WeCareBinary.url().path, ["bench", "--model", model, "--runs", "1"],
+                                    environment: env.merging(["WECARE_ISA": "avx512", "WECARE_CPUINFO": cpuinfo.path]) { $1 })
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.output.contains("WECARE_ISA=avx512 asks for kernels this CPU cannot run (it lacks avx512f"), refused.output)
     }
 
     func testZeroSessionsIsRefused() throws {

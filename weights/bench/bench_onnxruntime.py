@@ -5,7 +5,9 @@ Alternates rounds (ORT, then `wecare bench`) so both see the same machine load, 
 both medians and the ratio WeCare/ORT per thread count. Needs a release build:
     swift build -c release --product wecare
 Usage: weights/bench/bench_onnxruntime.py [--model M.onnx] [--threads 1 2] [--rounds 5] [--runs 20]
-(default model: weights/busi_unet.onnx if present, else a random-weight UNet of the same shape)."""
+(default model: weights/busi_unet.onnx if present, else a random-weight UNet of the same shape).
+The engine runs the best kernel set of the CPU; WECARE_ISA=avx2 in the environment measures the
+AVX2 set on an AVX-512 host (the JSON lines say which set and which OpenBLAS kernels ran)."""
 import argparse, json, os, statistics, subprocess, sys, time
 import numpy as np
 import onnxruntime as ort
@@ -64,11 +66,12 @@ def main():
                                   "--shape", ",".join(map(str, shape))], check=True, capture_output=True, text=True).stdout
             line = json.loads(out.strip().splitlines()[-1])
             w.append(line["median_ms"]); gflop = line["gflop"]
+            isa = {k: line.get(k) for k in ("isa", "blas_core")}
             print(f"  {threads} thread(s), round {len(w)}: ORT {o[-1]:.2f} ms, WeCare {w[-1]:.2f} ms", file=sys.stderr)
         om, wm = statistics.median(o), statistics.median(w)
         print(json.dumps({"model": os.path.basename(model), "threads": threads, "ort_median_ms": round(om, 2),
                           "wecare_median_ms": round(wm, 2), "ratio_wecare_over_ort": round(wm / om, 3), "gflop": gflop,
-                          "wecare_gflops_per_s": round(gflop / (wm / 1000), 1), "ort_gflops_per_s": round(gflop / (om / 1000), 1)}))
+                          "wecare_gflops_per_s": round(gflop / (wm / 1000), 1), "ort_gflops_per_s": round(gflop / (om / 1000), 1), **isa}))
 
 
 if __name__ == "__main__":

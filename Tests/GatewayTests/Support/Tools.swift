@@ -30,8 +30,9 @@ enum Tools {
 
     /// Runs to completion; stdout and stderr together.
     @discardableResult
-    static func run(_ name: String, _ arguments: [String], timeout: TimeInterval = 120) throws -> Result {
-        let process = try start(name, arguments)
+    static func run(_ name: String, _ arguments: [String], timeout: TimeInterval = 120,
+                    environment: [String: String]? = nil) throws -> Result {
+        let process = try start(name, arguments, environment: environment)
         let deadline = Date().addingTimeInterval(timeout)
         while process.process.isRunning && Date() < deadline { usleep(10_000) }
         process.stop()

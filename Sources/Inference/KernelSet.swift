@@ -1,0 +1,111 @@
+import CBLAS
+import Foundation
+
+/// The kernels this process runs, chosen once from the CPU's feature flags: the GEMMs (1x1
+/// convolutions, im2col convolutions, Gemm, MatMul, up-sampling) run OpenBLAS's kernels for that
+/// set, loaded at run time (CShims/openblas); the engine's own direct and depthwise kernels are
+/// compiled for AVX2 + FMA and run on both sets.
+///
+/// OpenBLAS is not left to choose for itself: it goes by the CPU's model number, and on a
+/// virtual machine that reports a generic model it falls back to SSE3 kernels a third as fast.
+/// `WECARE_ISA` forces a lower set (e.g. `avx2` on an AVX-512 host), so every set a machine can
+/// run is measured and tested there; an explicit `OPENBLAS_CORETYPE` is left as the admin set it.
+public enum KernelSet: String, CaseIterable, Sendable {
+    case avx512
+    case avx2 = "avx2+fma"
+
+    /// /proc/cpuinfo names of the instructions the set's kernels use.
+    public var requiredFlags: [String] {
+        switch self {
+        case .avx512: ["avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd"]
+        case .avx2: ["avx2", "fma"]
+        }
+    }
+
+    /// OPENBLAS_CORETYPE for the set.
+    var blasCore: String {
+        switch self {
+        case .avx512: "SkylakeX"
+        case .avx2: "Haswell"
+        }
+    }
+
+    /// The sets a CPU with `flags` can run, best first; every set when the flags are unknown
+    /// (not Linux), as nothing can be checked there.
+    public static func available(flags: Set<String>?) -> [KernelSet] {
+        guard let flags else { return allCases }
+        return allCases.filter { $0.requiredFlags.allSatisfy(flags.contains) }
+    }
+
+    /// The best set the CPU can run, or the one `forced` (WECARE_ISA) names.
+    public static func choose(flags: Set<String>?, forced: String?) throws -> KernelSet {
+        let runnable = available(flags: flags)
+        if let forced, !forced.isEmpty {
+            guard let set = KernelSet(rawValue: forced) ?? (forced == "avx2" ? .avx2 : nil) else {
+                throw KernelSetError.unknown(forced, runnable)
+            }
+            guard runnable.contains(set) else {
+                throw KernelSetError.notRunnable(set, missing: set.requiredFlags.filter { !(flags?.contains($0) ?? true) }, runnable)
+            }
+            return set
+        }
+        guard let best = runnable.first else {
+            throw KernelSetError.none(missing: KernelSet.avx2.requiredFlags.filter { !(flags?.contains($0) ?? true) })
+        }
+        return best
+    }
+
+    /// The CPU's flags from the first "flags" line of /proc/cpuinfo (or of `WECARE_CPUINFO`,
+    /// which the tests point at another CPU's); nil where none can be read.
+    public static func cpuFlags(environment: [String: String] = ProcessInfo.processInfo.environment) -> Set<String>? {
+        let path = environment["WECARE_CPUINFO"] ?? "/proc/cpuinfo"
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
+              let colon = line.firstIndex(of: ":") else { return nil }
+        return Set(line[line.index(after: colon)...].split(separator: " ").map(String.init))
+    }
+
+    /// The set this process runs and OpenBLAS's name for the kernels it loaded. Chosen and
+    /// loaded on first use; every session in the process shares it.
+    public static func active() throws -> ActiveKernels { try activation.get() }
+
+    private static let activation: Result<ActiveKernels, Error> = Result {
+        let env = ProcessInfo.processInfo.environment
+        let set = try choose(flags: cpuFlags(environment: env), forced: env["WECARE_ISA"])
+        let coretype: String? = env["OPENBLAS_CORETYPE"] == nil ? set.blasCore : nil
+        var error = [CChar](repeating: 0, count: 512)
+        guard wecare_blas_open(coretype, &error, error.count) == 0 else {
+            throw KernelSetError.blasUnavailable(String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        return ActiveKernels(set: set, blasCore: String(cString: wecare_blas_core()))
+    }
+}
+
+public struct ActiveKernels: Sendable, Equatable {
+    public var set: KernelSet
+    /// OpenBLAS's own name for the kernels it runs ("SkylakeX", "Haswell").
+    public var blasCore: String
+}
+
+public enum KernelSetError: Error, CustomStringConvertible {
+    case unknown(String, [KernelSet])
+    case notRunnable(KernelSet, missing: [String], [KernelSet])
+    case none(missing: [String])
+    case blasUnavailable(String)
+
+    public var description: String {
+        switch self {
+        case .unknown(let name, let runnable):
+            return "WECARE_ISA=\(name) names no kernel set; use one of \(runnable.map(\.rawValue)), or unset it to take the best"
+        case .notRunnable(let set, let missing, let runnable):
+            return "WECARE_ISA=\(set.rawValue) asks for kernels this CPU cannot run (it lacks \(missing.joined(separator: ", "))); "
+                + "use one of \(runnable.map(\.rawValue)), or unset it"
+        case .none(let missing):
+            return "this CPU lacks \(missing.joined(separator: ", ")), which WeCare's inference engine needs (x86-64 with AVX2 and "
+                + "FMA: Intel Haswell (2013) or AMD Excavator or newer); run the gateway on such a server, or set "
+                + "[analysis] enabled = false to receive and store images without analysing them"
+        case .blasUnavailable(let why):
+            return why
+        }
+    }
+}
