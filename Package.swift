@@ -6,7 +6,8 @@
 //   CBLAS      OpenBLAS's sgemm, loaded at run time with the kernels the CPU's flags call for
 //   CPNG/CZlib system libraries: libpng's simplified API, zlib's inflate
 //   DICOM      the DICOM face: Storage SCP/SCU, reading and decoding instances, SEG/SR/PR writers
-//   Inference  a small ONNX runtime on Float32 NCHW tensors (OpenBLAS via CBLAS)
+//   Inference  a small ONNX runtime on Float32 NCHW tensors (OpenBLAS via CBLAS; AVX-512 tiles
+//              in InferenceAVX512, the one module built for AVX-512, run only where the CPU has it)
 //   Analysis   pure image algorithms: preprocessing, mask postprocessing, tracing, measurement, SVG
 //   Reporting  one image -> models -> analysis -> SEG/SR/PR/SVG/result.json
 //   Gateway    config, spool, ledger, job pipeline, delivery, HTTP, metrics
@@ -47,7 +48,10 @@ let package = Package(
         .systemLibrary(name: "CPNG", path: "CShims/libpng"),
         .systemLibrary(name: "CZlib", path: "CShims/zlib"),
         .target(name: "DICOM", dependencies: ["CDCMTK", "CZlib", .product(name: "Logging", package: "swift-log")]),
-        .target(name: "Inference", dependencies: ["CBLAS"],
+        // The direct convolution's AVX-512 tiles: the only code built for AVX-512, run only when
+        // the CPU reports it (Inference/KernelSet.swift).
+        .target(name: "InferenceAVX512", swiftSettings: [.unsafeFlags(["-Ounchecked", "-target-cpu", "skylake-avx512"])]),
+        .target(name: "Inference", dependencies: ["CBLAS", "InferenceAVX512"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"])]),
         .target(name: "Analysis"),
         .target(name: "Reporting", dependencies: ["DICOM", "Inference", "Analysis", "CPNG",

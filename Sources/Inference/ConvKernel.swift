@@ -1,4 +1,5 @@
 import CBLAS
+import InferenceAVX512
 
 /// 2-D convolution geometry, resolved at load (pads already final).
 struct ConvGeometry {
@@ -171,8 +172,15 @@ final class ConvKernel: Kernel {
     /// Register tile of the direct path (DirectConvTiles.swift), chosen per layer.
     enum DirectShape {
         case c4x24, c3x32, c6x16
+        /// AVX-512 tiles (InferenceAVX512), chosen only when the active kernel set is avx512.
+        case wide(WideTile)
         var channels: Int {
-            switch self { case .c4x24: Tile4x24.channels; case .c3x32: Tile3x32.channels; case .c6x16: Tile6x16.channels }
+            switch self {
+            case .c4x24: Tile4x24.channels
+            case .c3x32: Tile3x32.channels
+            case .c6x16: Tile6x16.channels
+            case .wide(let t): t.channels
+            }
         }
     }
 
@@ -180,8 +188,21 @@ final class ConvKernel: Kernel {
     /// pixels rounded up to whole tiles. The 16-pixel tail of 4x24 keeps only 8 accumulators
     /// busy, which FMA latency makes cost about 1.2x; 3x32 and 6x16 run about 1.1x slower per
     /// useful lane than 4x24 (measured: 4x24 wins at 64 and 128 wide, 3x32 at 32, 6x16 at 16).
-    static func directShape(_ g: ConvGeometry) -> DirectShape {
+    static func directShape(_ g: ConvGeometry, set: KernelSet = (try? KernelSet.active())?.set ?? .avx2) -> DirectShape {
         func up(_ n: Int, _ k: Int) -> Double { Double((n + k - 1) / k * k) }
+        if set == .avx512 {
+            // Time per useful lane relative to 16x16, measured on the Lite0 UNet's decoder (best
+            // of 3 profiles per layer at 1 thread, every layer forced to each tile): 8x32 and
+            // 12x32 ran 1.0-1.75x slower than 16x16 on every layer there.
+            let efficiency: [WideTile: Double] = [.c16x16: 1.0, .c8x32: 1.15, .c12x32: 1.25]
+            let best = WideTile.allCases.min { a, b in
+                func cost(_ t: WideTile) -> Double {
+                    efficiency[t]! * up(g.m, t.channels) / Double(g.m) * up(g.wo, t.pixels) / Double(g.wo)
+                }
+                return cost(a) < cost(b)
+            }!
+            return .wide(best)
+        }
         let m = Double(g.m), w = Double(g.wo)
         let rest = g.wo % 24
         let tail = rest == 0 ? 0 : (rest <= 16 ? 16 * 1.2 : 24)
@@ -414,6 +435,29 @@ final class ConvKernel: Kernel {
         case .c4x24: tiles(Tile4x24.self, tail: Tile4x16.self, row, layout, y, pw, bias, os, blks)
         case .c3x32: tiles(Tile3x32.self, tail: Tile3x32.self, row, layout, y, pw, bias, os, blks)
         case .c6x16: tiles(Tile6x16.self, tail: Tile6x16.self, row, layout, y, pw, bias, os, blks)
+        case .wide(let t): wideTiles(t, row, layout, y, pw, bias, os, blks)
+        }
+    }
+
+    /// One output row in AVX-512 tiles: the tile's sums land in a small buffer, then bias,
+    /// activation and store 8 pixels at a time, as the AVX2 tiles do.
+    private func wideTiles(_ t: WideTile, _ row: UnsafePointer<Float>, _ layout: (Int, Int), _ y: FloatPtr,
+                           _ pw: UnsafePointer<Float>, _ bias: UnsafePointer<Float>, _ os: Int, _ blks: Range<Int>) {
+        let p = t.channels, vectors = t.pixels / 8, kk = g.kh * g.kw
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: p * vectors) { buffer in
+            let sums = UnsafeMutableRawPointer(buffer.baseAddress!).assumingMemoryBound(to: Float.self)
+            var x0 = 0
+            while x0 < g.wo {
+                let n = min(t.pixels, g.wo - x0)
+                for blk in blks {
+                    t.sum(row + x0, pw + blk * g.c * kk * p, inputs: g.c, channelStride: layout.0, rowStride: layout.1,
+                          kh: g.kh, kw: g.kw, dx: g.dw, into: sums)
+                    for c in 0..<p {
+                        for v in 0..<vectors { put(buffer[c * vectors + v], y, blk * p + c, os, x0 + 8 * v, n - 8 * v, bias) }
+                    }
+                }
+                x0 += n
+            }
         }
     }
 
