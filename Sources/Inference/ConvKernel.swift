@@ -106,26 +106,28 @@ final class ConvKernel: Kernel {
         let pixels = g.ho * g.wo, k = g.cPerGroup * g.kh * g.kw
         let chunks = (pixels + chunk - 1) / chunk
         let perThread = k * chunk
+        let rowPieces = self.rowPieces, rowsPerPiece = (g.mPerGroup + rowPieces - 1) / rowPieces
         weights.withUnsafeBufferPointer { wbuf in
             bias.withUnsafeBufferPointer { bbuf in
-                parallel.forEach(g.group * chunks) { worker, items in
+                parallel.forEach(g.group * chunks * rowPieces) { worker, items in
                     let cols = scratch + worker * perThread
                     for item in items {
-                        let grp = item / chunks, p0 = (item % chunks) * chunk
-                        let np = min(chunk, pixels - p0)
+                        let grp = item / (chunks * rowPieces), piece = item % (chunks * rowPieces)
+                        let p0 = (piece / rowPieces) * chunk, m0 = (piece % rowPieces) * rowsPerPiece
+                        let np = min(chunk, pixels - p0), rows = min(rowsPerPiece, g.mPerGroup - m0)
                         let xg = x + grp * g.cPerGroup * g.h * g.w
-                        let yg = y + grp * g.mPerGroup * pixels
-                        let wg = wbuf.baseAddress! + grp * g.mPerGroup * k
+                        let yg = y + (grp * g.mPerGroup + m0) * pixels
+                        let wg = wbuf.baseAddress! + (grp * g.mPerGroup + m0) * k
                         if isPointwise {
-                            wecare_sgemm(0, 0, Int32(g.mPerGroup), Int32(np), Int32(k),
+                            wecare_sgemm(0, 0, Int32(rows), Int32(np), Int32(k),
                                         1, wg, Int32(k), xg + p0, Int32(pixels), 0, yg + p0, Int32(pixels))
                         } else {
                             im2col(xg, cols, p0, np)
-                            wecare_sgemm(0, 0, Int32(g.mPerGroup), Int32(np), Int32(k),
+                            wecare_sgemm(0, 0, Int32(rows), Int32(np), Int32(k),
                                         1, wg, Int32(k), cols, Int32(np), 0, yg + p0, Int32(pixels))
                         }
-                        for m in 0..<g.mPerGroup {
-                            activation.apply(yg + m * pixels + p0, np, bias: bbuf[grp * g.mPerGroup + m])
+                        for m in 0..<rows {
+                            activation.apply(yg + m * pixels + p0, np, bias: bbuf[grp * g.mPerGroup + m0 + m])
                         }
                     }
                 }
@@ -133,18 +135,27 @@ final class ConvKernel: Kernel {
         }
     }
 
-    /// Output pixels per GEMM call. A 1x1 conv needs no column scratch, and with few input
-    /// channels one chunk would hold the whole image and leave a second thread idle: its pixels
-    /// go in up to `pointwisePieces` pieces (whole vectors each). The pieces never depend on the
-    /// thread count, so neither do the results (OpenBLAS sums a narrower piece's edge otherwise).
-    static let pointwisePieces = 4
+    /// A 1x1 conv at low resolution (the encoder's last stages: 196 or 49 pixels) is split by
+    /// output channels too, in up to 4 fixed pieces of 16+ rows: split by pixels alone, its
+    /// pieces were too small for OpenBLAS and a second thread gained little. Fixed, so the
+    /// results never depend on the thread count.
+    private var rowPieces: Int {
+        guard isPointwise && g.ho * g.wo <= 1024 else { return 1 }
+        return max(1, min(4, g.mPerGroup / 16))
+    }
+
+    /// Output pixels per GEMM call: at most what keeps the columns in cache, and with few input
+    /// channels (one chunk would hold the whole image and leave a second thread idle) in up to
+    /// `gemmPieces` pieces of whole vectors. The pieces never depend on the thread count, so
+    /// neither do the results (OpenBLAS sums a narrower piece's edge otherwise).
+    static let gemmPieces = 4
     static func gemmChunk(_ g: ConvGeometry) -> Int {
         let pixels = g.ho * g.wo, k = g.cPerGroup * g.kh * g.kw
         let chunk = min(pixels, max(256, 32768 / max(1, k) * 8))
         let pointwise = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.padTop == 0 && g.padLeft == 0
             && g.padBottom == 0 && g.padRight == 0
-        guard pointwise else { return chunk }
-        let piece = (pixels + pointwisePieces - 1) / pointwisePieces
+        if pointwise && pixels <= 1024 { return pixels }   // split by output channels instead (`rowPieces`)
+        let piece = (pixels + gemmPieces - 1) / gemmPieces
         return max(16, min(chunk, (piece + 15) / 16 * 16))
     }
 
