@@ -203,54 +203,62 @@ final class GraphCompiler {
     private func fuseEpilogue(after output: String, channels: Int) -> (scale: [Float], shift: [Float])? {
         guard let j = soleConsumer(of: output) else { return nil }
         let bn = graph.nodes[j]
-        guard bn.opType == "BatchNormalization", bn.inputs.count == 5, bn.inputs[0] == output,
-              bn.outputs.filter({ !$0.isEmpty }).count == 1, (bn.attributes["training_mode"]?.i ?? 0) == 0,
-              bn.attributes.keys.allSatisfy({ ["epsilon", "momentum", "training_mode", "spatial"].contains($0) }) else { return nil }
-        let params = bn.inputs[1...4].map { env[$0] }
-        var ts: [ConstTensor] = []
-        for p in params { guard case .const(let t)? = p, t.count == channels else { return nil }; ts.append(t) }
-        let eps = bn.attributes["epsilon"]?.f ?? 1e-5
-        let gamma = ts[0].asFloats, beta = ts[1].asFloats, mean = ts[2].asFloats, variance = ts[3].asFloats
-        var scale = [Float](), shift = [Float]()
-        for c in 0..<channels {
-            let s = gamma[c] / (variance[c] + eps).squareRoot()
-            scale.append(s); shift.append(beta[c] - mean[c] * s)
-        }
+        guard bn.opType == "BatchNormalization", bn.inputs.first == output,
+              bn.outputs.filter({ !$0.isEmpty }).count == 1,
+              bn.attributes.keys.allSatisfy({ ["epsilon", "momentum", "training_mode", "spatial"].contains($0) }),
+              let affine = try? batchNormAffine(bn, Attributes(bn, name: bn.name), channels: channels) else { return nil }
         absorbed.insert(j)
-        return (scale, shift)
+        return affine
+    }
+
+    /// BatchNormalization (inference) as a per-channel y = scale * x + shift: what a folded one
+    /// multiplies into the conv's weights and bias, and what a lone one computes.
+    private func batchNormAffine(_ bn: NodeProto, _ attr: Attributes, channels: Int) throws -> (scale: [Float], shift: [Float]) {
+        let name = bn.name.isEmpty ? "BatchNormalization" : bn.name
+        guard attr.int("training_mode", 0) == 0 else { throw unsupported(name, "BatchNormalization training_mode=1") }
+        _ = attr.float("momentum", 0.9); _ = attr.int("spatial", 1)
+        let eps = attr.float("epsilon", 1e-5)
+        let p = try (1...4).map { i in
+            try requireConst(i < bn.inputs.count && !bn.inputs[i].isEmpty ? env[bn.inputs[i]] : nil, name,
+                             "BatchNormalization parameter \(i)").asFloats
+        }
+        guard p.allSatisfy({ $0.count == channels }) else {
+            throw InferenceError.shapeMismatch("node \"\(name)\": BatchNormalization parameters do not match \(channels) channels")
+        }
+        let scale = (0..<channels).map { p[0][$0] / (p[3][$0] + eps).squareRoot() }
+        return (scale, (0..<channels).map { p[1][$0] - p[2][$0] * scale[$0] })
     }
 
     private func fuseActivation(after output: String) -> (Activation, String)? {
         guard let j = soleConsumer(of: output) else { return nil }
         let n = graph.nodes[j]
         guard n.inputs.first == output, n.outputs.count == 1 else { return nil }
-        let act: Activation
-        switch n.opType {
-        case "Relu": act = .relu
-        case "Sigmoid": act = .sigmoid
-        case "Tanh": act = .tanh
-        case "LeakyRelu":
-            guard n.attributes.keys.allSatisfy({ $0 == "alpha" }) else { return nil }
-            act = .leakyRelu(n.attributes["alpha"]?.f ?? 0.01)
-        case "Clip":
-            guard let c = clipBounds(n) else { return nil }
-            act = .clip(c.0, c.1)
-        default: return nil
-        }
+        let attr = Attributes(n, name: n.name)
+        guard let act = try? activation(n, attr), (try? attr.checkAllRead(op: n.opType)) != nil else { return nil }
         absorbed.insert(j)
         return (act, n.outputs[0])
     }
 
-    private func clipBounds(_ n: NodeProto) -> (Float, Float)? {
-        if opset < 11 { return (n.attributes["min"]?.f ?? -.greatestFiniteMagnitude, n.attributes["max"]?.f ?? .greatestFiniteMagnitude) }
-        guard n.attributes.isEmpty else { return nil }
-        func bound(_ i: Int, _ d: Float) -> Float?? {
-            guard i < n.inputs.count, !n.inputs[i].isEmpty else { return .some(d) }
-            guard case .const(let t)? = env[n.inputs[i]], t.count == 1 else { return .none }
-            return .some(t.asFloats[0])
+    /// The pointwise activation a node computes (nil: the node is not one): what a fused one
+    /// applies in its conv's epilogue, and what a lone one computes.
+    private func activation(_ n: NodeProto, _ attr: Attributes) throws -> Activation? {
+        let name = n.name.isEmpty ? n.opType : n.name
+        switch n.opType {
+        case "Relu": return .relu
+        case "Sigmoid": return .sigmoid
+        case "Tanh": return .tanh
+        case "LeakyRelu": return .leakyRelu(attr.float("alpha", 0.01))
+        case "Clip":
+            if opset < 11 { return .clip(attr.float("min", -.greatestFiniteMagnitude), attr.float("max", .greatestFiniteMagnitude)) }
+            func bound(_ i: Int, _ what: String, _ d: Float) throws -> Float {
+                guard i < n.inputs.count, !n.inputs[i].isEmpty else { return d }
+                let t = try requireConst(env[n.inputs[i]], name, "Clip \(what)")
+                guard t.count == 1 else { throw unsupported(name, "Clip \(what) of \(t.count) values") }
+                return t.asFloats[0]
+            }
+            return .clip(try bound(1, "min", -.greatestFiniteMagnitude), try bound(2, "max", .greatestFiniteMagnitude))
+        default: return nil
         }
-        guard let lo = bound(1, -.greatestFiniteMagnitude), let hi = bound(2, .greatestFiniteMagnitude) else { return nil }
-        return (lo!, hi!)
     }
 
     /// Resolves Conv/Pool padding for one spatial axis. Returns (begin, end, outLength).
@@ -326,20 +334,7 @@ final class GraphCompiler {
 
         case "Relu", "Sigmoid", "Tanh", "LeakyRelu", "Clip":
             let x = try input(0), s = shape(x)
-            let act: Activation
-            switch node.opType {
-            case "Relu": act = .relu
-            case "Sigmoid": act = .sigmoid
-            case "Tanh": act = .tanh
-            case "LeakyRelu": act = .leakyRelu(attr.float("alpha", 0.01))
-            default:
-                if opset < 11 { act = .clip(attr.float("min", -.greatestFiniteMagnitude), attr.float("max", .greatestFiniteMagnitude)) }
-                else {
-                    let lo = ins.count > 1 && ins[1] != nil ? try requireConst(ins[1], name, "Clip min").asFloats[0] : -.greatestFiniteMagnitude
-                    let hi = ins.count > 2 && ins[2] != nil ? try requireConst(ins[2], name, "Clip max").asFloats[0] : .greatestFiniteMagnitude
-                    act = .clip(lo, hi)
-                }
-            }
+            let act = try activation(node, attr)!
             return single(ActivationKernel(count: s.reduce(1, *), activation: act), [x], s)
 
         case "Identity", "Dropout":
@@ -413,13 +408,8 @@ final class GraphCompiler {
 
         case "BatchNormalization":
             let x = try input(0), s = shape(x)
-            guard attr.int("training_mode", 0) == 0 else { throw unsupported(name, "BatchNormalization training_mode=1") }
-            _ = attr.float("momentum", 0.9); _ = attr.int("spatial", 1)
-            let eps = attr.float("epsilon", 1e-5)
-            let p = try (1...4).map { try requireConst(ins.count > $0 ? ins[$0] : nil, name, "BatchNormalization parameter \($0)").asFloats }
-            guard s.count >= 2, p.allSatisfy({ $0.count == s[1] }) else { throw InferenceError.shapeMismatch("node \"\(name)\": BatchNormalization parameters do not match \(s)") }
-            let scale = (0..<s[1]).map { p[0][$0] / (p[3][$0] + eps).squareRoot() }
-            let shift = (0..<s[1]).map { p[1][$0] - p[2][$0] * scale[$0] }
+            guard s.count >= 2 else { throw InferenceError.shapeMismatch("node \"\(name)\": BatchNormalization on \(s)") }
+            let (scale, shift) = try batchNormAffine(node, attr, channels: s[1])
             return single(ChannelAffineKernel(n: s[0], c: s[1], inner: s[2...].reduce(1, *), scale: scale, shift: shift), [x], s)
 
         case "Gemm":
