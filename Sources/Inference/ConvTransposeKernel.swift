@@ -15,7 +15,7 @@ final class ConvTransposeKernel: Kernel {
         self.g = g; self.weights = weights
         self.bias = bias ?? [Float](repeating: 0, count: g.m)
         self.activation = activation
-        if Self.isPatchScatter(g) && g.kh == 2 && g.kw == 2 && g.group == 1 {
+        if Self.runsDirect2x2(g) {
             var packed = [Float](repeating: 0, count: g.m * g.c * 4)
             for c in 0..<g.c { for m in 0..<g.m { for t in 0..<4 { packed[(m * g.c + c) * 4 + t] = weights[(c * g.m + m) * 4 + t] } } }
             direct2x2 = packed
@@ -83,6 +83,12 @@ final class ConvTransposeKernel: Kernel {
     /// kernel == stride, no padding/dilation (the UNet up-sampling): every output pixel comes
     /// from exactly one column entry, so col2im is a plain interleaving copy.
     private var isPatchScatter: Bool { Self.isPatchScatter(g) }
+
+    /// The UNet's 2x2 stride-2 up-sampling: the direct path, which can also compute its output
+    /// rows inside a consumer's row window (UpsamplingIntoConvFusion).
+    static func runsDirect2x2(_ g: ConvGeometry) -> Bool {
+        isPatchScatter(g) && g.kh == 2 && g.kw == 2 && g.group == 1
+    }
 
     private static func isPatchScatter(_ g: ConvGeometry) -> Bool {
         g.kh == g.sh && g.kw == g.sw && g.dh == 1 && g.dw == 1 && g.padTop == 0 && g.padLeft == 0

@@ -1,219 +1,29 @@
 import Foundation
 
-/// A value in the compiled graph: its fixed shape, and its data if it is a constant.
-struct ValueSlot {
-    var shape: [Int]
-    var constant: [Float]?
-    var count: Int { shape.reduce(1, *) }
-}
-
-struct CompiledStep {
-    let name: String
-    let kernel: Kernel
-    let inputs: [Int]
-    let outputs: [Int]
-}
-
-/// Turns an ONNX graph into a list of kernels for fixed input shapes: constant folding,
-/// shape inference, Conv+BN folding and activation fusion. Everything unsupported throws here.
-final class GraphCompiler {
-    enum Val { case const(ConstTensor), dyn(Int) }
-
-    let graph: GraphProto
-    let opset: Int
-    private(set) var slots: [ValueSlot] = []
-    private(set) var steps: [CompiledStep] = []
-    private(set) var inputSlots: [(String, Int)] = []
-    private(set) var outputSlots: [(String, Int)] = []
-    private var env: [String: Val] = [:]
-    private var constSlotCache: [String: Int] = [:]
-    private var uses: [String: [Int]] = [:]        // value name -> consuming node indices
-    private var graphOutputs: Set<String>
-    private var absorbed: Set<Int> = []
-
-    init(model: ONNXModel, inputShapes: [String: [Int]]) throws {
-        graph = model.graph
-        opset = model.opset == 0 ? 17 : model.opset
-        graphOutputs = Set(graph.outputs.map(\.name))
-        for (name, t) in graph.initializers { env[name] = .const(t) }
-        for input in graph.inputs where graph.initializers[input.name] == nil {
-            let declared = input.dims ?? []
-            let shape: [Int]
-            if let given = inputShapes[input.name] {
-                guard given.count == declared.count || input.dims == nil,
-                      zip(given, declared).allSatisfy({ $1 == nil || $0 == $1! }) else {
-                    throw InferenceError.shapeMismatch("input \"\(input.name)\" declared \(declared.map { $0.map(String.init) ?? "?" }), given \(given)")
-                }
-                shape = given
-            } else {
-                guard input.dims != nil, declared.allSatisfy({ $0 != nil }) else {
-                    throw InferenceError.shapeMismatch("input \"\(input.name)\" has symbolic dims; pass its shape in inputShapes")
-                }
-                shape = declared.map { $0! }
-            }
-            guard input.elemType == 1 || input.elemType == 0 else {
-                throw InferenceError.unsupported(node: "input \(input.name)", detail: "element type \(input.elemType) (only float32 inputs)")
-            }
-            let id = newSlot(shape)
-            env[input.name] = .dyn(id)
-            inputSlots.append((input.name, id))
-        }
-        if let extra = inputShapes.keys.first(where: { k in !inputSlots.contains { $0.0 == k } }) {
-            throw InferenceError.badInput("inputShapes names \"\(extra)\", which is not a model input")
-        }
-        for (i, node) in graph.nodes.enumerated() { for name in node.inputs where !name.isEmpty { uses[name, default: []].append(i) } }
-        for (i, node) in graph.nodes.enumerated() where !absorbed.contains(i) { try compile(i, node) }
-        for out in graph.outputs {
-            guard let v = env[out.name] else { throw InferenceError.malformedModel("graph output \"\(out.name)\" is never produced") }
-            outputSlots.append((out.name, slot(of: v, name: out.name)))
-        }
-    }
-
-    private func newSlot(_ shape: [Int], constant: [Float]? = nil) -> Int {
-        slots.append(ValueSlot(shape: shape, constant: constant)); return slots.count - 1
-    }
-
-    private func slot(of v: Val, name: String) -> Int {
-        switch v {
-        case .dyn(let id): return id
-        case .const(let t):
-            if let id = constSlotCache[name] { return id }
-            let id = newSlot(t.shape, constant: t.asFloats)
-            constSlotCache[name] = id
-            return id
-        }
-    }
-
-    private func shape(_ v: Val) -> [Int] {
-        switch v { case .dyn(let id): return slots[id].shape; case .const(let t): return t.shape }
-    }
-
-    // MARK: per node
-
-    private func displayName(_ node: NodeProto, _ i: Int) -> String {
-        node.name.isEmpty ? "\(node.opType)_\(i)" : node.name
-    }
-
-    private func compile(_ index: Int, _ node: NodeProto) throws {
-        let name = displayName(node, index)
-        guard node.domain.isEmpty || node.domain == "ai.onnx" else {
-            throw InferenceError.unsupported(node: name, detail: "operator \(node.domain).\(node.opType)")
-        }
-        let attr = Attributes(node, name: name)
-        var ins: [Val?] = []
-        for n in node.inputs {
-            if n.isEmpty { ins.append(nil); continue }
-            guard let v = env[n] else {
-                throw InferenceError.malformedModel("node \"\(name)\" reads \"\(n)\", which is not produced before it")
-            }
-            ins.append(v)
-        }
-        if node.opType == "Constant" {
-            let t: ConstTensor
-            if let v = attr.tensor("value") { t = v }
-            else if attr.has("value_float") { t = ConstTensor(shape: [], floats: [attr.float("value_float", 0)]) }
-            else if attr.has("value_floats") { let f = attr.floats("value_floats"); t = ConstTensor(shape: [f.count], floats: f) }
-            else if attr.has("value_int") { t = ConstTensor(shape: [], ints: [Int64(attr.int("value_int", 0))]) }
-            else if attr.has("value_ints") { let v = attr.ints("value_ints").map { Int64($0) }; t = ConstTensor(shape: [v.count], ints: v) }
-            else { throw InferenceError.unsupported(node: name, detail: "Constant without a numeric value") }
-            try attr.checkAllRead(op: "Constant")
-            env[node.outputs[0]] = .const(t)
-            return
-        }
-        // Shape of a computed value is known at load.
-        if node.opType == "Shape", let x = ins.first ?? nil, case .dyn(let id) = x {
-            let r = slots[id].shape.count
-            func ax(_ a: Int) -> Int { max(0, min(r, a < 0 ? a + r : a)) }
-            let s = ax(attr.int("start", 0)), e = ax(attr.int("end", r))
-            let dims = s < e ? Array(slots[id].shape[s..<e]) : []
-            try attr.checkAllRead(op: "Shape")
-            env[node.outputs[0]] = .const(ConstTensor(shape: [dims.count], ints: dims.map { Int64($0) }))
-            return
-        }
-        let allConst = ins.allSatisfy { v in if case .dyn = v { return false } else { return true } }
-        if allConst && ConstantFolding.ops.contains(node.opType) {
-            let vals: [ConstantFolding.Value?] = ins.map { v in
-                if case .const(let t)? = v { return ConstantFolding.Value(t) } else { return nil }
-            }
-            let out = try ConstantFolding.fold(node, vals, attr: attr, opset: opset)
-            env[node.outputs[0]] = .const(out.tensor)
-            return
-        }
-        let lowered = try lower(node, name: name, index: index, ins: ins, attr: attr)
-        try attr.checkAllRead(op: node.opType)
-        let inputIds = lowered.inputs.enumerated().map { slot(of: $0.element, name: "\(name)#in\($0.offset)") }
-        // Constant operands get a slot per use; reuse by initializer name where possible.
-        let outIds = lowered.outputShapes.map { newSlot($0) }
-        if allConst && !ins.isEmpty {
-            // Float computation on constants: run it now and keep the result as a constant.
-            var buffers = (inputIds + outIds).map { id -> [Float] in slots[id].constant ?? [Float](repeating: 0, count: slots[id].count + 64) }
-            var scratch = [Float](repeating: 0, count: lowered.kernel.scratchFloats(threads: 1) + 64)
-            try withPointers(&buffers) { ptrs in
-                scratch.withUnsafeMutableBufferPointer { s in
-                    lowered.kernel.run(Array(ptrs[..<inputIds.count]), Array(ptrs[inputIds.count...]), scratch: s.baseAddress!, parallel: Parallel(threads: 1))
-                }
-            }
-            for (k, id) in outIds.enumerated() {
-                env[lowered.outputNames[k]] = .const(ConstTensor(shape: slots[id].shape, floats: Array(buffers[inputIds.count + k][..<slots[id].count])))
-            }
-            return
-        }
-        steps.append(CompiledStep(name: name, kernel: lowered.kernel, inputs: inputIds, outputs: outIds))
-        for (k, id) in outIds.enumerated() { env[lowered.outputNames[k]] = .dyn(id) }
-    }
-
-    private func withPointers(_ buffers: inout [[Float]], _ body: ([FloatPtr]) throws -> Void) throws {
-        var ptrs: [FloatPtr] = []
-        for i in buffers.indices {
-            let p = FloatPtr.allocate(capacity: buffers[i].count)
-            p.initialize(from: buffers[i], count: buffers[i].count)
-            ptrs.append(p)
-        }
-        defer { ptrs.forEach { $0.deallocate() } }
-        try body(ptrs)
-        for i in buffers.indices { buffers[i] = Array(UnsafeBufferPointer(start: ptrs[i], count: buffers[i].count)) }
-    }
-
-    // MARK: lowering
+/// Stage 1 of `GraphCompiler`: one node into one step. A convolution becomes a `ConvSpec` (the
+/// fusion rules may still rewrite it); everything else its kernel. Shapes are inferred here, and
+/// every node this engine cannot run is refused here, by name.
+extension GraphCompiler {
 
     struct Lowered {
-        var kernel: Kernel
+        var op: StepOp
         var inputs: [Val]
         var outputShapes: [[Int]]
         var outputNames: [String]
     }
 
-    private func unsupported(_ name: String, _ detail: String) -> InferenceError {
+    func unsupported(_ name: String, _ detail: String) -> InferenceError {
         .unsupported(node: name, detail: detail)
     }
 
-    private func requireConst(_ v: Val?, _ name: String, _ what: String) throws -> ConstTensor {
+    func requireConst(_ v: Val?, _ name: String, _ what: String) throws -> ConstTensor {
         guard let v = v, case .const(let t) = v else { throw unsupported(name, "\(what) that is not a constant") }
         return t
     }
 
-    /// The only consumer of `value` if there is exactly one and the value is not a graph output.
-    private func soleConsumer(of value: String) -> Int? {
-        guard !graphOutputs.contains(value), let u = uses[value], u.count == 1, !absorbed.contains(u[0]) else { return nil }
-        return u[0]
-    }
-
-    /// Looks for BatchNormalization then an activation right after a conv; absorbs them.
-    /// Returns per-output-channel scale/shift (BN) and the activation, and the final output name.
-    private func fuseEpilogue(after output: String, channels: Int) -> (scale: [Float], shift: [Float])? {
-        guard let j = soleConsumer(of: output) else { return nil }
-        let bn = graph.nodes[j]
-        guard bn.opType == "BatchNormalization", bn.inputs.first == output,
-              bn.outputs.filter({ !$0.isEmpty }).count == 1,
-              bn.attributes.keys.allSatisfy({ ["epsilon", "momentum", "training_mode", "spatial"].contains($0) }),
-              let affine = try? batchNormAffine(bn, Attributes(bn, name: bn.name), channels: channels) else { return nil }
-        absorbed.insert(j)
-        return affine
-    }
-
     /// BatchNormalization (inference) as a per-channel y = scale * x + shift: what a folded one
     /// multiplies into the conv's weights and bias, and what a lone one computes.
-    private func batchNormAffine(_ bn: NodeProto, _ attr: Attributes, channels: Int) throws -> (scale: [Float], shift: [Float]) {
+    func batchNormAffine(_ bn: NodeProto, _ attr: Attributes, channels: Int) throws -> (scale: [Float], shift: [Float]) {
         let name = bn.name.isEmpty ? "BatchNormalization" : bn.name
         guard attr.int("training_mode", 0) == 0 else { throw unsupported(name, "BatchNormalization training_mode=1") }
         _ = attr.float("momentum", 0.9); _ = attr.int("spatial", 1)
@@ -229,19 +39,9 @@ final class GraphCompiler {
         return (scale, (0..<channels).map { p[1][$0] - p[2][$0] * scale[$0] })
     }
 
-    private func fuseActivation(after output: String) -> (Activation, String)? {
-        guard let j = soleConsumer(of: output) else { return nil }
-        let n = graph.nodes[j]
-        guard n.inputs.first == output, n.outputs.count == 1 else { return nil }
-        let attr = Attributes(n, name: n.name)
-        guard let act = try? activation(n, attr), (try? attr.checkAllRead(op: n.opType)) != nil else { return nil }
-        absorbed.insert(j)
-        return (act, n.outputs[0])
-    }
-
     /// The pointwise activation a node computes (nil: the node is not one): what a fused one
     /// applies in its conv's epilogue, and what a lone one computes.
-    private func activation(_ n: NodeProto, _ attr: Attributes) throws -> Activation? {
+    func activation(_ n: NodeProto, _ attr: Attributes) throws -> Activation? {
         let name = n.name.isEmpty ? n.opType : n.name
         switch n.opType {
         case "Relu": return .relu
@@ -262,7 +62,7 @@ final class GraphCompiler {
     }
 
     /// Resolves Conv/Pool padding for one spatial axis. Returns (begin, end, outLength).
-    private func spatial(_ name: String, autoPad: String, len: Int, k: Int, s: Int, d: Int,
+    func spatial(_ name: String, autoPad: String, len: Int, k: Int, s: Int, d: Int,
                          padBegin: Int, padEnd: Int, ceilMode: Bool = false) throws -> (Int, Int, Int) {
         let ek = (k - 1) * d + 1
         switch autoPad {
@@ -285,19 +85,19 @@ final class GraphCompiler {
         }
     }
 
-    private func lower(_ node: NodeProto, name: String, index: Int, ins: [Val?], attr: Attributes) throws -> Lowered {
+    func lower(_ node: NodeProto, name: String, ins: [Val?], attr: Attributes) throws -> Lowered {
         func input(_ i: Int) throws -> Val {
             guard i < ins.count, let v = ins[i] else { throw unsupported(name, "\(node.opType) without input \(i)") }
             return v
         }
         func single(_ k: Kernel, _ inputs: [Val], _ shape: [Int]) -> Lowered {
-            Lowered(kernel: k, inputs: inputs, outputShapes: [shape], outputNames: [node.outputs[0]])
+            Lowered(op: .kernel(k), inputs: inputs, outputShapes: [shape], outputNames: [node.outputs[0]])
         }
         let liveOutputs = node.outputs.filter { !$0.isEmpty }
         let multiOutputOK = ["Dropout", "MaxPool", "BatchNormalization"].contains(node.opType)
         if liveOutputs.count > 1 || (node.outputs.count > 1 && !multiOutputOK) {
             // Extra outputs are refused unless unused (MaxPool Indices, Dropout mask).
-            let extraUsed = node.outputs.dropFirst().contains { !$0.isEmpty && (uses[$0] != nil || graphOutputs.contains($0)) }
+            let extraUsed = node.outputs.dropFirst().contains { !$0.isEmpty && (readValues.contains($0) || graphOutputNames.contains($0)) }
             if extraUsed || !multiOutputOK { throw unsupported(name, "\(node.opType) with \(node.outputs.count) outputs") }
         }
 
@@ -474,7 +274,7 @@ final class GraphCompiler {
         }
     }
 
-    private func lowerConv(_ node: NodeProto, name: String, ins: [Val?], attr: Attributes, transpose: Bool) throws -> Lowered {
+    func lowerConv(_ node: NodeProto, name: String, ins: [Val?], attr: Attributes, transpose: Bool) throws -> Lowered {
         guard let xv = ins.first ?? nil else { throw unsupported(name, "\(node.opType) without input") }
         let s = shape(xv)
         guard s.count == 4 else { throw unsupported(name, "\(node.opType) on rank-\(s.count) input (only 2-D convolution)") }
@@ -490,8 +290,6 @@ final class GraphCompiler {
         let autoPad = attr.string("auto_pad", "NOTSET")
         guard st.count == 2, dl.count == 2, pads.count == 4, group >= 1 else { throw unsupported(name, "\(node.opType) strides/dilations/pads of wrong length") }
         let kh = wt.shape[2], kw = wt.shape[3]
-        var weights = wt.asFloats
-        var biasV = bias
         let m: Int, ho: Int, wo: Int, pt: Int, pl: Int, pb: Int, pr: Int
         if transpose {
             guard autoPad == "NOTSET" else { throw unsupported(name, "ConvTranspose with auto_pad=\(autoPad)") }
@@ -514,69 +312,14 @@ final class GraphCompiler {
             let x = try spatial(name, autoPad: autoPad, len: s[3], k: kw, s: st[1], d: dl[1], padBegin: pads[1], padEnd: pads[3])
             (pt, pb, ho) = y; (pl, pr, wo) = x
         }
-        if let b = biasV, b.count != m { throw InferenceError.shapeMismatch("node \"\(name)\": bias of \(b.count) for \(m) channels") }
-        // Fold a following BatchNormalization and fuse a following activation.
-        var outName = node.outputs[0]
-        if let (scale, shift) = fuseEpilogue(after: outName, channels: m) {
-            let perOut = weights.count / (transpose ? wt.shape[0] * wt.shape[1] : m)
-            for i in 0..<weights.count {
-                let oc: Int
-                if transpose { let ci = i / (wt.shape[1] * perOut); let j = (i / perOut) % wt.shape[1]; oc = (ci / (s[1] / group)) * wt.shape[1] + j }
-                else { oc = i / perOut }
-                weights[i] *= scale[oc]
-            }
-            biasV = (0..<m).map { (biasV?[$0] ?? 0) * scale[$0] + shift[$0] }
-            outName = graph.nodes[uses[outName]![0]].outputs[0]
-        }
-        var act = Activation.none
-        if let (a, o) = fuseActivation(after: outName) { act = a; outName = o }
+        if let b = bias, b.count != m { throw InferenceError.shapeMismatch("node \"\(name)\": bias of \(b.count) for \(m) channels") }
         let g = ConvGeometry(n: s[0], c: s[1], h: s[2], w: s[3], m: m, ho: ho, wo: wo, kh: kh, kw: kw, sh: st[0], sw: st[1],
                              dh: dl[0], dw: dl[1], padTop: pt, padLeft: pl, padBottom: pb, padRight: pr, group: group)
-        if transpose {
-            return Lowered(kernel: ConvTransposeKernel(g, weights: weights, bias: biasV, activation: act), inputs: [xv],
-                           outputShapes: [[s[0], m, ho, wo]], outputNames: [outName])
-        }
-        if DepthwiseConvKernel.handles(g) {
-            return Lowered(kernel: DepthwiseConvKernel(g, weights: weights, bias: biasV, activation: act), inputs: [xv],
-                           outputShapes: [[s[0], m, ho, wo]], outputNames: [outName])
-        }
-        // A channel Concat read only by this conv is absorbed: the conv reads its inputs directly,
-        // and a 2x2 up-sampling read only by that Concat computes its rows in the conv's row window.
-        // A direct conv read only by this one is fused: its rows are computed as this conv needs them.
-        var inputs = [xv], segments: [Int]? = nil, producer: ConvKernel? = nil
-        var upsampler: (segment: Int, kernel: ConvTransposeKernel)? = nil
-        if ConvKernel.prefersDirect(g), case .dyn(let id) = xv, uses[node.inputs[0]]?.count == 1,
-           !graphOutputs.contains(node.inputs[0]),
-           let k = steps.firstIndex(where: { $0.outputs == [id] }) {
-            if let concat = steps[k].kernel as? ConcatKernel, let segs = concat.channelSegments {
-                var ids = steps[k].inputs
-                segments = segs
-                steps.remove(at: k)
-                if !ConvKernel.weightsOuter(g) {
-                    for (segment, sid) in ids.enumerated() {
-                        guard let j = steps.firstIndex(where: { $0.outputs == [sid] }),
-                              let up = steps[j].kernel as? ConvTransposeKernel, up.direct2x2 != nil, up.g.n == g.n,
-                              let value = env.first(where: { if case .dyn(sid) = $0.value { return true } else { return false } })?.key,
-                              soleConsumer(of: value) != nil else { continue }
-                        ids[segment] = steps[j].inputs[0]
-                        upsampler = (segment, up)
-                        steps.remove(at: j)
-                        break
-                    }
-                }
-                inputs = ids.map { .dyn($0) }
-            } else if let previous = steps[k].kernel as? ConvKernel, previous.canFeed(g) {
-                inputs = steps[k].inputs.map { .dyn($0) }
-                producer = previous
-                steps.remove(at: k)
-            }
-        }
-        return Lowered(kernel: ConvKernel(g, weights: weights, bias: biasV, activation: act, segments: segments, producer: producer,
-                                          upsampler: upsampler),
-                       inputs: inputs, outputShapes: [[s[0], m, ho, wo]], outputNames: [outName])
+        let spec = ConvSpec(g, transpose: transpose, weightShape: wt.shape, weights: wt.asFloats, bias: bias)
+        return Lowered(op: .conv(spec), inputs: [xv], outputShapes: [[s[0], m, ho, wo]], outputNames: [node.outputs[0]])
     }
 
-    private func lowerResize(_ node: NodeProto, name: String, ins: [Val?], attr: Attributes) throws -> Lowered {
+    func lowerResize(_ node: NodeProto, name: String, ins: [Val?], attr: Attributes) throws -> Lowered {
         guard let xv = ins.first ?? nil else { throw unsupported(name, "Resize without input") }
         let s = shape(xv)
         guard s.count == 4 else { throw unsupported(name, "\(node.opType) on rank-\(s.count) input (only NCHW)") }
@@ -627,6 +370,6 @@ final class GraphCompiler {
         }
         let kernel = ResizeKernel(planes: s[0] * s[1], h: s[2], w: s[3], ho: outShape[2], wo: outShape[3],
                                   scaleH: scales[2], scaleW: scales[3], mode: kmode, transform: transform, nearest: nearest)
-        return Lowered(kernel: kernel, inputs: [xv], outputShapes: [outShape], outputNames: [node.outputs[0]])
+        return Lowered(op: .kernel(kernel), inputs: [xv], outputShapes: [outShape], outputNames: [node.outputs[0]])
     }
 }
