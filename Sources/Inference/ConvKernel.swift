@@ -203,9 +203,10 @@ final class ConvKernel: Kernel {
         func up(_ n: Int, _ k: Int) -> Double { Double((n + k - 1) / k * k) }
         if set == .avx512 {
             // Time per useful lane relative to 16x16, measured on the Lite0 UNet's decoder (best
-            // of 3 profiles per layer at 1 thread, every layer forced to each tile): 8x32 and
-            // 12x32 ran 1.0-1.75x slower than 16x16 on every layer there.
-            let efficiency: [WideTile: Double] = [.c16x16: 1.0, .c8x32: 1.15, .c12x32: 1.25]
+            // of 3 profiles per layer at 1 thread, every layer forced to each tile): 8x32 ran
+            // 1.0-1.7x slower than 16x16 on every layer there (a 12x32 tile, slower still, was
+            // dropped).
+            let efficiency: [WideTile: Double] = [.c16x16: 1.0, .c8x32: 1.15]
             let best = WideTile.allCases.min { a, b in
                 func cost(_ t: WideTile) -> Double {
                     efficiency[t]! * up(g.m, t.channels) / Double(g.m) * up(g.wo, t.pixels) / Double(g.wo)

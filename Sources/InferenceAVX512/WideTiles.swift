@@ -8,20 +8,18 @@
 /// input channel and tap, the same order of additions as the AVX2 tiles (channel, kernel row,
 /// kernel column), so both sets give the same sums.
 public enum WideTile: Sendable, CaseIterable {
-    /// 12 output channels x 32 pixels: 24 accumulators; per tap 2 loads and 12 broadcasts
+    /// 16 output channels x 16 pixels: 16 accumulators; per tap one load and 16 broadcasts
     /// folded into the FMAs.
-    case c12x32
-    /// 8 output channels x 32 pixels: 16 accumulators, for channel counts 12 does not divide.
-    case c8x32
-    /// 16 output channels x 16 pixels: rows of 16 or fewer pixels.
     case c16x16
+    /// 8 output channels x 32 pixels: for channel counts 16 does not divide.
+    case c8x32
 
     public var channels: Int {
-        switch self { case .c12x32: 12; case .c8x32: 8; case .c16x16: 16 }
+        switch self { case .c8x32: 8; case .c16x16: 16 }
     }
 
     public var pixels: Int {
-        switch self { case .c12x32, .c8x32: 32; case .c16x16: 16 }
+        switch self { case .c8x32: 32; case .c16x16: 16 }
     }
 
     /// The tile's sums into `out`, [channels][pixels] floats. `row`: the tile's first input
@@ -31,7 +29,6 @@ public enum WideTile: Sendable, CaseIterable {
     public func sum(_ row: UnsafePointer<Float>, _ w: UnsafePointer<Float>, inputs: Int, channelStride: Int,
                     rowStride: Int, kh: Int, kw: Int, dx: Int, into out: UnsafeMutablePointer<Float>) {
         switch self {
-        case .c12x32: Tile12x32.sum(row, w, inputs, channelStride, rowStride, kh, kw, dx, out)
         case .c8x32: Tile8x32.sum(row, w, inputs, channelStride, rowStride, kh, kw, dx, out)
         case .c16x16: Tile16x16.sum(row, w, inputs, channelStride, rowStride, kh, kw, dx, out)
         }
@@ -81,41 +78,6 @@ extension Accumulators {
             }
         }
         acc.store(out)
-    }
-}
-
-private struct Tile12x32: Accumulators {
-    static var channels: Int { 12 }
-    var a0 = SIMD16<Float>(), b0 = SIMD16<Float>(), a1 = SIMD16<Float>(), b1 = SIMD16<Float>()
-    var a2 = SIMD16<Float>(), b2 = SIMD16<Float>(), a3 = SIMD16<Float>(), b3 = SIMD16<Float>()
-    var a4 = SIMD16<Float>(), b4 = SIMD16<Float>(), a5 = SIMD16<Float>(), b5 = SIMD16<Float>()
-    var a6 = SIMD16<Float>(), b6 = SIMD16<Float>(), a7 = SIMD16<Float>(), b7 = SIMD16<Float>()
-    var a8 = SIMD16<Float>(), b8 = SIMD16<Float>(), a9 = SIMD16<Float>(), b9 = SIMD16<Float>()
-    var a10 = SIMD16<Float>(), b10 = SIMD16<Float>(), a11 = SIMD16<Float>(), b11 = SIMD16<Float>()
-
-    @inline(__always) mutating func tap(_ r: UnsafePointer<Float>, _ w: UnsafePointer<Float>) {
-        let x = load16(r), y = load16(r + 16)
-        var k = SIMD16<Float>(repeating: w[0]); a0 = a0.addingProduct(x, k); b0 = b0.addingProduct(y, k)
-        k = SIMD16(repeating: w[1]); a1 = a1.addingProduct(x, k); b1 = b1.addingProduct(y, k)
-        k = SIMD16(repeating: w[2]); a2 = a2.addingProduct(x, k); b2 = b2.addingProduct(y, k)
-        k = SIMD16(repeating: w[3]); a3 = a3.addingProduct(x, k); b3 = b3.addingProduct(y, k)
-        k = SIMD16(repeating: w[4]); a4 = a4.addingProduct(x, k); b4 = b4.addingProduct(y, k)
-        k = SIMD16(repeating: w[5]); a5 = a5.addingProduct(x, k); b5 = b5.addingProduct(y, k)
-        k = SIMD16(repeating: w[6]); a6 = a6.addingProduct(x, k); b6 = b6.addingProduct(y, k)
-        k = SIMD16(repeating: w[7]); a7 = a7.addingProduct(x, k); b7 = b7.addingProduct(y, k)
-        k = SIMD16(repeating: w[8]); a8 = a8.addingProduct(x, k); b8 = b8.addingProduct(y, k)
-        k = SIMD16(repeating: w[9]); a9 = a9.addingProduct(x, k); b9 = b9.addingProduct(y, k)
-        k = SIMD16(repeating: w[10]); a10 = a10.addingProduct(x, k); b10 = b10.addingProduct(y, k)
-        k = SIMD16(repeating: w[11]); a11 = a11.addingProduct(x, k); b11 = b11.addingProduct(y, k)
-    }
-
-    @inline(__always) func store(_ o: UnsafeMutablePointer<Float>) {
-        store16(a0, o); store16(b0, o + 16); store16(a1, o + 32); store16(b1, o + 48)
-        store16(a2, o + 64); store16(b2, o + 80); store16(a3, o + 96); store16(b3, o + 112)
-        store16(a4, o + 128); store16(b4, o + 144); store16(a5, o + 160); store16(b5, o + 176)
-        store16(a6, o + 192); store16(b6, o + 208); store16(a7, o + 224); store16(b7, o + 240)
-        store16(a8, o + 256); store16(b8, o + 272); store16(a9, o + 288); store16(b9, o + 304)
-        store16(a10, o + 320); store16(b10, o + 336); store16(a11, o + 352); store16(b11, o + 368)
     }
 }
 
