@@ -74,7 +74,10 @@ func validator(_ settings: AnalysisSettings) -> InstanceValidator {
 /// (`wecare worker`), each with its own model and `settings.threads` threads. Returns once every
 /// worker has loaded the model; throws when they cannot (a broken model file).
 func makeIsolatedProcessor(_ settings: AnalysisSettings, logLevel: String, logger: Logger) throws -> IsolatedProcessor {
-    try CPUCheck.require() // before the workers start, not in each of them
+    // Before the workers start, not in each of them; they inherit the environment, so they
+    // choose the same kernel set.
+    let kernels = try CPUCheck.require()
+    logger.notice("inference kernels chosen", metadata: ["isa": "\(kernels.set.rawValue)", "blas_core": "\(kernels.blasCore)"])
     let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
         ?? CommandLine.arguments[0]
     var arguments = ["worker", "--model", settings.model.path, "--threads", "\(settings.threads)",
