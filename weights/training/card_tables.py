@@ -92,7 +92,7 @@ with contextlib.redirect_stdout(out):
     for name, d, o in rows:
         print(f"| {name} | {ms(d)} | {per_fold(d)} | {old_on(o) if o and 'folds' in o else '-'} |")
     c = s["calibration"]
-    print(f"\nPooled AUC {s['class']['auc_malignant'].get('pooled')}. Calibration: temperature {c['temperature']} "
+    print(f"\n{'Network head alone: pooled' if stk else 'Pooled'} AUC {s['class']['auc_malignant'].get('pooled')}. Calibration: temperature {c['temperature']} "
           f"(per held-out fold {c['temperature_by_held_out_fold']}), ECE (15 bins) {c['ece_before']} -> {c['ece_after']} "
           f"(cross-fitted {c['ece_after_crossfitted']}), NLL {c['nll_before']} -> {c['nll_after']}.")
     if stk:
