@@ -8,18 +8,13 @@ final class LedgerTests: XCTestCase {
     override func setUpWithError() throws { dir = try Tools.temporaryDirectory("ledger") }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
-    func newInstance(_ uid: String) -> NewInstance {
-        NewInstance(sopInstanceUID: uid, sopClassUID: "1.2.840.10008.5.1.4.1.1.6.1", studyInstanceUID: "1.2.3",
-                    callingAETitle: "US_ROOM1", transferSyntaxUID: "1.2.840.10008.1.2.1", spoolPath: "aa/x.dcm", sizeBytes: 10)
-    }
-
     func testDuplicatesAreRecordedOnceAndInterruptedJobsGoBackToReceived() throws {
         let file = dir.appendingPathComponent("ledger.sqlite")
         do {
             let ledger = try SQLiteLedger(path: file)
-            guard case .recorded(let job) = try ledger.recordReceived(newInstance("1.2.3.4"), now: Date()) else { return XCTFail() }
-            XCTAssertEqual(try ledger.recordReceived(newInstance("1.2.3.4"), now: Date()), .duplicate)
-            _ = try ledger.recordReceived(newInstance("1.2.3.5"), now: Date())
+            guard case .recorded(let job) = try ledger.recordReceived(NewInstance.example("1.2.3.4"), now: Date()) else { return XCTFail() }
+            XCTAssertEqual(try ledger.recordReceived(NewInstance.example("1.2.3.4"), now: Date()), .duplicate)
+            _ = try ledger.recordReceived(NewInstance.example("1.2.3.5"), now: Date())
             let claim = try XCTUnwrap(try ledger.claimDueJob(now: Date()))
             XCTAssertEqual(claim.jobID, job)
             XCTAssertEqual(claim.attempts, 1)
@@ -40,17 +35,17 @@ final class LedgerTests: XCTestCase {
     func testReceiptsCommitWithFullSyncAndLaterStepsWithNormal() throws {
         let ledger = try SQLiteLedger(path: dir.appendingPathComponent("sync.sqlite"))
         XCTAssertEqual(try ledger.writerSynchronousLevel(), 1, "GRDB's WAL writer starts at NORMAL")
-        _ = try ledger.recordReceived(newInstance("7.7"), now: Date())
+        _ = try ledger.recordReceived(NewInstance.example("7.7"), now: Date())
         XCTAssertEqual(try ledger.writerSynchronousLevel(), 2, "a receipt commits with synchronous=FULL")
         _ = try XCTUnwrap(try ledger.claimDueJob(now: Date()))
         XCTAssertEqual(try ledger.writerSynchronousLevel(), 1, "a claim commits with synchronous=NORMAL")
-        _ = try ledger.recordReceived(newInstance("7.8"), now: Date())
+        _ = try ledger.recordReceived(NewInstance.example("7.8"), now: Date())
         XCTAssertEqual(try ledger.writerSynchronousLevel(), 2)
     }
 
     func testRetryingJobWaitsUntilDueAndDeliveriesKeepTheirError() throws {
         let ledger = try SQLiteLedger(path: dir.appendingPathComponent("l.sqlite"))
-        _ = try ledger.recordReceived(newInstance("9.9"), now: Date())
+        _ = try ledger.recordReceived(NewInstance.example("9.9"), now: Date())
         let claim = try XCTUnwrap(try ledger.claimDueJob(now: Date()))
         let later = Date().addingTimeInterval(60)
         try ledger.failJob(claim.jobID, reason: "busy", retryAt: later, now: Date())
@@ -80,7 +75,7 @@ final class LedgerTests: XCTestCase {
             NewObject(kind: .seg, fileName: "seg.dcm", path: "outbox/jobs/1/seg.dcm", sopInstanceUID: "2.25.1", destinations: ["pacs"],
                       fingerprint: ContentFingerprint(size: 36_000, hash: hash))
         }
-        _ = try ledger.recordReceived(newInstance("8.1"), now: Date())
+        _ = try ledger.recordReceived(NewInstance.example("8.1"), now: Date())
         let claim = try XCTUnwrap(try ledger.claimDueJob(now: Date()))
         XCTAssertFalse(try ledger.redoJob(claim.jobID, reason: "lost", now: Date()), "only an analysed job is redone")
         try ledger.completeJob(claim.jobID, objects: [object(.max)], analysisSeconds: 0.1, now: Date())
@@ -115,7 +110,7 @@ final class LedgerTests: XCTestCase {
         let ledger = try SQLiteLedger(path: dir.appendingPathComponent("waiting.sqlite"))
         let queued = Date(timeIntervalSince1970: 1_700_000_000)
         for uid in ["5.1", "5.2", "5.3"] {
-            _ = try ledger.recordReceived(newInstance(uid), now: queued)
+            _ = try ledger.recordReceived(NewInstance.example(uid), now: queued)
             let claim = try XCTUnwrap(try ledger.claimDueJob(now: queued))
             try ledger.completeJob(claim.jobID, objects: [
                 NewObject(kind: .seg, fileName: "seg.dcm", path: DataDirectory.jobObjectPath(job: claim.jobID, file: "seg.dcm"),
@@ -153,7 +148,7 @@ final class LedgerTests: XCTestCase {
         do {
             let ledger = try SQLiteLedger(path: file)
             for uid in ["4.1", "4.2"] {
-                _ = try ledger.recordReceived(newInstance(uid), now: Date())
+                _ = try ledger.recordReceived(NewInstance.example(uid), now: Date())
                 let claim = try XCTUnwrap(try ledger.claimDueJob(now: Date()))
                 try ledger.completeJob(claim.jobID, objects: [
                     NewObject(kind: .seg, fileName: "seg.dcm", path: "outbox/\(claim.jobID)/seg.dcm", sopInstanceUID: "2.25.\(uid)",
@@ -202,7 +197,7 @@ final class LedgerTests: XCTestCase {
         let file = dir.appendingPathComponent("v1.sqlite")
         do {
             let ledger = try SQLiteLedger(path: file)
-            _ = try ledger.recordReceived(newInstance("6.1"), now: Date())
+            _ = try ledger.recordReceived(NewInstance.example("6.1"), now: Date())
             let claim = try XCTUnwrap(try ledger.claimDueJob(now: Date()))
             try ledger.completeJob(claim.jobID, objects: [
                 NewObject(kind: .sr, fileName: "sr.dcm", path: "outbox/1/sr.dcm", sopInstanceUID: "2.25.6", destinations: ["pacs"]),
@@ -277,10 +272,10 @@ final class LedgerTests: XCTestCase {
     func testDatasetHashIsKeptPerInstanceAndOlderRowsHaveNone() throws {
         let file = dir.appendingPathComponent("ledger.sqlite")
         let ledger = try SQLiteLedger(path: file)
-        var hashed = newInstance("1.2.3.4")
+        var hashed = NewInstance.example("1.2.3.4")
         hashed.datasetSHA256 = String(repeating: "ab", count: 32)
         _ = try ledger.recordReceived(hashed, now: Date())
-        _ = try ledger.recordReceived(newInstance("1.2.3.5"), now: Date())
+        _ = try ledger.recordReceived(NewInstance.example("1.2.3.5"), now: Date())
         XCTAssertEqual(try ledger.instance(sopInstanceUID: "1.2.3.4")?.datasetSHA256, String(repeating: "ab", count: 32))
         XCTAssertNil(try ledger.instance(sopInstanceUID: "1.2.3.5")?.datasetSHA256)
         let claim = try XCTUnwrap(try ledger.claimDueJob(now: Date()))

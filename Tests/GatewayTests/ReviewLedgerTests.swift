@@ -9,10 +9,6 @@ final class ReviewLedgerTests: XCTestCase {
     override func setUpWithError() throws { dir = try Tools.temporaryDirectory("review-ledger") }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
-    func instance(_ uid: String) -> NewInstance {
-        NewInstance(sopInstanceUID: uid, sopClassUID: "1.2.840.10008.5.1.4.1.1.6.1", studyInstanceUID: "1.2.3",
-                    callingAETitle: "US_ROOM1", transferSyntaxUID: "1.2.840.10008.1.2.1", spoolPath: "aa/\(uid).dcm", sizeBytes: 10)
-    }
 
     func item(_ job: Int64, date: String, name: String) -> NewReviewItem {
         NewReviewItem(jobID: job, patientName: name, patientID: "ID\(job)", studyDate: date, label: "benign", probability: 0.8,
@@ -38,7 +34,7 @@ final class ReviewLedgerTests: XCTestCase {
         let ledger = try SQLiteLedger(path: dir.appendingPathComponent("ledger.sqlite"))
         var jobs: [Int64] = []
         for k in 1...4 {
-            guard case .recorded(let job) = try ledger.recordReceived(instance("1.\(k)"), now: Date()) else { return XCTFail() }
+            guard case .recorded(let job) = try ledger.recordReceived(.example("1.\(k)"), now: Date()) else { return XCTFail() }
             jobs.append(job)
         }
         // Jobs 1-3 analysed and kept for review, job 4 still waiting.
