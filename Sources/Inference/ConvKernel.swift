@@ -87,7 +87,10 @@ final class ConvKernel: Kernel {
         return threads * g.cPerGroup * g.kh * g.kw * chunk + 64
     }
 
-    private var isPointwise: Bool {
+    private var isPointwise: Bool { Self.isPointwise(g) }
+
+    /// 1x1, stride 1, no padding: a plain GEMM over the input planes, no im2col.
+    static func isPointwise(_ g: ConvGeometry) -> Bool {
         g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.padTop == 0 && g.padLeft == 0
             && g.padBottom == 0 && g.padRight == 0
     }
@@ -140,9 +143,11 @@ final class ConvKernel: Kernel {
     /// pieces were too small for OpenBLAS and a second thread gained little. Fixed, so the
     /// results never depend on the thread count.
     private var rowPieces: Int {
-        guard isPointwise && g.ho * g.wo <= 1024 else { return 1 }
+        guard Self.splitsByOutputChannels(g) else { return 1 }
         return max(1, min(4, g.mPerGroup / 16))
     }
+
+    static func splitsByOutputChannels(_ g: ConvGeometry) -> Bool { isPointwise(g) && g.ho * g.wo <= 1024 }
 
     /// Output pixels per GEMM call: at most what keeps the columns in cache, and with few input
     /// channels (one chunk would hold the whole image and leave a second thread idle) in up to
@@ -152,9 +157,7 @@ final class ConvKernel: Kernel {
     static func gemmChunk(_ g: ConvGeometry) -> Int {
         let pixels = g.ho * g.wo, k = g.cPerGroup * g.kh * g.kw
         let chunk = min(pixels, max(256, 32768 / max(1, k) * 8))
-        let pointwise = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.padTop == 0 && g.padLeft == 0
-            && g.padBottom == 0 && g.padRight == 0
-        if pointwise && pixels <= 1024 { return pixels }   // split by output channels instead (`rowPieces`)
+        if splitsByOutputChannels(g) { return pixels }   // split by output channels instead (`rowPieces`)
         let piece = (pixels + gemmPieces - 1) / gemmPieces
         return max(16, min(chunk, (piece + 15) / 16 * 16))
     }

@@ -21,10 +21,9 @@ extension GraphCompiler {
         return t
     }
 
-    /// BatchNormalization (inference) as a per-channel y = scale * x + shift: what a folded one
-    /// multiplies into the conv's weights and bias, and what a lone one computes.
-    func batchNormAffine(_ bn: NodeProto, _ attr: Attributes, channels: Int) throws -> (scale: [Float], shift: [Float]) {
-        let name = bn.name.isEmpty ? "BatchNormalization" : bn.name
+    /// BatchNormalization (inference) as a per-channel y = scale * x + shift (ConvBatchNormFusion
+    /// multiplies it into a conv's weights and bias).
+    func batchNormAffine(_ bn: NodeProto, name: String, _ attr: Attributes, channels: Int) throws -> (scale: [Float], shift: [Float]) {
         guard attr.int("training_mode", 0) == 0 else { throw unsupported(name, "BatchNormalization training_mode=1") }
         _ = attr.float("momentum", 0.9); _ = attr.int("spatial", 1)
         let eps = attr.float("epsilon", 1e-5)
@@ -39,10 +38,9 @@ extension GraphCompiler {
         return (scale, (0..<channels).map { p[1][$0] - p[2][$0] * scale[$0] })
     }
 
-    /// The pointwise activation a node computes (nil: the node is not one): what a fused one
-    /// applies in its conv's epilogue, and what a lone one computes.
-    func activation(_ n: NodeProto, _ attr: Attributes) throws -> Activation? {
-        let name = n.name.isEmpty ? n.opType : n.name
+    /// The pointwise activation a node computes (nil: the node is not one; ConvActivationFusion
+    /// moves it into a conv's epilogue).
+    func activation(_ n: NodeProto, name: String, _ attr: Attributes) throws -> Activation? {
         switch n.opType {
         case "Relu": return .relu
         case "Sigmoid": return .sigmoid
@@ -134,7 +132,7 @@ extension GraphCompiler {
 
         case "Relu", "Sigmoid", "Tanh", "LeakyRelu", "Clip":
             let x = try input(0), s = shape(x)
-            let act = try activation(node, attr)!
+            let act = try activation(node, name: name, attr)!
             return single(ActivationKernel(count: s.reduce(1, *), activation: act), [x], s)
 
         case "Identity", "Dropout":
@@ -209,7 +207,7 @@ extension GraphCompiler {
         case "BatchNormalization":
             let x = try input(0), s = shape(x)
             guard s.count >= 2 else { throw InferenceError.shapeMismatch("node \"\(name)\": BatchNormalization on \(s)") }
-            let (scale, shift) = try batchNormAffine(node, attr, channels: s[1])
+            let (scale, shift) = try batchNormAffine(node, name: name, attr, channels: s[1])
             return single(ChannelAffineKernel(n: s[0], c: s[1], inner: s[2...].reduce(1, *), scale: scale, shift: shift), [x], s)
 
         case "Gemm":
