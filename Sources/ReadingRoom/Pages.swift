@@ -30,26 +30,30 @@ enum Pages {
         }
     }
 
+    /// The pages both route sets have: the self-exam page and the icon.
+    private static func installShared(_ router: Router<BasicRequestContext>, _ serve: @escaping @Sendable (String) -> Response) {
+        router.getAndHeadPage("self-exam") { _, _ in serve("self-exam.html") }
+        router.getAndHeadPage("favicon.ico") { _, _ in serve("favicon.svg") }
+    }
+
     /// Only the pages that need no account: the self-exam page and its own files.
     static func installPublic(_ router: Router<BasicRequestContext>) {
         let serve = server(load())
-        router.getAndHeadPage("self-exam") { _, _ in serve("self-exam.html") }
+        installShared(router, serve)
         router.getAndHeadPage("static/app.css") { _, _ in serve("app.css") }
         router.getAndHeadPage("static/js/selfexam.js") { _, _ in serve("js/selfexam.js") }
-        router.getAndHeadPage("favicon.ico") { _, _ in serve("favicon.svg") }
     }
 
     static func install(_ router: Router<BasicRequestContext>, core: ReadingRoomCore) {
         let serve = server(load())
+        installShared(router, serve)
         router.getAndHeadPage("/") { _, _ in Response(status: .seeOther, headers: [.location: "/worklist"]) }
         router.getAndHeadPage("login") { _, _ in serve("login.html") }
-        router.getAndHeadPage("self-exam") { _, _ in serve("self-exam.html") }
         router.getAndHeadPage("worklist") { _, _ in serve("worklist.html") }
         router.getAndHeadPage("viewer/:job") { _, _ in serve("viewer.html") }
         router.getAndHeadPage("audit") { _, _ in serve("audit.html") }
         router.getAndHeadPage("static/:file") { _, context in serve(context.parameters.get("file") ?? "") }
         router.getAndHeadPage("static/js/:file") { _, context in serve("js/" + (context.parameters.get("file") ?? "")) }
-        router.getAndHeadPage("favicon.ico") { _, _ in serve("favicon.svg") }
     }
 }
 
