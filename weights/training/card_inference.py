@@ -16,6 +16,7 @@ import numpy as np
 import onnxruntime as ort
 
 from busi import adaptive_avg_resize
+from score_lite_cv import softmax
 
 PROBABILITY_HEADS = {"mask": {"output": "mask", "activation": "none"},
                      "classes": {"output": "class_probs", "activation": "none"}}
@@ -46,15 +47,12 @@ class CardModel:
             mask = 1 / (1 + np.exp(-mask))
         stacker = self.card.get("class_stacker")
         if stacker is not None:
-            from stack_cv import features
-            x = (features(classes, mask, stacker["mask_threshold"], stacker["min_area_fraction"]) - np.array(stacker["mean"])) / np.array(stacker["sd"])
-            z = (x @ np.array(stacker["weights"]) + np.array(stacker["bias"])) / stacker["temperature"]
-            e = np.exp(z - z.max())
-            classes = e / e.sum()
+            from stack_cv import features, scores
+            row = features(classes, mask, stacker["mask_threshold"], stacker["min_area_fraction"])[None]
+            regression = tuple(np.array(stacker[k]) for k in ("mean", "sd", "weights", "bias"))
+            classes = softmax(scores(regression, row) / stacker["temperature"])[0]
         elif self.heads["classes"].get("activation") == "softmax":
-            z = classes / self.heads["classes"].get("temperature", 1.0)
-            e = np.exp(z - z.max())
-            classes = e / e.sum()
+            classes = softmax(classes[None] / self.heads["classes"].get("temperature", 1.0))[0]
         return classes, mask
 
     def lesion_mask(self, probability_map, height, width):
