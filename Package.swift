@@ -4,10 +4,12 @@
 // Modules, in the order data flows through them:
 //   CDCMTK     C++17 shim over DCMTK behind a plain C header (bytes in, bytes out)
 //   CBLAS      OpenBLAS's sgemm, loaded at run time with the kernels the CPU's flags call for
+//   COneDNN    C++17 shim over oneDNN (libdnnl): a region of the graph as oneDNN primitives
 //   CPNG/CZlib system libraries: libpng's simplified API, zlib's inflate
 //   DICOM      the DICOM face: Storage SCP/SCU, reading and decoding instances, SEG/SR/PR writers
 //   Inference  a small ONNX runtime on Float32 NCHW tensors (OpenBLAS via CBLAS; AVX-512 tiles
-//              in InferenceAVX512, the one module built for AVX-512, run only where the CPU has it)
+//              in InferenceAVX512, the one module built for AVX-512, run only where the CPU has it;
+//              on AVX-512 hosts the convolution trunk runs in oneDNN via COneDNN)
 //   Analysis   pure image algorithms: preprocessing, mask postprocessing, tracing, measurement, SVG
 //   Reporting  one image -> models -> analysis -> SEG/SR/PR/SVG/result.json
 //   Gateway    config, spool, ledger, job pipeline, delivery, HTTP, metrics
@@ -45,13 +47,17 @@ let package = Package(
         ),
         // OpenBLAS through dlopen, after Swift has chosen its kernels (Inference/KernelSet.swift).
         .target(name: "CBLAS", path: "CShims/openblas", linkerSettings: [.linkedLibrary("dl")]),
+        // oneDNN (Debian's libdnnl, OpenMP build): used for convolutions where Swift chooses it
+        // (Inference/OneDNN/).
+        .target(name: "COneDNN", path: "CShims/onednn",
+                linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp"), .linkedLibrary("stdc++")]),
         .systemLibrary(name: "CPNG", path: "CShims/libpng"),
         .systemLibrary(name: "CZlib", path: "CShims/zlib"),
         .target(name: "DICOM", dependencies: ["CDCMTK", "CZlib", .product(name: "Logging", package: "swift-log")]),
         // The direct convolution's AVX-512 tiles: the only code built for AVX-512, run only when
         // the CPU reports it (Inference/KernelSet.swift).
         .target(name: "InferenceAVX512", swiftSettings: [.unsafeFlags(["-Ounchecked", "-target-cpu", "skylake-avx512"])]),
-        .target(name: "Inference", dependencies: ["CBLAS", "InferenceAVX512"],
+        .target(name: "Inference", dependencies: ["CBLAS", "COneDNN", "InferenceAVX512"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"])]),
         .target(name: "Analysis"),
         .target(name: "Reporting", dependencies: ["DICOM", "Inference", "Analysis", "CPNG",

@@ -10,6 +10,8 @@ public enum InferenceError: Error, CustomStringConvertible, Equatable {
     case externalData(String)
     /// `run` was called with missing, extra or wrongly shaped inputs.
     case badInput(String)
+    /// oneDNN could not build a region (the compiler then keeps the engine's own kernels).
+    case oneDNN(String)
 
     public var description: String {
         switch self {
@@ -18,6 +20,7 @@ public enum InferenceError: Error, CustomStringConvertible, Equatable {
         case .shapeMismatch(let m): return "shape mismatch: \(m)"
         case .externalData(let m): return "external data: \(m); keep the data file next to the model file"
         case .badInput(let m): return "bad input: \(m)"
+        case .oneDNN(let m): return "oneDNN: \(m); WECARE_CONVOLUTIONS=own runs the engine's own kernels"
         }
     }
 }

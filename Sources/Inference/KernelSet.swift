@@ -1,4 +1,5 @@
 import CBLAS
+import COneDNN
 import Foundation
 
 /// The kernels this process runs, chosen once from the CPU's feature flags: the GEMMs (1x1
@@ -77,7 +78,34 @@ public enum KernelSet: String, CaseIterable, Sendable {
         guard wecare_blas_open(coretype, &error, error.count) == 0 else {
             throw KernelSetError.blasUnavailable(String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
-        return ActiveKernels(set: set, blasCore: String(cString: wecare_blas_core()))
+        let convolutions = try ConvolutionBackend.choose(for: set, forced: env["WECARE_CONVOLUTIONS"])
+        if convolutions == .oneDNN {
+            // Before any primitive exists: oneDNN keeps to the set chosen here.
+            guard wecare_onednn_set_max_isa(set == .avx512 ? 1 : 0) == 0 else {
+                throw KernelSetError.oneDNNUnavailable("oneDNN refused to keep to \(set.rawValue)")
+            }
+        }
+        return ActiveKernels(set: set, blasCore: String(cString: wecare_blas_core()), convolutions: convolutions)
+    }
+}
+
+/// Who runs the convolution trunk (convolutions, residual adds, channel concats, nearest
+/// up-samplings): oneDNN (libdnnl 2.6) where it measured faster than the engine's own kernels
+/// (AVX-512: its JIT kernels in blocked layouts and Winograd F(2x2,3x3) for the 3x3 layers),
+/// the engine's own kernels elsewhere. `WECARE_CONVOLUTIONS=own|onednn` overrides, so both can
+/// be measured and tested on one host.
+public enum ConvolutionBackend: String, CaseIterable, Sendable {
+    case oneDNN = "onednn"
+    case own
+
+    public static func choose(for set: KernelSet, forced: String?) throws -> ConvolutionBackend {
+        if let forced, !forced.isEmpty {
+            guard let backend = ConvolutionBackend(rawValue: forced) else {
+                throw KernelSetError.unknownBackend(forced)
+            }
+            return backend
+        }
+        return set == .avx512 ? .oneDNN : .own
     }
 }
 
@@ -85,6 +113,8 @@ public struct ActiveKernels: Sendable, Equatable {
     public var set: KernelSet
     /// OpenBLAS's own name for the kernels it runs ("SkylakeX", "Haswell").
     public var blasCore: String
+    /// Who runs the convolution trunk.
+    public var convolutions: ConvolutionBackend = .own
 }
 
 public enum KernelSetError: Error, CustomStringConvertible {
@@ -92,6 +122,8 @@ public enum KernelSetError: Error, CustomStringConvertible {
     case notRunnable(KernelSet, missing: [String], [KernelSet])
     case none(missing: [String])
     case blasUnavailable(String)
+    case unknownBackend(String)
+    case oneDNNUnavailable(String)
 
     public var description: String {
         switch self {
@@ -106,6 +138,10 @@ public enum KernelSetError: Error, CustomStringConvertible {
                 + "[analysis] enabled = false to receive and store images without analysing them"
         case .blasUnavailable(let why):
             return why
+        case .unknownBackend(let name):
+            return "WECARE_CONVOLUTIONS=\(name) names no convolution backend; use one of \(ConvolutionBackend.allCases.map(\.rawValue)), or unset it"
+        case .oneDNNUnavailable(let why):
+            return "\(why); set WECARE_CONVOLUTIONS=own to run the engine's own kernels"
         }
     }
 }

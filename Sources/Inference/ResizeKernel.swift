@@ -59,3 +59,15 @@ final class ResizeKernel: Kernel {
         }
     }
 }
+
+extension ResizeKernel: OneDNNExpressible {
+    /// Nearest up-sampling by whole factors where every output pixel reads input o / factor,
+    /// which is oneDNN's nearest resampling (asymmetric + floor, or half_pixel-style rounding,
+    /// give this table for whole factors; the table, not the attribute names, decides).
+    var oneDNNOp: OneDNNOp? {
+        guard mode == .nearest, ho % h == 0, wo % w == 0 else { return nil }
+        let fh = ho / h, fw = wo / w
+        guard y0.indices.allSatisfy({ y0[$0] == $0 / fh }), x0.indices.allSatisfy({ x0[$0] == $0 / fw }) else { return nil }
+        return .upsampleNearest(factorH: fh, factorW: fw)
+    }
+}

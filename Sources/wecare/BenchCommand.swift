@@ -47,7 +47,7 @@ struct BenchCommand: AsyncParsableCommand {
         let json: [String: Any] = ["model": url.lastPathComponent, "threads": threads, "sessions": sessions, "input": dims,
                                    "median_ms": r(median), "min_ms": r(times[0]), "gflop": r(session.gflop),
                                    "gflops_per_s": r(session.gflop / (median / 1000), 10),
-                                   "images_per_s": r(timing.imagesPerSecond), "isa": kernels.set.rawValue,
+                                   "images_per_s": r(timing.imagesPerSecond), "isa": kernels.set.rawValue, "convolutions": kernels.convolutions.rawValue,
                                    "blas_core": kernels.blasCore]
         let line = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
         print(String(decoding: line, as: UTF8.self))

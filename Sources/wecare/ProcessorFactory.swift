@@ -77,7 +77,7 @@ func makeIsolatedProcessor(_ settings: AnalysisSettings, logLevel: String, logge
     // Before the workers start, not in each of them; they inherit the environment, so they
     // choose the same kernel set.
     let kernels = try CPUCheck.require()
-    logger.notice("inference kernels chosen", metadata: ["isa": "\(kernels.set.rawValue)", "blas_core": "\(kernels.blasCore)"])
+    logger.notice("inference kernels chosen", metadata: ["isa": "\(kernels.set.rawValue)", "convolutions": "\(kernels.convolutions.rawValue)", "blas_core": "\(kernels.blasCore)"])
     let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
         ?? CommandLine.arguments[0]
     var arguments = ["worker", "--model", settings.model.path, "--threads", "\(settings.threads)",

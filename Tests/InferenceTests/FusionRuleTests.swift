@@ -29,7 +29,7 @@ final class FusionRuleTests: XCTestCase {
             step("BN_1", .kernel(affine()), [1], [2]),
             step("Relu_2", .kernel(ActivationKernel(count: 256, activation: .relu)), [2], [3]),
         ], graphOutputs: [3])
-        graph.fuse(GraphCompiler.fusions)
+        graph.fuse(GraphCompiler.fusions + GraphCompiler.layoutFusions)
         XCTAssertEqual(graph.steps.map(\.name), ["Conv_0"])
         XCTAssertEqual(graph.steps[0].outputs, [3], "the conv now writes what the Relu wrote")
         XCTAssertEqual(spec.activation, .relu)
@@ -43,7 +43,7 @@ final class FusionRuleTests: XCTestCase {
         // The conv's output is a graph output: the BatchNormalization must stay a step.
         var read = StepGraph(steps: [step("Conv_0", .conv(conv()), [0], [1]), step("BN_1", .kernel(affine()), [1], [2])],
                              graphOutputs: [1, 2])
-        read.fuse(GraphCompiler.fusions)
+        read.fuse(GraphCompiler.fusions + GraphCompiler.layoutFusions)
         XCTAssertEqual(read.steps.map(\.name), ["Conv_0", "BN_1"])
         // Two readers of the conv's output: the activation must stay a step.
         var shared = StepGraph(steps: [
@@ -51,7 +51,7 @@ final class FusionRuleTests: XCTestCase {
             step("Relu_1", .kernel(ActivationKernel(count: 256, activation: .relu)), [1], [2]),
             step("Add_2", .kernel(BinaryKernel(op: .add, a: [1, 4, 8, 8], b: [1, 4, 8, 8], out: [1, 4, 8, 8])), [1, 2], [3]),
         ], graphOutputs: [3])
-        shared.fuse(GraphCompiler.fusions)
+        shared.fuse(GraphCompiler.fusions + GraphCompiler.layoutFusions)
         XCTAssertEqual(shared.steps.map(\.name), ["Conv_0", "Relu_1", "Add_2"])
     }
 
@@ -63,7 +63,7 @@ final class FusionRuleTests: XCTestCase {
             step("Conv_1", .conv(first), [2], [3]),
             step("Conv_2", .conv(second), [3], [4]),
         ], graphOutputs: [4])
-        graph.fuse(GraphCompiler.fusions)
+        graph.fuse(GraphCompiler.fusions + GraphCompiler.layoutFusions)
         XCTAssertEqual(graph.steps.map(\.name), ["Conv_2"])
         XCTAssertEqual(graph.steps[0].inputs, [0, 1], "the chain reads the Concat's inputs")
         XCTAssertTrue(second.producer === first)

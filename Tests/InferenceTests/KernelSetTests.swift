@@ -26,6 +26,10 @@ final class KernelSetTests: XCTestCase {
         XCTAssertThrowsError(try KernelSet.choose(flags: skylake, forced: "sse9")) { error in
             XCTAssertTrue("\(error)".contains("WECARE_ISA=sse9 names no kernel set; use one of [\"avx512\", \"avx2+fma\"]"), "\(error)")
         }
+        XCTAssertThrowsError(try ConvolutionBackend.choose(for: .avx512, forced: "mkl")) { error in
+            XCTAssertTrue("\(error)".contains("WECARE_CONVOLUTIONS=mkl names no convolution backend; use one of [\"onednn\", \"own\"]"), "\(error)")
+        }
+        XCTAssertEqual(try ConvolutionBackend.choose(for: .avx2, forced: "onednn"), .oneDNN)
         XCTAssertThrowsError(try KernelSet.choose(flags: ["sse2", "avx"], forced: nil)) { error in
             XCTAssertTrue("\(error)".hasPrefix("this CPU lacks avx2, fma"), "\(error)")
         }
@@ -43,23 +47,35 @@ final class KernelSetTests: XCTestCase {
         if env["OPENBLAS_CORETYPE"] == nil {
             XCTAssertEqual(active.blasCore, active.set.blasCore)
         }
+        // oneDNN on AVX-512 (where it measured faster), the engine's own kernels on AVX2.
+        if let forced = env["WECARE_CONVOLUTIONS"] {
+            XCTAssertEqual(active.convolutions.rawValue, forced)
+        } else {
+            XCTAssertEqual(active.convolutions, active.set == .avx512 ? .oneDNN : .own)
+        }
     }
 
-    /// Runs this test bundle again for each other set the CPU can run, with WECARE_ISA set:
-    /// the parity fixtures and the active-set check above must pass there too.
+    /// Runs this test bundle again for each other set the CPU can run, with WECARE_ISA set, and
+    /// for the engine's own kernels where oneDNN runs the convolutions here
+    /// (WECARE_CONVOLUTIONS=own): the parity fixtures and the active-set check above must pass
+    /// there too.
     func testParityFixturesPassUnderEveryKernelSetThisCPURuns() throws {
-        guard ProcessInfo.processInfo.environment["WECARE_ISA"] == nil else { return } // the child runs
+        let parent = ProcessInfo.processInfo.environment
+        guard parent["WECARE_ISA"] == nil, parent["WECARE_CONVOLUTIONS"] == nil else { return } // the child runs
         let bundle = CommandLine.arguments[0]
         guard bundle.hasSuffix(".xctest") else { throw XCTSkip("not run from an xctest bundle (\(bundle))") }
-        let current = try KernelSet.active().set
-        let others = KernelSet.available(flags: KernelSet.cpuFlags()).filter { $0 != current }
-        for set in others {
+        let active = try KernelSet.active()
+        var children = KernelSet.available(flags: KernelSet.cpuFlags()).filter { $0 != active.set }
+            .map { ("WECARE_ISA", $0.rawValue) }
+        if active.convolutions != .own { children.append(("WECARE_CONVOLUTIONS", ConvolutionBackend.own.rawValue)) }
+        for (variable, value) in children {
+            let set = "\(variable)=\(value)"
             let process = Process()
             process.executableURL = URL(fileURLWithPath: bundle)
             process.arguments = [["InferenceTests.ParityTests", "InferenceTests.ShippedModelTests",
                                   "InferenceTests.KernelSetTests/testTheActiveSetIsTheOneAskedForAndOpenBLASRunsIt"].joined(separator: ",")]
-            var env = ProcessInfo.processInfo.environment
-            env["WECARE_ISA"] = set.rawValue
+            var env = parent
+            env[variable] = value
             env.removeValue(forKey: "OPENBLAS_CORETYPE")
             process.environment = env
             let pipe = Pipe()
@@ -68,10 +84,10 @@ final class KernelSetTests: XCTestCase {
             try process.run()
             let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             process.waitUntilExit()
-            XCTAssertEqual(process.terminationStatus, 0, "under WECARE_ISA=\(set.rawValue):\n\(output.suffix(4000))")
+            XCTAssertEqual(process.terminationStatus, 0, "under \(set):\n\(output.suffix(4000))")
             for test in ["ParityTests.testAllFixturesMatchOnnxRuntime", "ShippedModelTests.testShippedModelMatchesReference",
                          "KernelSetTests.testTheActiveSetIsTheOneAskedForAndOpenBLASRunsIt"] {
-                XCTAssertTrue(output.contains("\(test)' passed"), "\(test) ran under \(set.rawValue):\n\(output.suffix(4000))")
+                XCTAssertTrue(output.contains("\(test)' passed"), "\(test) ran under \(set):\n\(output.suffix(4000))")
             }
         }
     }

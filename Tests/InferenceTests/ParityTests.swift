@@ -31,18 +31,33 @@ final class ParityTests: XCTestCase {
     }
 
     /// The fusions the parity cases are there to check must actually happen, or parity proves
-    /// nothing about them: up-samplings and Concats vanish into the convs, and the first conv
-    /// of the chain into the second.
+    /// nothing about them. The engine's own kernels (the AVX2 set, or WECARE_CONVOLUTIONS=own,
+    /// which KernelSetTests runs in a child): up-samplings and Concats vanish into the convs, and
+    /// the first conv of the chain into the second. oneDNN: every run of convs, adds, Concats and
+    /// nearest up-samplings becomes one region, BatchNorm and activations inside it.
     func testFixturesExerciseTheFusions() throws {
         let index = try FixtureIndex.load()
-        let expected: [String: [String]] = [
-            "upsample_concat_conv_fused": ["Conv_5:ConvKernel", "Conv_8:ConvKernel"],
-            "conv_chain_fused": ["Conv_2:ConvKernel", "MaxPool_4:PoolKernel", "Conv_5:ConvKernel", "Conv_6:ConvKernel"],
-            // Lite0: Clip(0, 6) and BatchNormalization vanish into the depthwise and 1x1 convs, and
-            // the depthwise convs run their own kernel.
-            "lite_dw5x5_s1_clip6": ["Conv_0:DepthwiseConvKernel"],
-            "lite_inverted_residual": ["Conv_expand:ConvKernel", "Conv_dw:DepthwiseConvKernel", "Conv_project:ConvKernel", "Add_residual:BinaryKernel"],
-        ]
+        let expected: [String: [String]]
+        switch try KernelSet.active().convolutions {
+        case .own:
+            expected = [
+                "upsample_concat_conv_fused": ["Conv_5:ConvKernel", "Conv_8:ConvKernel"],
+                "conv_chain_fused": ["Conv_2:ConvKernel", "MaxPool_4:PoolKernel", "Conv_5:ConvKernel", "Conv_6:ConvKernel"],
+                // Lite0: Clip(0, 6) and BatchNormalization vanish into the depthwise and 1x1 convs,
+                // and the depthwise convs run their own kernel.
+                "lite_dw5x5_s1_clip6": ["Conv_0:DepthwiseConvKernel"],
+                "lite_inverted_residual": ["Conv_expand:ConvKernel", "Conv_dw:DepthwiseConvKernel", "Conv_project:ConvKernel", "Add_residual:BinaryKernel"],
+            ]
+        case .oneDNN:
+            expected = [
+                // ConvTranspose stays with the engine; the Concat and convs after it go to oneDNN.
+                "upsample_concat_conv_fused": ["ConvTranspose_0:ConvTransposeKernel", "oneDNN[Concat_2 ... Conv_5]:OneDNNRegionKernel",
+                                               "ConvTranspose_6:ConvTransposeKernel", "oneDNN[Concat_7 ... Conv_8]:OneDNNRegionKernel"],
+                "conv_chain_fused": ["oneDNN[Conv_0 ... Conv_2]:OneDNNRegionKernel", "MaxPool_4:PoolKernel", "oneDNN[Conv_5 ... Conv_6]:OneDNNRegionKernel"],
+                "lite_dw5x5_s1_clip6": ["oneDNN[Conv_0]:OneDNNRegionKernel"],
+                "lite_inverted_residual": ["oneDNN[Conv_expand ... Add_residual]:OneDNNRegionKernel"],
+            ]
+        }
         for (name, steps) in expected {
             guard let c = index.cases.first(where: { $0.name == name }) else { XCTFail("no fixture \(name)"); continue }
             let session = try InferenceSession(model: ONNXModel(contentsOf: FixtureIndex.directory.appendingPathComponent(c.model)))

@@ -66,7 +66,7 @@ def main():
                                   "--shape", ",".join(map(str, shape))], check=True, capture_output=True, text=True).stdout
             line = json.loads(out.strip().splitlines()[-1])
             w.append(line["median_ms"]); gflop = line["gflop"]
-            isa = {k: line.get(k) for k in ("isa", "blas_core")}
+            isa = {k: line.get(k) for k in ("isa", "convolutions", "blas_core")}
             print(f"  {threads} thread(s), round {len(w)}: ORT {o[-1]:.2f} ms, WeCare {w[-1]:.2f} ms", file=sys.stderr)
         om, wm = statistics.median(o), statistics.median(w)
         print(json.dumps({"model": os.path.basename(model), "threads": threads, "ort_median_ms": round(om, 2),

@@ -7,8 +7,10 @@ import Foundation
 ///    its output shapes inferred. Everything unsupported throws here, naming the node.
 /// 2. Fusion (Fusions/, one rule a file): rewrites of the step graph, each seeing what the
 ///    rules before it left: BatchNormalization into its conv, the activation into its conv's
-///    epilogue, a channel Concat into the conv that reads it, a 2x2 up-sampling into that
-///    conv's row window, a direct conv into the next one's.
+///    epilogue; then, where oneDNN runs the convolutions, each run of steps it can express
+///    into one region (OneDNNPartition.swift); then the rules of the engine's NCHW kernels: a
+///    channel Concat into the conv that reads it, a 2x2 up-sampling into that conv's row
+///    window, a direct conv into the next one's.
 /// 3. Kernel selection (KernelSelection.swift): each step's kernel, packed once.
 final class GraphCompiler {
     enum Val { case const(ConstTensor), dyn(Int) }
@@ -27,10 +29,11 @@ final class GraphCompiler {
     /// Stage 1's output: one step per node that was not folded.
     private var lowered: [PlannedStep] = []
 
-    /// The fusion rules, in the order they run.
-    static let fusions: [any FusionRule.Type] = [
-        ConvBatchNormFusion.self, ConvActivationFusion.self, ConcatIntoConvFusion.self,
-        UpsamplingIntoConvFusion.self, ConvChainFusion.self,
+    /// The fusion rules that hold in any layout, in the order they run.
+    static let fusions: [any FusionRule.Type] = [ConvBatchNormFusion.self, ConvActivationFusion.self]
+    /// The rules for the engine's own NCHW kernels, after the oneDNN partition (if any).
+    static let layoutFusions: [any FusionRule.Type] = [
+        ConcatIntoConvFusion.self, UpsamplingIntoConvFusion.self, ConvChainFusion.self,
     ]
 
     init(model: ONNXModel, inputShapes: [String: [Int]]) throws {
@@ -73,6 +76,10 @@ final class GraphCompiler {
         // 2. Fusion.
         var stepGraph = StepGraph(steps: lowered, graphOutputs: Set(outputSlots.map(\.1)))
         stepGraph.fuse(Self.fusions)
+        if try KernelSet.active().convolutions == .oneDNN {
+            OneDNNPartition.apply(to: &stepGraph) { [slots] in slots[$0].shape }
+        }
+        stepGraph.fuse(Self.layoutFusions)
         // 3. Kernel selection.
         steps = stepGraph.steps.map { CompiledStep(name: $0.name, kernel: KernelSelection.kernel(for: $0.op), inputs: $0.inputs, outputs: $0.outputs) }
     }

@@ -1,0 +1,426 @@
+// A region of oneDNN primitives over values in the layouts oneDNN picks (see wecare_onednn.h).
+// Inputs and outputs are NCHW on caller memory; every value between lives in the caller's
+// scratch at an offset planned once (first fit, freed after its last reader), so a region is
+// read-only while it runs and one region serves concurrent sessions.
+#include "wecare_onednn.h"
+#include "executor.hpp"
+
+#include <dnnl.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+using dnnl::memory;
+using tag = dnnl::memory::format_tag;
+using dt = dnnl::memory::data_type;
+
+namespace {
+
+dnnl::engine &cpuEngine() {
+    static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+    return engine;
+}
+
+enum class Role { input, internal, output };
+
+struct Value {
+    memory::desc desc;
+    Role role;
+    int index = -1;          // input or output number
+    size_t offset = 0;       // in scratch, for internal values
+    int defined = -1, lastRead = -1;
+    int storage = -1;        // a view: the value whose memory it lies in (a slice of a concat)
+};
+
+struct Step {
+    dnnl::primitive primitive;
+    std::vector<std::pair<int, int>> args;          // DNNL argument -> value
+    std::vector<std::pair<int, memory>> constants;  // weights, bias
+    memory::desc scratchpad;
+    std::string implementation;
+};
+
+constexpr size_t alignment = 64;
+size_t aligned(size_t n) { return (n + alignment - 1) / alignment * alignment; }
+
+dnnl::primitive_attr userScratchpad() {
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    return attr;
+}
+
+/// The candidate that runs fastest (best of five runs each, after a warm-up, on zeroed data:
+/// the timing does not depend on the values), remembered by `key` for the process: every
+/// session then runs the same kernels, and the outputs do not change between sessions.
+dnnl::convolution_forward::primitive_desc chosen(const std::string &key,
+                                                 const std::vector<dnnl::convolution_forward::primitive_desc> &candidates) {
+    static std::mutex mutex;
+    static std::unordered_map<std::string, std::string> choices;
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        auto known = choices.find(key);
+        if (known != choices.end())
+            for (auto &c : candidates)
+                if (c.impl_info_str() == known->second) return c;
+    }
+    auto &eng = cpuEngine();
+    dnnl::stream stream(eng);
+    double best = 1e300;
+    size_t fastest = 0;
+    for (size_t i = 0; i < candidates.size(); ++i) {
+        auto &pd = candidates[i];
+        std::unordered_map<int, memory> args{
+            {DNNL_ARG_SRC, memory(pd.src_desc(), eng)}, {DNNL_ARG_WEIGHTS, memory(pd.weights_desc(), eng)},
+            {DNNL_ARG_BIAS, memory(pd.bias_desc(), eng)}, {DNNL_ARG_DST, memory(pd.dst_desc(), eng)},
+            {DNNL_ARG_SCRATCHPAD, memory(pd.scratchpad_desc(), eng)}};
+        for (auto &a : args)
+            if (a.second.get_desc().get_size() > 0) std::memset(a.second.get_data_handle(), 0, a.second.get_desc().get_size());
+        dnnl::convolution_forward conv(pd);
+        double fastestRun = 1e300;
+        for (int run = 0; run < 6; ++run) {
+            auto t0 = std::chrono::steady_clock::now();
+            conv.execute(stream, args);
+            stream.wait();
+            double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            if (run > 0) fastestRun = std::min(fastestRun, t);   // the first run warms caches
+        }
+        if (fastestRun < best) { best = fastestRun; fastest = i; }
+    }
+    std::lock_guard<std::mutex> lock(mutex);
+    choices[key] = candidates[fastest].impl_info_str();
+    return candidates[fastest];
+}
+
+}  // namespace
+
+struct wecare_onednn_region {
+    int threads = 1;
+    std::vector<Value> values;
+    std::vector<Step> steps;
+    std::vector<int> outputs;
+    int inputCount = 0;
+    bool finished = false;
+    size_t scratchpadBytes = 0, totalBytes = 0;
+    std::string error, implementations;
+
+    int add(memory::desc desc, Role role) {
+        values.push_back(Value{desc, role});
+        values.back().defined = (int)steps.size();
+        return (int)values.size() - 1;
+    }
+
+    bool valid(int v) const { return v >= 0 && v < (int)values.size() && values[v].role != Role::output; }
+
+    void push(dnnl::primitive p, const dnnl::primitive_desc_base &pd, std::vector<std::pair<int, int>> args,
+              std::vector<std::pair<int, memory>> constants = {}) {
+        for (auto &a : args) {
+            int v = values[a.second].storage >= 0 ? values[a.second].storage : a.second;
+            values[a.second].lastRead = std::max(values[a.second].lastRead, (int)steps.size());
+            values[v].lastRead = std::max(values[v].lastRead, (int)steps.size());
+        }
+        steps.push_back(Step{p, std::move(args), std::move(constants), pd.scratchpad_desc(), pd.impl_info_str()});
+    }
+
+    /// `v` in layout `desc`: itself, or a reordered copy (made once per layout).
+    int as(int v, const memory::desc &desc) {
+        if (values[v].desc == desc) return v;
+        for (size_t i = 0; i < steps.size(); ++i) {
+            auto &s = steps[i];
+            if (s.implementation.rfind("reorder:", 0) == 0 && s.args[0].second == v && values[s.args[1].second].desc == desc)
+                return s.args[1].second;
+        }
+        auto pd = dnnl::reorder::primitive_desc(cpuEngine(), values[v].desc, cpuEngine(), desc, userScratchpad());
+        int out = add(desc, Role::internal);
+        push(dnnl::reorder(pd), pd, {{DNNL_ARG_FROM, v}, {DNNL_ARG_TO, out}});
+        steps.back().implementation = "reorder:" + steps.back().implementation;
+        return out;
+    }
+};
+
+static void execute(const wecare_onednn_region *r, const float *const *inputs, float *const *outputs, void *scratch);
+
+template <typename F>
+static int guarded(wecare_onednn_region *r, F body) {
+    if (r->finished) { r->error = "the region is finished; nothing can be added"; return -1; }
+    // oneDNN splits a primitive's work for the thread count current when it is created (and
+    // times Winograd candidates with it), so a region is built where it will run.
+    try {
+        int result = -1;
+        wecare_onednn::perform(r->threads, [&] { result = body(); });
+        return result;
+    } catch (const dnnl::error &e) {
+        r->error = std::string(e.what()) + " (oneDNN status " + std::to_string((int)e.status) + ")";
+    } catch (const std::exception &e) {
+        r->error = e.what();
+    }
+    return -1;
+}
+
+extern "C" {
+
+int wecare_onednn_set_max_isa(int avx512) {
+    auto status = dnnl_set_max_cpu_isa(avx512 ? dnnl_cpu_isa_avx512_core : dnnl_cpu_isa_avx2);
+    return status == dnnl_success ? 0 : -1;
+}
+
+wecare_onednn_region *wecare_onednn_region_create(int threads) {
+    auto r = new wecare_onednn_region();
+    r->threads = std::max(1, threads);
+    return r;
+}
+void wecare_onednn_region_free(wecare_onednn_region *r) { delete r; }
+const char *wecare_onednn_region_error(const wecare_onednn_region *r) { return r->error.c_str(); }
+
+int wecare_onednn_input(wecare_onednn_region *r, int n, int c, int h, int w) {
+    return guarded(r, [&] {
+        int v = r->add(memory::desc({n, c, h, w}, dt::f32, tag::nchw), Role::input);
+        r->values[v].index = r->inputCount++;
+        return v;
+    });
+}
+
+int wecare_onednn_conv(wecare_onednn_region *r, int src, const float *weights, const float *bias,
+                       int m, int kh, int kw, int sh, int sw, int pt, int pl, int pb, int pr, int groups,
+                       int activation, float alpha, float beta, int winograd, const char *implementation) {
+    return guarded(r, [&]() -> int {
+        if (!r->valid(src)) { r->error = "conv reads an unknown value"; return -1; }
+        auto dims = r->values[src].desc.dims();
+        memory::dim n = dims[0], c = dims[1], h = dims[2], w = dims[3];
+        if (groups < 1 || c % groups || m % groups) { r->error = "conv channels do not divide into groups"; return -1; }
+        memory::dim oh = (h + pt + pb - kh) / sh + 1, ow = (w + pl + pr - kw) / sw + 1;
+        memory::dims wdims = groups > 1 ? memory::dims{groups, m / groups, c / groups, kh, kw} : memory::dims{m, c, kh, kw};
+        memory::desc srcAny({n, c, h, w}, dt::f32, tag::any), dstAny({n, m, oh, ow}, dt::f32, tag::any);
+        memory::desc weightsAny(wdims, dt::f32, tag::any), biasDesc({m}, dt::f32, tag::a);
+
+        dnnl::post_ops ops;
+        switch (activation) {
+        case WECARE_ONEDNN_NONE: break;
+        case WECARE_ONEDNN_RELU: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f); break;
+        case WECARE_ONEDNN_LEAKY_RELU: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, alpha, 0.f); break;
+        case WECARE_ONEDNN_CLIP: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, alpha, beta); break;
+        case WECARE_ONEDNN_SIGMOID: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_logistic, 0.f, 0.f); break;
+        case WECARE_ONEDNN_TANH: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_tanh, 0.f, 0.f); break;
+        default: r->error = "unknown activation " + std::to_string(activation); return -1;
+        }
+        auto attr = userScratchpad();
+        attr.set_post_ops(ops);
+        auto describe = [&](dnnl::algorithm algorithm) {
+            auto d = dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, algorithm, srcAny, weightsAny,
+                                                     biasDesc, dstAny, {sh, sw}, {pt, pl}, {pb, pr});
+            return dnnl::convolution_forward::primitive_desc(d, attr, cpuEngine());
+        };
+        auto pd = describe(dnnl::algorithm::convolution_direct);
+        if (winograd && kh == 3 && kw == 3 && sh == 1 && sw == 1 && groups == 1) {
+            // Direct against Winograd F(2x2,3x3) and F(4x4,3x3): which is fastest depends on the
+            // shape (F(4x4) wins on wide images, loses on narrow ones), so the candidates are
+            // timed on this CPU, once per shape, by the first build that has it.
+            // The key leaves out the thread count: every build runs the same kernels, so the
+            // outputs do not depend on the threads a run is given.
+            std::string key;
+            for (long v : {(long)n, (long)c, (long)h, (long)w, (long)m, (long)pt, (long)pl, (long)pb, (long)pr, (long)activation})
+                key += std::to_string(v) + ",";
+            std::vector<dnnl::convolution_forward::primitive_desc> candidates;
+            std::string isa = pd.impl_info_str();
+            isa = isa.substr(isa.find(':') + 1);
+            auto collect = [&](dnnl::algorithm algorithm) {
+                // The iterator reads the operation descriptor: both live in this scope.
+                auto d = dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, algorithm, srcAny, weightsAny,
+                                                         biasDesc, dstAny, {sh, sw}, {pt, pl}, {pb, pr});
+                dnnl::convolution_forward::primitive_desc first(d, attr, cpuEngine());
+                do {
+                    // Only the JIT kernels of the chosen instruction set (no reference kernels).
+                    std::string name = first.impl_info_str();
+                    if (name.size() < isa.size() || name.compare(name.size() - isa.size(), isa.size(), isa) != 0) continue;
+                    dnnl_primitive_desc_t copy;
+                    dnnl::error::wrap_c_api(dnnl_primitive_desc_clone(&copy, first.get()), "cloning a primitive descriptor");
+                    candidates.push_back(dnnl::convolution_forward::primitive_desc(copy));
+                } while (first.next_impl());
+            };
+            collect(dnnl::algorithm::convolution_direct);
+            try { collect(dnnl::algorithm::convolution_winograd); } catch (const dnnl::error &) {}
+            if (implementation) {
+                auto named = std::find_if(candidates.begin(), candidates.end(),
+                                          [&](auto &c) { return c.impl_info_str() == std::string(implementation); });
+                if (named == candidates.end()) {
+                    r->error = std::string("oneDNN has no ") + implementation + " for this convolution";
+                    return -1;
+                }
+                pd = *named;
+            } else if (candidates.size() > 1) {
+                pd = chosen(key, candidates);
+            }
+        }
+
+        // Weights (and bias) into the layout the primitive chose, once.
+        auto &eng = cpuEngine();
+        dnnl::stream stream(eng);
+        memory userWeights({wdims, dt::f32, groups > 1 ? tag::goihw : tag::oihw}, eng, const_cast<float *>(weights));
+        memory packed(pd.weights_desc(), eng);
+        dnnl::reorder(userWeights, packed).execute(stream, userWeights, packed);
+        memory biasMemory(biasDesc, eng);
+        float *b = static_cast<float *>(biasMemory.get_data_handle());
+        for (int i = 0; i < m; ++i) b[i] = bias ? bias[i] : 0.f;
+        stream.wait();
+
+        int in = r->as(src, pd.src_desc());
+        int out = r->add(pd.dst_desc(), Role::internal);
+        r->push(dnnl::convolution_forward(pd), pd, {{DNNL_ARG_SRC, in}, {DNNL_ARG_DST, out}},
+                {{DNNL_ARG_WEIGHTS, packed}, {DNNL_ARG_BIAS, biasMemory}});
+        return out;
+    });
+}
+
+int wecare_onednn_add(wecare_onednn_region *r, int a, int b) {
+    return guarded(r, [&]() -> int {
+        if (!r->valid(a) || !r->valid(b)) { r->error = "add reads an unknown value"; return -1; }
+        if (r->values[a].desc.dims() != r->values[b].desc.dims()) { r->error = "add of values of different shapes"; return -1; }
+        auto desc = r->values[a].desc;
+        int bb = r->as(b, desc);
+        auto d = dnnl::binary::desc(dnnl::algorithm::binary_add, desc, desc, desc);
+        auto pd = dnnl::binary::primitive_desc(d, userScratchpad(), cpuEngine());
+        int out = r->add(pd.dst_desc(), Role::internal);
+        r->push(dnnl::binary(pd), pd, {{DNNL_ARG_SRC_0, a}, {DNNL_ARG_SRC_1, bb}, {DNNL_ARG_DST, out}});
+        return out;
+    });
+}
+
+int wecare_onednn_concat_channels(wecare_onednn_region *r, const int *values, int count) {
+    return guarded(r, [&]() -> int {
+        std::vector<memory::desc> descs;
+        for (int i = 0; i < count; ++i) {
+            if (!r->valid(values[i])) { r->error = "concat reads an unknown value"; return -1; }
+            descs.push_back(r->values[values[i]].desc);
+        }
+        // Where every input starts on a 16-channel boundary: each is reordered into its slice of
+        // one nChw16c value (oneDNN's own concat falls back to its reference kernel when the
+        // inputs' layouts differ, which they do between a decoder and its skip connection).
+        auto dims = descs[0].dims();
+        memory::dim channels = 0;
+        bool aligned16 = true;
+        for (auto &d : descs) { aligned16 = aligned16 && channels % 16 == 0; channels += d.dims()[1]; }
+        if (aligned16) {
+            memory::desc whole({dims[0], channels, dims[2], dims[3]}, dt::f32, tag::aBcd16b);
+            int out = r->add(whole, Role::internal);
+            memory::dim offset = 0;
+            for (int i = 0; i < count; ++i) {
+                auto part = descs[i].dims();
+                int view = r->add(whole.submemory_desc(part, {0, offset, 0, 0}), Role::internal);
+                r->values[view].storage = out;
+                auto pd = dnnl::reorder::primitive_desc(cpuEngine(), descs[i], cpuEngine(), r->values[view].desc, userScratchpad());
+                r->push(dnnl::reorder(pd), pd, {{DNNL_ARG_FROM, values[i]}, {DNNL_ARG_TO, view}});
+                offset += part[1];
+            }
+            return out;
+        }
+        auto pd = dnnl::concat::primitive_desc(1, descs, cpuEngine(), userScratchpad());
+        int out = r->add(pd.dst_desc(), Role::internal);
+        std::vector<std::pair<int, int>> args;
+        for (int i = 0; i < count; ++i) args.push_back({DNNL_ARG_MULTIPLE_SRC + i, values[i]});
+        args.push_back({DNNL_ARG_DST, out});
+        r->push(dnnl::concat(pd), pd, args);
+        return out;
+    });
+}
+
+int wecare_onednn_upsample_nearest(wecare_onednn_region *r, int src, int factor_h, int factor_w) {
+    return guarded(r, [&]() -> int {
+        if (!r->valid(src)) { r->error = "upsampling reads an unknown value"; return -1; }
+        auto s = r->values[src].desc;
+        auto dims = s.dims();
+        memory::desc dst({dims[0], dims[1], dims[2] * factor_h, dims[3] * factor_w}, dt::f32, tag::any);
+        auto d = dnnl::resampling_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::resampling_nearest, s, dst);
+        auto pd = dnnl::resampling_forward::primitive_desc(d, userScratchpad(), cpuEngine());
+        int in = r->as(src, pd.src_desc());
+        int out = r->add(pd.dst_desc(), Role::internal);
+        r->push(dnnl::resampling_forward(pd), pd, {{DNNL_ARG_SRC, in}, {DNNL_ARG_DST, out}});
+        return out;
+    });
+}
+
+int wecare_onednn_output(wecare_onednn_region *r, int value) {
+    return guarded(r, [&]() -> int {
+        if (!r->valid(value)) { r->error = "output of an unknown value"; return -1; }
+        auto dims = r->values[value].desc.dims();
+        memory::desc plain(dims, dt::f32, tag::nchw);
+        int out = r->add(plain, Role::output);
+        r->values[out].index = (int)r->outputs.size();
+        r->outputs.push_back(out);
+        auto pd = dnnl::reorder::primitive_desc(cpuEngine(), r->values[value].desc, cpuEngine(), plain, userScratchpad());
+        r->push(dnnl::reorder(pd), pd, {{DNNL_ARG_FROM, value}, {DNNL_ARG_TO, out}});
+        return r->values[out].index;
+    });
+}
+
+int wecare_onednn_finish(wecare_onednn_region *r) {
+    return guarded(r, [&]() -> int {
+        for (auto &s : r->steps) {
+            r->scratchpadBytes = std::max(r->scratchpadBytes, aligned(s.scratchpad.get_size()));
+            if (!r->implementations.empty()) r->implementations += ",";
+            r->implementations += s.implementation;
+        }
+        // First fit in step order; a value's space is free after its last reader.
+        struct Block { size_t offset, size; int lastRead; };
+        std::vector<Block> live;
+        size_t end = r->scratchpadBytes;
+        for (auto &v : r->values) {
+            if (v.role != Role::internal || v.storage >= 0) continue;
+            live.erase(std::remove_if(live.begin(), live.end(), [&](const Block &b) { return b.lastRead < v.defined; }), live.end());
+            std::sort(live.begin(), live.end(), [](const Block &a, const Block &b) { return a.offset < b.offset; });
+            size_t need = aligned(v.desc.get_size()), candidate = r->scratchpadBytes;
+            for (auto &b : live) {
+                if (b.offset >= candidate + need) break;
+                candidate = std::max(candidate, b.offset + b.size);
+            }
+            v.offset = candidate;
+            live.push_back({candidate, need, std::max(v.lastRead, v.defined)});
+            end = std::max(end, candidate + need);
+        }
+        r->totalBytes = end;
+        r->finished = true;
+        return 0;
+    });
+}
+
+size_t wecare_onednn_scratch_bytes(const wecare_onednn_region *r) { return r->totalBytes; }
+const char *wecare_onednn_implementations(const wecare_onednn_region *r) { return r->implementations.c_str(); }
+
+int wecare_onednn_run(const wecare_onednn_region *r, const float *const *inputs, float *const *outputs,
+                      void *scratch, char *error, size_t error_len) {
+    try {
+        if (!r->finished) throw std::runtime_error("the region was not finished");
+        wecare_onednn::perform(r->threads, [&] { execute(r, inputs, outputs, scratch); });
+        return 0;
+    } catch (const std::exception &e) {
+        if (error && error_len) { std::strncpy(error, e.what(), error_len - 1); error[error_len - 1] = 0; }
+        return -1;
+    }
+}
+
+}  // extern "C"
+
+static void execute(const wecare_onednn_region *r, const float *const *inputs, float *const *outputs, void *scratch) {
+    auto &eng = cpuEngine();
+    dnnl::stream stream(eng);
+    char *base = static_cast<char *>(scratch);
+    std::vector<memory> memories;
+    memories.reserve(r->values.size());
+    for (auto &v : r->values) {
+        size_t offset = v.storage >= 0 ? r->values[v.storage].offset : v.offset;
+        void *p = v.role == Role::input ? const_cast<float *>(inputs[v.index])
+                : v.role == Role::output ? static_cast<void *>(outputs[v.index]) : base + offset;
+        memories.emplace_back(v.desc, eng, p);
+    }
+    for (auto &s : r->steps) {
+        std::unordered_map<int, memory> args;
+        for (auto &a : s.args) args.insert({a.first, memories[a.second]});
+        for (auto &c : s.constants) args.insert(c);
+        if (s.scratchpad.get_size() > 0) args.insert({DNNL_ARG_SCRATCHPAD, memory(s.scratchpad, eng, base)});
+        s.primitive.execute(stream, args);
+    }
+    stream.wait();
+}
