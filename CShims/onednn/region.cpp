@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -54,46 +55,72 @@ dnnl::primitive_attr userScratchpad() {
     return attr;
 }
 
-/// The candidate that runs fastest (best of five runs each, after a warm-up, on zeroed data:
-/// the timing does not depend on the values), remembered by `key` for the process: every
-/// session then runs the same kernels, and the outputs do not change between sessions.
-dnnl::convolution_forward::primitive_desc chosen(const std::string &key,
-                                                 const std::vector<dnnl::convolution_forward::primitive_desc> &candidates) {
+/// One way to compute a convolution, as the primitives it runs (a reorder of its input first,
+/// or none), on zeroed memory of its own: the timing does not depend on the values.
+struct Trial {
+    std::vector<std::pair<dnnl::primitive, std::unordered_map<int, memory>>> runs;
+
+    explicit Trial(const dnnl::convolution_forward::primitive_desc &pd, const memory::desc *from = nullptr) {
+        auto zeroed = [](const memory::desc &d) {
+            memory m(d, cpuEngine());
+            if (d.get_size() > 0) std::memset(m.get_data_handle(), 0, d.get_size());
+            return m;
+        };
+        memory src = zeroed(pd.src_desc());
+        if (from && *from != pd.src_desc()) {
+            auto reorder = dnnl::reorder::primitive_desc(cpuEngine(), *from, cpuEngine(), pd.src_desc(), userScratchpad());
+            runs.push_back({dnnl::reorder(reorder), {{DNNL_ARG_FROM, zeroed(*from)}, {DNNL_ARG_TO, src},
+                                                     {DNNL_ARG_SCRATCHPAD, zeroed(reorder.scratchpad_desc())}}});
+        }
+        runs.push_back({dnnl::convolution_forward(pd),
+                        {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, zeroed(pd.weights_desc())}, {DNNL_ARG_BIAS, zeroed(pd.bias_desc())},
+                         {DNNL_ARG_DST, zeroed(pd.dst_desc())}, {DNNL_ARG_SCRATCHPAD, zeroed(pd.scratchpad_desc())}}});
+    }
+};
+
+/// The index of the candidate (named by `names`) whose trial runs fastest (best of five rounds
+/// after a warm-up). The winner's name is remembered by `key` for the process, so every session
+/// and every thread count runs the same kernels and the outputs do not change between them
+/// (oneDNN may list its candidates differently from one build to the next).
+size_t fastest(const std::string &key, const std::vector<std::string> &names,
+               const std::function<std::vector<Trial>()> &trials) {
     static std::mutex mutex;
     static std::unordered_map<std::string, std::string> choices;
     {
         std::lock_guard<std::mutex> lock(mutex);
         auto known = choices.find(key);
-        if (known != choices.end())
-            for (auto &c : candidates)
-                if (c.impl_info_str() == known->second) return c;
+        if (known != choices.end()) {
+            auto named = std::find(names.begin(), names.end(), known->second);
+            if (named != names.end()) return named - names.begin();
+        }
     }
-    auto &eng = cpuEngine();
-    dnnl::stream stream(eng);
-    double best = 1e300;
-    size_t fastest = 0;
-    for (size_t i = 0; i < candidates.size(); ++i) {
-        auto &pd = candidates[i];
-        std::unordered_map<int, memory> args{
-            {DNNL_ARG_SRC, memory(pd.src_desc(), eng)}, {DNNL_ARG_WEIGHTS, memory(pd.weights_desc(), eng)},
-            {DNNL_ARG_BIAS, memory(pd.bias_desc(), eng)}, {DNNL_ARG_DST, memory(pd.dst_desc(), eng)},
-            {DNNL_ARG_SCRATCHPAD, memory(pd.scratchpad_desc(), eng)}};
-        for (auto &a : args)
-            if (a.second.get_desc().get_size() > 0) std::memset(a.second.get_data_handle(), 0, a.second.get_desc().get_size());
-        dnnl::convolution_forward conv(pd);
-        double fastestRun = 1e300;
-        for (int run = 0; run < 6; ++run) {
+    auto candidates = trials();
+    dnnl::stream stream(cpuEngine());
+    // Rounds over all candidates, so a burst of load from elsewhere slows every candidate
+    // alike; the first round warms caches and JIT code and is not counted.
+    std::vector<double> best(candidates.size(), 1e300);
+    for (int round = 0; round < 6; ++round) {
+        for (size_t i = 0; i < candidates.size(); ++i) {
             auto t0 = std::chrono::steady_clock::now();
-            conv.execute(stream, args);
+            for (auto &run : candidates[i].runs) run.first.execute(stream, run.second);
             stream.wait();
             double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            if (run > 0) fastestRun = std::min(fastestRun, t);   // the first run warms caches
+            if (round > 0) best[i] = std::min(best[i], t);
         }
-        if (fastestRun < best) { best = fastestRun; fastest = i; }
     }
+    size_t index = std::min_element(best.begin(), best.end()) - best.begin();
     std::lock_guard<std::mutex> lock(mutex);
-    choices[key] = candidates[fastest].impl_info_str();
-    return candidates[fastest];
+    auto chosen = choices.emplace(key, names[index]).first->second;   // a concurrent build's choice stands
+    return std::find(names.begin(), names.end(), chosen) - names.begin();
+}
+
+/// A layout as text (dimensions, strides, inner blocks), for `fastest`'s keys.
+std::string layoutKey(const memory::desc &d) {
+    const auto &b = d.data.format_desc.blocking;
+    std::string key = std::to_string(d.data.format_kind) + ":";
+    for (int i = 0; i < d.data.ndims; ++i) key += std::to_string(d.data.dims[i]) + "/" + std::to_string(b.strides[i]) + ",";
+    for (int i = 0; i < b.inner_nblks; ++i) key += std::to_string(b.inner_idxs[i]) + "b" + std::to_string(b.inner_blks[i]) + ",";
+    return key;
 }
 
 }  // namespace
@@ -236,6 +263,7 @@ int wecare_onednn_conv(wecare_onednn_region *r, int src, const float *weights, c
                     // Only the JIT kernels of the chosen instruction set (no reference kernels).
                     std::string name = first.impl_info_str();
                     if (name.size() < isa.size() || name.compare(name.size() - isa.size(), isa.size(), isa) != 0) continue;
+                    if (std::any_of(candidates.begin(), candidates.end(), [&](auto &c) { return c.impl_info_str() == name; })) continue;
                     dnnl_primitive_desc_t copy;
                     dnnl::error::wrap_c_api(dnnl_primitive_desc_clone(&copy, first.get()), "cloning a primitive descriptor");
                     candidates.push_back(dnnl::convolution_forward::primitive_desc(copy));
@@ -252,8 +280,39 @@ int wecare_onednn_conv(wecare_onednn_region *r, int src, const float *weights, c
                 }
                 pd = *named;
             } else if (candidates.size() > 1) {
-                pd = chosen(key, candidates);
+                std::vector<std::string> names;
+                for (auto &c : candidates) names.push_back(c.impl_info_str());
+                pd = candidates[fastest("algorithm " + key, names, [&] {
+                    std::vector<Trial> trials;
+                    for (auto &c : candidates) trials.emplace_back(c);
+                    return trials;
+                })];
             }
+        }
+        // The layout oneDNN prefers for the input against the one the input has: a reorder
+        // first, or a kernel that reads it as it is, whichever times faster with the reorder
+        // counted (the head's 1x1 conv reads the decoder's blocked layout directly).
+        const memory::desc have = r->values[src].desc;
+        if (!implementation && pd.src_desc() != have) {
+            try {
+                auto d = dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                                         have, weightsAny, biasDesc, dstAny, {sh, sw}, {pt, pl}, {pb, pr});
+                dnnl::convolution_forward::primitive_desc asIs(d, attr, cpuEngine());
+                std::string isa = pd.impl_info_str(), name = asIs.impl_info_str();
+                isa = isa.substr(isa.find(':') + 1);
+                bool jit = name.size() >= isa.size() && name.compare(name.size() - isa.size(), isa.size(), isa) == 0;
+                std::string key;
+                for (long v : {(long)n, (long)c, (long)h, (long)w, (long)m, (long)kh, (long)kw, (long)sh, (long)sw, (long)pt,
+                               (long)pl, (long)pb, (long)pr, (long)groups, (long)activation})
+                    key += std::to_string(v) + ",";
+                if (jit && fastest("layout " + key + layoutKey(have) + pd.impl_info_str(), {"reorder", "as is"}, [&] {
+                        std::vector<Trial> trials;
+                        trials.emplace_back(pd, &have);
+                        trials.emplace_back(asIs);
+                        return trials;
+                    }) == 1)
+                    pd = asIs;
+            } catch (const dnnl::error &) {}   // no kernel reads that layout: reorder
         }
 
         // Weights (and bias) into the layout the primitive chose, once.
@@ -309,11 +368,12 @@ int wecare_onednn_concat_channels(wecare_onednn_region *r, const int *values, in
             memory::dim offset = 0;
             for (int i = 0; i < count; ++i) {
                 auto part = descs[i].dims();
-                int view = r->add(whole.submemory_desc(part, {0, offset, 0, 0}), Role::internal);
-                r->values[view].storage = out;
-                auto pd = dnnl::reorder::primitive_desc(cpuEngine(), descs[i], cpuEngine(), r->values[view].desc, userScratchpad());
-                r->push(dnnl::reorder(pd), pd, {{DNNL_ARG_FROM, values[i]}, {DNNL_ARG_TO, view}});
+                auto slice = whole.submemory_desc(part, {0, offset, 0, 0});
                 offset += part[1];
+                int view = r->add(slice, Role::internal);
+                r->values[view].storage = out;
+                auto pd = dnnl::reorder::primitive_desc(cpuEngine(), descs[i], cpuEngine(), slice, userScratchpad());
+                r->push(dnnl::reorder(pd), pd, {{DNNL_ARG_FROM, values[i]}, {DNNL_ARG_TO, view}});
             }
             return out;
         }

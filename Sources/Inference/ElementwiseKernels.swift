@@ -47,6 +47,9 @@ final class BinaryKernel: Kernel {
     let op: Op
     let outShape: [Int]
     let aStrides: [Int], bStrides: [Int]   // per output axis, 0 where broadcast
+    /// The loop's axes: size-1 axes dropped and neighbours that both operands step through
+    /// contiguously merged ([1,1280,7,7] x [1,1,7,7] runs 1280 rows of 49, not 8960 of 7).
+    private let dims: [Int], loopA: [Int], loopB: [Int]
 
     init(op: Op, a: [Int], b: [Int], out: [Int]) {
         self.op = op; outShape = out
@@ -56,6 +59,16 @@ final class BinaryKernel: Kernel {
             return (0..<out.count).map { padded[$0] == 1 && out[$0] != 1 ? 0 : st[$0] }
         }
         aStrides = bstrides(a); bStrides = bstrides(b)
+        var dims: [Int] = [], loopA: [Int] = [], loopB: [Int] = []
+        for ax in out.indices where out[ax] != 1 {
+            if let last = dims.indices.last, loopA[last] == aStrides[ax] * out[ax], loopB[last] == bStrides[ax] * out[ax] {
+                dims[last] *= out[ax]; loopA[last] = aStrides[ax]; loopB[last] = bStrides[ax]
+            } else {
+                dims.append(out[ax]); loopA.append(aStrides[ax]); loopB.append(bStrides[ax])
+            }
+        }
+        if dims.isEmpty { dims = [1]; loopA = [0]; loopB = [0] }
+        self.dims = dims; self.loopA = loopA; self.loopB = loopB
     }
 
     @inline(__always) private func apply(_ a: Float, _ b: Float) -> Float {
@@ -64,17 +77,16 @@ final class BinaryKernel: Kernel {
 
     func run(_ inputs: [FloatPtr], _ outputs: [FloatPtr], scratch: FloatPtr, parallel: Parallel) {
         let a = inputs[0], b = inputs[1], y = outputs[0]
-        let rank = outShape.count
-        guard rank > 0 else { y[0] = apply(a[0], b[0]); return }
-        let inner = outShape[rank - 1], sa = aStrides[rank - 1], sb = bStrides[rank - 1]
-        let rows = outShape.reduce(1, *) / max(inner, 1)
-        parallel.forEach(rows) { _, rs in
+        let rank = dims.count
+        let inner = dims[rank - 1], sa = loopA[rank - 1], sb = loopB[rank - 1]
+        let rows = dims.reduce(1, *) / max(inner, 1)
+        parallel.forEach(rows) { [dims, loopA, loopB] _, rs in
             for row in rs {
                 // Offsets of this row in a and b from its multi-index.
                 var rem = row, oa = 0, ob = 0
                 for ax in stride(from: rank - 2, through: 0, by: -1) {
-                    let i = rem % outShape[ax]; rem /= outShape[ax]
-                    oa += i * aStrides[ax]; ob += i * bStrides[ax]
+                    let i = rem % dims[ax]; rem /= dims[ax]
+                    oa += i * loopA[ax]; ob += i * loopB[ax]
                 }
                 let d = y + row * inner, pa = a + oa, pb = b + ob
                 // Hoist the op and the common stride patterns so the loops vectorise.

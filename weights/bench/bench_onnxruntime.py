@@ -7,7 +7,8 @@ both medians and the ratio WeCare/ORT per thread count. Needs a release build:
 Usage: weights/bench/bench_onnxruntime.py [--model M.onnx] [--threads 1 2] [--rounds 5] [--runs 20]
 (default model: weights/busi_unet.onnx if present, else a random-weight UNet of the same shape).
 The engine runs the best kernel set of the CPU; WECARE_ISA=avx2 in the environment measures the
-AVX2 set on an AVX-512 host (the JSON lines say which set and which OpenBLAS kernels ran)."""
+AVX2 set on an AVX-512 host, WECARE_CONVOLUTIONS=own the engine's own convolutions where oneDNN
+would run them (the JSON lines say which set, convolutions and OpenBLAS kernels ran)."""
 import argparse, json, os, statistics, subprocess, sys, time
 import numpy as np
 import onnxruntime as ort
