@@ -9,7 +9,7 @@
 //   DICOM      the DICOM face: Storage SCP/SCU, reading and decoding instances, SEG/SR/PR writers
 //   Inference  a small ONNX runtime on Float32 NCHW tensors (OpenBLAS via CBLAS; AVX-512 tiles
 //              in InferenceAVX512, the one module built for AVX-512, run only where the CPU has it;
-//              on AVX-512 hosts the convolution trunk runs in oneDNN via COneDNN)
+//              the convolution trunk runs in oneDNN via COneDNN)
 //   Analysis   pure image algorithms: preprocessing, mask postprocessing, tracing, measurement, SVG
 //   Reporting  one image -> models -> analysis -> SEG/SR/PR/SVG/result.json
 //   Gateway    config, spool, ledger, job pipeline, delivery, HTTP, metrics

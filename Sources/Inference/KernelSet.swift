@@ -2,10 +2,11 @@ import CBLAS
 import COneDNN
 import Foundation
 
-/// The kernels this process runs, chosen once from the CPU's feature flags: the GEMMs (1x1
-/// convolutions, im2col convolutions, Gemm, MatMul, up-sampling) run OpenBLAS's kernels for that
-/// set, loaded at run time (CShims/openblas); the engine's own direct and depthwise kernels are
-/// compiled for AVX2 + FMA and run on both sets.
+/// The kernels this process runs, chosen once from the CPU's feature flags: oneDNN, kept to the
+/// set, runs the convolution trunk (`ConvolutionBackend`); the GEMMs (Gemm, MatMul, and the
+/// engine's own 1x1 and im2col convolutions where they run) use OpenBLAS's kernels for the set,
+/// loaded at run time (CShims/openblas); the engine's own direct and depthwise kernels are
+/// compiled for AVX2 + FMA (the direct tiles also for AVX-512) and run on both sets.
 ///
 /// OpenBLAS is not left to choose for itself: it goes by the CPU's model number, and on a
 /// virtual machine that reports a generic model it falls back to SSE3 kernels a third as fast.
@@ -90,10 +91,10 @@ public enum KernelSet: String, CaseIterable, Sendable {
 }
 
 /// Who runs the convolution trunk (convolutions, residual adds, channel concats, nearest
-/// up-samplings): oneDNN (libdnnl 2.6) where it measured faster than the engine's own kernels
-/// (AVX-512: its JIT kernels in blocked layouts and Winograd F(2x2,3x3) for the 3x3 layers),
-/// the engine's own kernels elsewhere. `WECARE_CONVOLUTIONS=own|onednn` overrides, so both can
-/// be measured and tested on one host.
+/// up-samplings): oneDNN (libdnnl 2.6, kept to the chosen set), which measured faster than the
+/// engine's own kernels under both sets (its JIT kernels in blocked layouts; on AVX-512 also
+/// Winograd for the 3x3 layers), unless `WECARE_CONVOLUTIONS=own` asks for the engine's own
+/// kernels, so both can be measured and tested on one host.
 public enum ConvolutionBackend: String, CaseIterable, Sendable {
     case oneDNN = "onednn"
     case own
@@ -105,7 +106,7 @@ public enum ConvolutionBackend: String, CaseIterable, Sendable {
             }
             return backend
         }
-        return set == .avx512 ? .oneDNN : .own
+        return .oneDNN
     }
 }
 

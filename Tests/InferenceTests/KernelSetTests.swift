@@ -29,7 +29,8 @@ final class KernelSetTests: XCTestCase {
         XCTAssertThrowsError(try ConvolutionBackend.choose(for: .avx512, forced: "mkl")) { error in
             XCTAssertTrue("\(error)".contains("WECARE_CONVOLUTIONS=mkl names no convolution backend; use one of [\"onednn\", \"own\"]"), "\(error)")
         }
-        XCTAssertEqual(try ConvolutionBackend.choose(for: .avx2, forced: "onednn"), .oneDNN)
+        XCTAssertEqual(try ConvolutionBackend.choose(for: .avx2, forced: nil), .oneDNN)
+        XCTAssertEqual(try ConvolutionBackend.choose(for: .avx512, forced: "own"), .own)
         XCTAssertThrowsError(try KernelSet.choose(flags: ["sse2", "avx"], forced: nil)) { error in
             XCTAssertTrue("\(error)".hasPrefix("this CPU lacks avx2, fma"), "\(error)")
         }
@@ -47,35 +48,32 @@ final class KernelSetTests: XCTestCase {
         if env["OPENBLAS_CORETYPE"] == nil {
             XCTAssertEqual(active.blasCore, active.set.blasCore)
         }
-        // oneDNN on AVX-512 (where it measured faster), the engine's own kernels on AVX2.
-        if let forced = env["WECARE_CONVOLUTIONS"] {
-            XCTAssertEqual(active.convolutions.rawValue, forced)
-        } else {
-            XCTAssertEqual(active.convolutions, active.set == .avx512 ? .oneDNN : .own)
-        }
+        // oneDNN under either set unless the engine's own kernels are asked for.
+        XCTAssertEqual(active.convolutions.rawValue, env["WECARE_CONVOLUTIONS"] ?? "onednn")
     }
 
-    /// Runs this test bundle again for each other set the CPU can run, with WECARE_ISA set, and
-    /// for the engine's own kernels where oneDNN runs the convolutions here
-    /// (WECARE_CONVOLUTIONS=own): the parity fixtures and the active-set check above must pass
-    /// there too.
+    /// Runs this test bundle again for every other set the CPU can run (WECARE_ISA) and with
+    /// the engine's own convolutions under each set (WECARE_CONVOLUTIONS=own): the parity
+    /// fixtures and the active-set check above must pass there too.
     func testParityFixturesPassUnderEveryKernelSetThisCPURuns() throws {
         let parent = ProcessInfo.processInfo.environment
         guard parent["WECARE_ISA"] == nil, parent["WECARE_CONVOLUTIONS"] == nil else { return } // the child runs
         let bundle = CommandLine.arguments[0]
         guard bundle.hasSuffix(".xctest") else { throw XCTSkip("not run from an xctest bundle (\(bundle))") }
         let active = try KernelSet.active()
-        var children = KernelSet.available(flags: KernelSet.cpuFlags()).filter { $0 != active.set }
-            .map { ("WECARE_ISA", $0.rawValue) }
-        if active.convolutions != .own { children.append(("WECARE_CONVOLUTIONS", ConvolutionBackend.own.rawValue)) }
-        for (variable, value) in children {
-            let set = "\(variable)=\(value)"
+        var children: [[String: String]] = []
+        for set in KernelSet.available(flags: KernelSet.cpuFlags()) {
+            for backend in ConvolutionBackend.allCases where set != active.set || backend != active.convolutions {
+                children.append(["WECARE_ISA": set.rawValue, "WECARE_CONVOLUTIONS": backend.rawValue])
+            }
+        }
+        for variables in children {
+            let set = variables.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
             let process = Process()
             process.executableURL = URL(fileURLWithPath: bundle)
             process.arguments = [["InferenceTests.ParityTests", "InferenceTests.ShippedModelTests",
                                   "InferenceTests.KernelSetTests/testTheActiveSetIsTheOneAskedForAndOpenBLASRunsIt"].joined(separator: ",")]
-            var env = parent
-            env[variable] = value
+            var env = parent.merging(variables) { $1 }
             env.removeValue(forKey: "OPENBLAS_CORETYPE")
             process.environment = env
             let pipe = Pipe()
