@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <deque>
+#include <memory>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -114,6 +116,13 @@ size_t fastest(const std::string &key, const std::vector<std::string> &names,
     return std::find(names.begin(), names.end(), chosen) - names.begin();
 }
 
+/// Whether a layout rounds a dimension up (nChw16c with channels not a multiple of 16).
+bool padded(const memory::desc &d) {
+    for (int i = 0; i < d.data.ndims; ++i)
+        if (d.data.padded_dims[i] != d.data.dims[i]) return true;
+    return false;
+}
+
 /// A layout as text (dimensions, strides, inner blocks), for `fastest`'s keys.
 std::string layoutKey(const memory::desc &d) {
     const auto &b = d.data.format_desc.blocking;
@@ -125,8 +134,22 @@ std::string layoutKey(const memory::desc &d) {
 
 }  // namespace
 
+/// A region's memory objects and per-step arguments for one session's pointers (its scratch,
+/// inputs and outputs), made once rather than on every run. Values in padded layouts live in
+/// buffers of the binding's own, zeroed once: their padding must stay zero, which the session's
+/// scratch (shared with its other kernels) would not keep.
+struct Binding {
+    const void *scratch;
+    std::vector<const float *> inputs;
+    std::vector<float *> outputs;
+    std::vector<std::unordered_map<int, memory>> args;
+    std::vector<memory> ownBuffers;
+};
+
 struct wecare_onednn_region {
     int threads = 1;
+    mutable std::mutex bindingsMutex;
+    mutable std::deque<std::shared_ptr<const Binding>> bindings;   // most recent first, a few kept
     std::vector<Value> values;
     std::vector<Step> steps;
     std::vector<int> outputs;
@@ -423,12 +446,14 @@ int wecare_onednn_finish(wecare_onednn_region *r) {
             if (!r->implementations.empty()) r->implementations += ",";
             r->implementations += s.implementation;
         }
-        // First fit in step order; a value's space is free after its last reader.
+        // First fit in step order; a value's space is free after its last reader. A value in a
+        // padded layout (channels rounded up to the block) is not in the scratch at all (see
+        // Binding): its padding must stay zero, and the session's other kernels use the scratch.
         struct Block { size_t offset, size; int lastRead; };
         std::vector<Block> live;
         size_t end = r->scratchpadBytes;
         for (auto &v : r->values) {
-            if (v.role != Role::internal || v.storage >= 0) continue;
+            if (v.role != Role::internal || v.storage >= 0 || padded(v.desc)) continue;
             live.erase(std::remove_if(live.begin(), live.end(), [&](const Block &b) { return b.lastRead < v.defined; }), live.end());
             std::sort(live.begin(), live.end(), [](const Block &a, const Block &b) { return a.offset < b.offset; });
             size_t need = aligned(v.desc.get_size()), candidate = r->scratchpadBytes;
@@ -464,23 +489,46 @@ int wecare_onednn_run(const wecare_onednn_region *r, const float *const *inputs,
 }  // extern "C"
 
 static void execute(const wecare_onednn_region *r, const float *const *inputs, float *const *outputs, void *scratch) {
-    auto &eng = cpuEngine();
-    dnnl::stream stream(eng);
-    char *base = static_cast<char *>(scratch);
-    std::vector<memory> memories;
-    memories.reserve(r->values.size());
-    for (auto &v : r->values) {
-        size_t offset = v.storage >= 0 ? r->values[v.storage].offset : v.offset;
-        void *p = v.role == Role::input ? const_cast<float *>(inputs[v.index])
-                : v.role == Role::output ? static_cast<void *>(outputs[v.index]) : base + offset;
-        memories.emplace_back(v.desc, eng, p);
+    std::vector<const float *> ins(inputs, inputs + r->inputCount);
+    std::vector<float *> outs(outputs, outputs + r->outputs.size());
+    std::shared_ptr<const Binding> binding;
+    {
+        std::lock_guard<std::mutex> lock(r->bindingsMutex);
+        for (auto &b : r->bindings)
+            if (b->scratch == scratch && b->inputs == ins && b->outputs == outs) { binding = b; break; }
     }
-    for (auto &s : r->steps) {
-        std::unordered_map<int, memory> args;
-        for (auto &a : s.args) args.insert({a.first, memories[a.second]});
-        for (auto &c : s.constants) args.insert(c);
-        if (s.scratchpad.get_size() > 0) args.insert({DNNL_ARG_SCRATCHPAD, memory(s.scratchpad, eng, base)});
-        s.primitive.execute(stream, args);
+    if (!binding) {
+        auto &eng = cpuEngine();
+        auto made = std::make_shared<Binding>(Binding{scratch, ins, outs, {}});
+        char *base = static_cast<char *>(scratch);
+        std::vector<memory> memories;
+        memories.reserve(r->values.size());
+        std::vector<void *> handles(r->values.size(), nullptr);
+        for (size_t i = 0; i < r->values.size(); ++i) {
+            auto &v = r->values[i];
+            if (v.role == Role::input) handles[i] = const_cast<float *>(inputs[v.index]);
+            else if (v.role == Role::output) handles[i] = outputs[v.index];
+            else if (v.storage >= 0) handles[i] = handles[v.storage];   // a slice: its whole comes first
+            else if (padded(v.desc)) {
+                made->ownBuffers.emplace_back(v.desc, eng);
+                handles[i] = made->ownBuffers.back().get_data_handle();
+                std::memset(handles[i], 0, v.desc.get_size());
+            } else handles[i] = base + v.offset;
+            memories.emplace_back(v.desc, eng, handles[i]);
+        }
+        for (auto &s : r->steps) {
+            std::unordered_map<int, memory> args;
+            for (auto &a : s.args) args.insert({a.first, memories[a.second]});
+            for (auto &c : s.constants) args.insert(c);
+            if (s.scratchpad.get_size() > 0) args.insert({DNNL_ARG_SCRATCHPAD, memory(s.scratchpad, eng, base)});
+            made->args.push_back(std::move(args));
+        }
+        binding = made;
+        std::lock_guard<std::mutex> lock(r->bindingsMutex);
+        r->bindings.push_front(made);
+        if (r->bindings.size() > 8) r->bindings.pop_back();   // sessions come and go in tests
     }
+    dnnl::stream stream(cpuEngine());
+    for (size_t i = 0; i < r->steps.size(); ++i) r->steps[i].primitive.execute(stream, binding->args[i]);
     stream.wait();
 }

@@ -19,6 +19,14 @@ struct FixtureIndex: Decodable {
 
     static var directory: URL { Bundle.module.resourceURL!.appendingPathComponent("Fixtures") }
 
+    /// The shipped model (weights/), its reference outputs and the fixture image they are for.
+    static func shippedModel() throws -> (Shipped, ONNXModel, Data) {
+        guard let ref = try load().shipped else { throw XCTSkip("no shipped-model reference in the fixtures yet") }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return (ref, try ONNXModel(contentsOf: root.appendingPathComponent(ref.model)),
+                try Data(contentsOf: directory.appendingPathComponent(ref.input)))
+    }
+
     static func load() throws -> FixtureIndex {
         try JSONDecoder().decode(FixtureIndex.self, from: Data(contentsOf: directory.appendingPathComponent("index.json")))
     }

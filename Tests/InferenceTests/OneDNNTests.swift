@@ -96,6 +96,22 @@ final class OneDNNTests: XCTestCase {
         }
     }
 
+    /// The shipped model's trunk is one region, and none of its kernels is one of oneDNN's
+    /// reference (scalar) kernels, which run 10-400x slower than its JIT ones: a layout or
+    /// operation oneDNN has no fast kernel for shows up here, not only in a benchmark.
+    func testTheShippedModelRunsOneRegionOfJITKernels() throws {
+        try requireOneDNN()
+        let (ref, model, _) = try FixtureIndex.shippedModel()
+        let compiled = try GraphCompiler(model: model, inputShapes: [ref.input_name: ref.shape])
+        let regions = compiled.steps.compactMap { $0.kernel as? OneDNNRegionKernel }
+        XCTAssertEqual(regions.count, 1, compiled.steps.map { $0.name }.joined(separator: ", "))
+        let kernels = regions.first?.implementations ?? []
+        XCTAssertGreaterThan(kernels.count, 58, "every conv, add, concat and up-sampling of the trunk")
+        XCTAssertEqual(kernels.filter { $0.contains("ref") || $0.contains("gemm") }, [String]())
+        // The conv flops of the trunk are the model's (less the class head's two Gemms).
+        XCTAssertGreaterThan(regions.first?.flops ?? 0, 2.1e9)
+    }
+
     func testBuildsForDifferentThreadCountsGiveTheSameOutputs() throws {
         try requireOneDNN()
         let spec = decoderConv(c: 48, m: 48, size: 56)

@@ -6,12 +6,7 @@ import XCTest
 /// The shipped model (weights/busi_unet.onnx) against onnxruntime's outputs for one fixed input.
 final class ShippedModelTests: XCTestCase {
     /// The fixtures' shipped-model entry, the model it names and its input image's bytes.
-    func shipped() throws -> (FixtureIndex.Shipped, ONNXModel, Data) {
-        guard let ref = try FixtureIndex.load().shipped else { throw XCTSkip("no shipped-model reference in the fixtures yet") }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return (ref, try ONNXModel(contentsOf: root.appendingPathComponent(ref.model)),
-                try Data(contentsOf: FixtureIndex.directory.appendingPathComponent(ref.input)))
-    }
+    func shipped() throws -> (FixtureIndex.Shipped, ONNXModel, Data) { try FixtureIndex.shippedModel() }
 
     func testShippedModelMatchesReference() throws {
         let (ref, model, pixels) = try shipped()
