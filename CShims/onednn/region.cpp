@@ -40,13 +40,38 @@ struct Value {
     int storage = -1;        // a view: the value whose memory it lies in (a slice of a concat)
 };
 
+/// A step this shim computes itself, on the memory of its arguments (in `args`' order).
+using OwnKernel = std::function<void(const std::vector<void *> &)>;
+
 struct Step {
     dnnl::primitive primitive;
     std::vector<std::pair<int, int>> args;          // DNNL argument -> value
     std::vector<std::pair<int, memory>> constants;  // weights, bias
     memory::desc scratchpad;
     std::string implementation;
+    int upsampling[2] = {0, 0};                     // a nearest up-sampling's factors
+    OwnKernel own;                                  // set: run this instead of `primitive`
 };
+
+/// Nearest up-sampling by whole factors of an nChw16c value into channel blocks
+/// `[blockOffset, blockOffset + blocks)` of an nChw16c value of `totalBlocks` blocks: each output
+/// pixel is one 64-byte copy. It writes the decoder's up-sampled half of a Concat in place,
+/// where oneDNN would resample (its JIT kernel) and then copy the result into the Concat (its
+/// resampling has only a reference kernel for a strided output).
+static void upsampleInto(const float *src, float *dst, long images, long blocks, long h, long w, long fh, long fw,
+                         long totalBlocks, long blockOffset) {
+    long oh = h * fh, ow = w * fw;
+    for (long image = 0; image < images; ++image)
+        for (long b = 0; b < blocks; ++b) {
+            const float *from = src + ((image * blocks + b) * h * w) * 16;
+            float *to = dst + ((image * totalBlocks + blockOffset + b) * oh * ow) * 16;
+            for (long y = 0; y < oh; ++y) {
+                const float *row = from + (y / fh) * w * 16;
+                float *out = to + y * ow * 16;
+                for (long x = 0; x < ow; ++x) std::memcpy(out + x * 16, row + (x / fw) * 16, 16 * sizeof(float));
+            }
+        }
+}
 
 constexpr size_t alignment = 64;
 size_t aligned(size_t n) { return (n + alignment - 1) / alignment * alignment; }
@@ -83,7 +108,8 @@ struct Trial {
 /// The index of the candidate (named by `names`) whose trial runs fastest (best of five rounds
 /// after a warm-up). The winner's name is remembered by `key` for the process, so every session
 /// and every thread count runs the same kernels and the outputs do not change between them
-/// (oneDNN may list its candidates differently from one build to the next).
+/// (oneDNN may list its candidates differently from one build to the next). Two processes may
+/// choose differently where candidates time alike; their outputs then differ in the last bits.
 size_t fastest(const std::string &key, const std::vector<std::string> &names,
                const std::function<std::vector<Trial>()> &trials) {
     static std::mutex mutex;
@@ -144,6 +170,7 @@ struct Binding {
     std::vector<float *> outputs;
     std::vector<std::unordered_map<int, memory>> args;
     std::vector<memory> ownBuffers;
+    std::vector<void *> handles;   // each value's memory
 };
 
 struct wecare_onednn_region {
@@ -174,6 +201,33 @@ struct wecare_onednn_region {
             values[v].lastRead = std::max(values[v].lastRead, (int)steps.size());
         }
         steps.push_back(Step{p, std::move(args), std::move(constants), pd.scratchpad_desc(), pd.impl_info_str()});
+    }
+
+    /// Where `v` is a nearest up-sampling's output in nChw16c that nothing has read yet, and
+    /// its input is nChw16c too: that step becomes `upsampleInto` writing straight into `slice`
+    /// (blocks from `blockOffset` of `storage`, `totalBlocks` in all), and `v` a view of it.
+    bool upsampleIntoSlice(int v, const memory::desc &slice, int storage, long totalBlocks, long blockOffset) {
+        int k = values[v].defined;
+        if (values[v].storage >= 0 || values[v].lastRead != k || k >= (int)steps.size() || steps[k].upsampling[0] == 0) return false;
+        Step &step = steps[k];
+        int src = step.args[0].second;
+        auto in = values[src].desc.dims(), out = values[v].desc.dims();
+        if (step.args[1].second != v || in[1] % 16 != 0 || values[src].desc != memory::desc(in, dt::f32, tag::aBcd16b) ||
+            values[v].desc != memory::desc(out, dt::f32, tag::aBcd16b))
+            return false;
+        long images = in[0], blocks = in[1] / 16, h = in[2], w = in[3], fh = step.upsampling[0], fw = step.upsampling[1];
+        step.own = [=](const std::vector<void *> &buffers) {
+            upsampleInto(static_cast<const float *>(buffers[0]), static_cast<float *>(buffers[1]), images, blocks, h, w, fh, fw,
+                         totalBlocks, blockOffset);
+        };
+        step.args[1].second = storage;   // the kernel addresses the whole Concat value
+        step.scratchpad = memory::desc();
+        step.implementation = "wecare:upsample_into_concat";
+        values[v].desc = slice;
+        values[v].storage = storage;
+        values[storage].defined = std::min(values[storage].defined, k);
+        values[storage].lastRead = std::max(values[storage].lastRead, k);
+        return true;
     }
 
     /// `v` in layout `desc`: itself, or a reordered copy (made once per layout).
@@ -392,7 +446,9 @@ int wecare_onednn_concat_channels(wecare_onednn_region *r, const int *values, in
             for (int i = 0; i < count; ++i) {
                 auto part = descs[i].dims();
                 auto slice = whole.submemory_desc(part, {0, offset, 0, 0});
+                bool inPlace = r->upsampleIntoSlice(values[i], slice, out, channels / 16, offset / 16);
                 offset += part[1];
+                if (inPlace) continue;
                 int view = r->add(slice, Role::internal);
                 r->values[view].storage = out;
                 auto pd = dnnl::reorder::primitive_desc(cpuEngine(), descs[i], cpuEngine(), slice, userScratchpad());
@@ -421,6 +477,8 @@ int wecare_onednn_upsample_nearest(wecare_onednn_region *r, int src, int factor_
         int in = r->as(src, pd.src_desc());
         int out = r->add(pd.dst_desc(), Role::internal);
         r->push(dnnl::resampling_forward(pd), pd, {{DNNL_ARG_SRC, in}, {DNNL_ARG_DST, out}});
+        r->steps.back().upsampling[0] = factor_h;
+        r->steps.back().upsampling[1] = factor_w;
         return out;
     });
 }
@@ -516,8 +574,10 @@ static void execute(const wecare_onednn_region *r, const float *const *inputs, f
             } else handles[i] = base + v.offset;
             memories.emplace_back(v.desc, eng, handles[i]);
         }
+        made->handles = handles;
         for (auto &s : r->steps) {
             std::unordered_map<int, memory> args;
+            if (s.own) { made->args.push_back(std::move(args)); continue; }
             for (auto &a : s.args) args.insert({a.first, memories[a.second]});
             for (auto &c : s.constants) args.insert(c);
             if (s.scratchpad.get_size() > 0) args.insert({DNNL_ARG_SCRATCHPAD, memory(s.scratchpad, eng, base)});
@@ -529,6 +589,15 @@ static void execute(const wecare_onednn_region *r, const float *const *inputs, f
         if (r->bindings.size() > 8) r->bindings.pop_back();   // sessions come and go in tests
     }
     dnnl::stream stream(cpuEngine());
-    for (size_t i = 0; i < r->steps.size(); ++i) r->steps[i].primitive.execute(stream, binding->args[i]);
+    for (size_t i = 0; i < r->steps.size(); ++i) {
+        auto &step = r->steps[i];
+        if (step.own) {
+            std::vector<void *> buffers;
+            for (auto &a : step.args) buffers.push_back(binding->handles[a.second]);
+            step.own(buffers);
+        } else {
+            step.primitive.execute(stream, binding->args[i]);
+        }
+    }
     stream.wait();
 }
