@@ -15,13 +15,17 @@
 #include <algorithm>
 
 extern "C" void omp_set_num_threads(int);
+extern "C" int omp_get_max_threads(void);
 
 namespace wecare_onednn {
 namespace {
 
+/// Set on master threads: work asked of them from their own tasks runs in place.
+thread_local bool onMaster = false;
+
 class Master {
 public:
-    Master() : thread_([this] { loop(); }) { thread_.detach(); }
+    Master() : thread_([this] { onMaster = true; loop(); }) { thread_.detach(); }
 
     void perform(int threads, const std::function<void()> &work) {
         std::mutex doneMutex;
@@ -99,8 +103,13 @@ private:
 }  // namespace
 
 void perform(int threads, const std::function<void()> &work) {
-    if (threads <= 1) {
-        omp_set_num_threads(1);
+    if (threads <= 1 || onMaster) {
+        // In place: one thread forms no team; a master asking from its own task (timing
+        // candidates for another thread count) already is the thread to run it, and waiting for
+        // another master could wait for itself. Its thread count is put back afterwards.
+        int previous = omp_get_max_threads();
+        omp_set_num_threads(threads);
+        struct Restore { int n; bool restore; ~Restore() { if (restore) omp_set_num_threads(n); } } restore{previous, onMaster};
         work();
         return;
     }

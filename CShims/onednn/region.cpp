@@ -105,41 +105,56 @@ struct Trial {
     }
 };
 
-/// The index of the candidate (named by `names`) whose trial runs fastest (best of five rounds
-/// after a warm-up). The winner's name is remembered by `key` for the process, so every session
-/// and every thread count runs the same kernels and the outputs do not change between them
-/// (oneDNN may list its candidates differently from one build to the next). Two processes may
-/// choose differently where candidates time alike; their outputs then differ in the last bits.
-size_t fastest(const std::string &key, const std::vector<std::string> &names,
-               const std::function<std::vector<Trial>()> &trials) {
+/// The name of the candidate that runs fastest (best of five rounds after a warm-up, on one
+/// thread, plus the same on `tuneThreads` threads where that is more: the session's thread
+/// count, so a kernel that scales badly loses). `trials` makes the candidates, named, for the
+/// thread count current when it is called (oneDNN fixes a primitive's work split when it is
+/// made). The winner is remembered by `key` for the process, so every session tuned alike and
+/// every thread count it runs with use the same kernels, and the outputs do not change between
+/// them. Two processes may choose differently where candidates time alike; their outputs then
+/// differ in the last bits.
+std::string fastest(const std::string &key, int tuneThreads,
+                    const std::function<std::vector<std::pair<std::string, Trial>>()> &trials) {
     static std::mutex mutex;
     static std::unordered_map<std::string, std::string> choices;
+    std::string fullKey = key + " @" + std::to_string(tuneThreads);
     {
         std::lock_guard<std::mutex> lock(mutex);
-        auto known = choices.find(key);
-        if (known != choices.end()) {
-            auto named = std::find(names.begin(), names.end(), known->second);
-            if (named != names.end()) return named - names.begin();
-        }
+        auto known = choices.find(fullKey);
+        if (known != choices.end()) return known->second;
     }
-    auto candidates = trials();
-    dnnl::stream stream(cpuEngine());
-    // Rounds over all candidates, so a burst of load from elsewhere slows every candidate
-    // alike; the first round warms caches and JIT code and is not counted.
-    std::vector<double> best(candidates.size(), 1e300);
-    for (int round = 0; round < 6; ++round) {
-        for (size_t i = 0; i < candidates.size(); ++i) {
-            auto t0 = std::chrono::steady_clock::now();
-            for (auto &run : candidates[i].runs) run.first.execute(stream, run.second);
-            stream.wait();
-            double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            if (round > 0) best[i] = std::min(best[i], t);
-        }
+    std::vector<std::string> order;
+    std::unordered_map<std::string, double> total;
+    std::vector<int> counts{1};
+    if (tuneThreads > 1) counts.push_back(tuneThreads);
+    for (int threads : counts) {
+        wecare_onednn::perform(threads, [&] {
+            auto candidates = trials();
+            dnnl::stream stream(cpuEngine());
+            // Rounds over all candidates, so a burst of load from elsewhere slows every
+            // candidate alike; the first round warms caches and JIT code and is not counted.
+            std::vector<double> best(candidates.size(), 1e300);
+            for (int round = 0; round < 6; ++round) {
+                for (size_t i = 0; i < candidates.size(); ++i) {
+                    auto t0 = std::chrono::steady_clock::now();
+                    for (auto &run : candidates[i].second.runs) run.first.execute(stream, run.second);
+                    stream.wait();
+                    double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                    if (round > 0) best[i] = std::min(best[i], t);
+                }
+            }
+            std::unordered_map<std::string, double> now;
+            for (size_t i = 0; i < candidates.size(); ++i) now[candidates[i].first] = best[i];
+            if (order.empty()) {
+                for (auto &c : candidates) { order.push_back(c.first); total[c.first] = now[c.first]; }
+            } else {
+                for (auto &name : order) total[name] = now.count(name) ? total[name] + now[name] : 1e300;
+            }
+        });
     }
-    size_t index = std::min_element(best.begin(), best.end()) - best.begin();
+    std::string winner = *std::min_element(order.begin(), order.end(), [&](auto &a, auto &b) { return total[a] < total[b]; });
     std::lock_guard<std::mutex> lock(mutex);
-    auto chosen = choices.emplace(key, names[index]).first->second;   // a concurrent build's choice stands
-    return std::find(names.begin(), names.end(), chosen) - names.begin();
+    return choices.emplace(fullKey, winner).first->second;   // a concurrent build's choice stands
 }
 
 /// Whether a layout rounds a dimension up (nChw16c with channels not a multiple of 16).
@@ -175,6 +190,7 @@ struct Binding {
 
 struct wecare_onednn_region {
     int threads = 1;
+    int tuneThreads = 1;   // timed choices weigh one thread and this many
     mutable std::mutex bindingsMutex;
     mutable std::deque<std::shared_ptr<const Binding>> bindings;   // most recent first, a few kept
     std::vector<Value> values;
@@ -272,9 +288,10 @@ int wecare_onednn_set_max_isa(int avx512) {
     return status == dnnl_success ? 0 : -1;
 }
 
-wecare_onednn_region *wecare_onednn_region_create(int threads) {
+wecare_onednn_region *wecare_onednn_region_create(int threads, int tune_threads) {
     auto r = new wecare_onednn_region();
     r->threads = std::max(1, threads);
+    r->tuneThreads = std::max(1, tune_threads);
     return r;
 }
 void wecare_onednn_region_free(wecare_onednn_region *r) { delete r; }
@@ -328,26 +345,31 @@ int wecare_onednn_conv(wecare_onednn_region *r, int src, const float *weights, c
             std::string key;
             for (long v : {(long)n, (long)c, (long)h, (long)w, (long)m, (long)pt, (long)pl, (long)pb, (long)pr, (long)activation})
                 key += std::to_string(v) + ",";
-            std::vector<dnnl::convolution_forward::primitive_desc> candidates;
             std::string isa = pd.impl_info_str();
             isa = isa.substr(isa.find(':') + 1);
-            auto collect = [&](dnnl::algorithm algorithm) {
-                // The iterator reads the operation descriptor: both live in this scope.
-                auto d = dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, algorithm, srcAny, weightsAny,
-                                                         biasDesc, dstAny, {sh, sw}, {pt, pl}, {pb, pr});
-                dnnl::convolution_forward::primitive_desc first(d, attr, cpuEngine());
-                do {
-                    // Only the JIT kernels of the chosen instruction set (no reference kernels).
-                    std::string name = first.impl_info_str();
-                    if (name.size() < isa.size() || name.compare(name.size() - isa.size(), isa.size(), isa) != 0) continue;
-                    if (std::any_of(candidates.begin(), candidates.end(), [&](auto &c) { return c.impl_info_str() == name; })) continue;
-                    dnnl_primitive_desc_t copy;
-                    dnnl::error::wrap_c_api(dnnl_primitive_desc_clone(&copy, first.get()), "cloning a primitive descriptor");
-                    candidates.push_back(dnnl::convolution_forward::primitive_desc(copy));
-                } while (first.next_impl());
+            // Direct and Winograd kernels of the chosen instruction set, for the thread count now.
+            auto collectAll = [&] {
+                std::vector<dnnl::convolution_forward::primitive_desc> candidates;
+                auto collect = [&](dnnl::algorithm algorithm) {
+                    // The iterator reads the operation descriptor: both live in this scope.
+                    auto d = dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, algorithm, srcAny, weightsAny,
+                                                             biasDesc, dstAny, {sh, sw}, {pt, pl}, {pb, pr});
+                    dnnl::convolution_forward::primitive_desc first(d, attr, cpuEngine());
+                    do {
+                        // Only the JIT kernels of the chosen instruction set (no reference kernels).
+                        std::string name = first.impl_info_str();
+                        if (name.size() < isa.size() || name.compare(name.size() - isa.size(), isa.size(), isa) != 0) continue;
+                        if (std::any_of(candidates.begin(), candidates.end(), [&](auto &c) { return c.impl_info_str() == name; })) continue;
+                        dnnl_primitive_desc_t copy;
+                        dnnl::error::wrap_c_api(dnnl_primitive_desc_clone(&copy, first.get()), "cloning a primitive descriptor");
+                        candidates.push_back(dnnl::convolution_forward::primitive_desc(copy));
+                    } while (first.next_impl());
+                };
+                collect(dnnl::algorithm::convolution_direct);
+                try { collect(dnnl::algorithm::convolution_winograd); } catch (const dnnl::error &) {}
+                return candidates;
             };
-            collect(dnnl::algorithm::convolution_direct);
-            try { collect(dnnl::algorithm::convolution_winograd); } catch (const dnnl::error &) {}
+            auto candidates = collectAll();
             if (implementation) {
                 auto named = std::find_if(candidates.begin(), candidates.end(),
                                           [&](auto &c) { return c.impl_info_str() == std::string(implementation); });
@@ -357,13 +379,13 @@ int wecare_onednn_conv(wecare_onednn_region *r, int src, const float *weights, c
                 }
                 pd = *named;
             } else if (candidates.size() > 1) {
-                std::vector<std::string> names;
-                for (auto &c : candidates) names.push_back(c.impl_info_str());
-                pd = candidates[fastest("algorithm " + key, names, [&] {
-                    std::vector<Trial> trials;
-                    for (auto &c : candidates) trials.emplace_back(c);
+                auto winner = fastest("algorithm " + key, r->tuneThreads, [&] {
+                    std::vector<std::pair<std::string, Trial>> trials;
+                    for (auto &c : collectAll()) trials.emplace_back(c.impl_info_str(), Trial(c));
                     return trials;
-                })];
+                });
+                for (auto &c : candidates)
+                    if (c.impl_info_str() == winner) pd = c;
             }
         }
         // The layout oneDNN prefers for the input against the one the input has: a reorder
@@ -382,12 +404,13 @@ int wecare_onednn_conv(wecare_onednn_region *r, int src, const float *weights, c
                 for (long v : {(long)n, (long)c, (long)h, (long)w, (long)m, (long)kh, (long)kw, (long)sh, (long)sw, (long)pt,
                                (long)pl, (long)pb, (long)pr, (long)groups, (long)activation})
                     key += std::to_string(v) + ",";
-                if (jit && fastest("layout " + key + layoutKey(have) + pd.impl_info_str(), {"reorder", "as is"}, [&] {
-                        std::vector<Trial> trials;
-                        trials.emplace_back(pd, &have);
-                        trials.emplace_back(asIs);
+                // Timed on one thread: the pds at hand are made for this build's thread count.
+                if (jit && fastest("layout " + key + layoutKey(have) + pd.impl_info_str(), 1, [&] {
+                        std::vector<std::pair<std::string, Trial>> trials;
+                        trials.emplace_back("reorder", Trial(pd, &have));
+                        trials.emplace_back("as is", Trial(asIs));
                         return trials;
-                    }) == 1)
+                    }) == "as is")
                     pd = asIs;
             } catch (const dnnl::error &) {}   // no kernel reads that layout: reorder
         }

@@ -31,7 +31,7 @@ public final class InferenceSession: @unchecked Sendable {
         // Chooses the kernels once per process and loads OpenBLAS with them (single-threaded:
         // our own partition does the threading).
         _ = try KernelSet.active()
-        let c = try GraphCompiler(model: model, inputShapes: inputShapes)
+        let c = try GraphCompiler(model: model, inputShapes: inputShapes, tuneThreads: threads)
         self.init(steps: c.steps, slots: c.slots, inputIds: c.inputSlots, outputIds: c.outputSlots, threads: threads)
     }
 

@@ -35,7 +35,8 @@ final class OneDNNTests: XCTestCase {
         let g = spec.g
         let member = OneDNNRegion.Member(name: "conv", op: .conv(spec), inputs: [0], outputs: [1], implementation: implementation)
         let region = try OneDNNRegion(members: [member], inputs: [0], outputs: [1],
-                                      shape: { $0 == 0 ? [1, g.c, g.h, g.w] : [1, g.m, g.ho, g.wo] }, threads: threads)
+                                      shape: { $0 == 0 ? [1, g.c, g.h, g.w] : [1, g.m, g.ho, g.wo] }, threads: threads,
+                                      tuneThreads: 2)
         var input = x
         var output = [Float](repeating: .nan, count: g.m * g.ho * g.wo)
         let scratch = UnsafeMutableRawPointer.allocate(byteCount: max(region.scratchBytes, 64), alignment: 64)

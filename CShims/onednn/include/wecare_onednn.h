@@ -22,8 +22,9 @@ enum wecare_onednn_activation {
 int wecare_onednn_set_max_isa(int avx512);
 
 /// A region for `threads` threads: oneDNN splits each primitive's work when it is built, so a
-/// region runs with the thread count it was built for.
-wecare_onednn_region *wecare_onednn_region_create(int threads);
+/// region runs with the thread count it was built for. Timed kernel choices weigh one thread
+/// and `tune_threads` (the session's count; builds for other counts keep those choices).
+wecare_onednn_region *wecare_onednn_region_create(int threads, int tune_threads);
 void wecare_onednn_region_free(wecare_onednn_region *r);
 /// The last error of a builder call that returned -1 (valid until the next call).
 const char *wecare_onednn_region_error(const wecare_onednn_region *r);
@@ -33,8 +34,8 @@ int wecare_onednn_input(wecare_onednn_region *r, int n, int c, int h, int w);
 /// A convolution: weights OIHW ([m, c/groups, kh, kw]), bias of m floats or NULL; the
 /// activation (with `alpha`, `beta`: clip bounds or leaky slope) runs in its epilogue.
 /// `winograd` lets a 3x3 stride-1 conv run Winograd F(2x2,3x3) or F(4x4,3x3) where oneDNN has
-/// it and it times faster than direct on this CPU (each candidate timed once per process and
-/// shape); `implementation` (NULL: that timed choice) names the oneDNN kernel to run instead.
+/// it and it times faster than direct on this CPU (each candidate timed once per process,
+/// shape and tune_threads); `implementation` (NULL: that timed choice) names the kernel instead.
 int wecare_onednn_conv(wecare_onednn_region *r, int src, const float *weights, const float *bias,
                        int m, int kh, int kw, int sh, int sw, int pt, int pl, int pb, int pr, int groups,
                        int activation, float alpha, float beta, int winograd, const char *implementation);

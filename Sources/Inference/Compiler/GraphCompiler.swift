@@ -36,7 +36,8 @@ final class GraphCompiler {
         ConcatIntoConvFusion.self, UpsamplingIntoConvFusion.self, ConvChainFusion.self,
     ]
 
-    init(model: ONNXModel, inputShapes: [String: [Int]]) throws {
+    /// `tuneThreads`: the threads the sessions will run with, which timed kernel choices weigh.
+    init(model: ONNXModel, inputShapes: [String: [Int]], tuneThreads: Int = 1) throws {
         graph = model.graph
         opset = model.opset == 0 ? 17 : model.opset
         readValues = Set(graph.nodes.flatMap(\.inputs).filter { !$0.isEmpty })
@@ -77,7 +78,7 @@ final class GraphCompiler {
         var stepGraph = StepGraph(steps: lowered, graphOutputs: Set(outputSlots.map(\.1)))
         stepGraph.fuse(Self.fusions)
         if try KernelSet.active().convolutions == .oneDNN {
-            OneDNNPartition.apply(to: &stepGraph) { [slots] in slots[$0].shape }
+            OneDNNPartition.apply(to: &stepGraph, tuneThreads: tuneThreads) { [slots] in slots[$0].shape }
         }
         stepGraph.fuse(Self.layoutFusions)
         // 3. Kernel selection.

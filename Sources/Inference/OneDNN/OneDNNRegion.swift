@@ -22,8 +22,12 @@ final class OneDNNRegion {
 
     /// Builds `members` reading `inputs` and leaving `outputs` (slot ids, NCHW, shapes from
     /// `shape`). Throws, naming the step, where oneDNN cannot build a primitive.
-    init(members: [Member], inputs: [Int], outputs: [Int], shape: (Int) -> [Int], threads: Int) throws {
-        guard let r = wecare_onednn_region_create(Int32(threads)) else { throw InferenceError.oneDNN("cannot create a region") }
+    /// `tuneThreads`: the thread count that timed kernel choices weigh besides one (the
+    /// session's); builds for every thread count of a session keep the same choices.
+    init(members: [Member], inputs: [Int], outputs: [Int], shape: (Int) -> [Int], threads: Int, tuneThreads: Int) throws {
+        guard let r = wecare_onednn_region_create(Int32(threads), Int32(tuneThreads)) else {
+            throw InferenceError.oneDNN("cannot create a region")
+        }
         pointer = r
         self.threads = threads
         do {

@@ -9,14 +9,17 @@ final class OneDNNRegionKernel: Kernel {
     private let members: [OneDNNRegion.Member]
     private let inputSlots: [Int], outputSlots: [Int]
     private let shapes: [Int: [Int]]
+    private let tuneThreads: Int
     private var builds: [Int: Result<OneDNNRegion, Error>] = [:]   // a refusal is kept too
     private let lock = NSLock()
     let flops: Double
 
-    /// Builds the region for one thread; throws where oneDNN refuses it (the compiler then keeps
-    /// the steps for the engine's own kernels).
-    init(members: [OneDNNRegion.Member], inputs: [Int], outputs: [Int], shape: (Int) -> [Int]) throws {
+    /// Builds the region for one thread, its timed kernel choices weighing one thread and
+    /// `tuneThreads` (the session's); throws where oneDNN refuses it (the compiler then keeps the
+    /// steps for the engine's own kernels).
+    init(members: [OneDNNRegion.Member], inputs: [Int], outputs: [Int], shape: (Int) -> [Int], tuneThreads: Int) throws {
         self.members = members
+        self.tuneThreads = tuneThreads
         inputSlots = inputs
         outputSlots = outputs
         var shapes: [Int: [Int]] = [:]
@@ -33,7 +36,8 @@ final class OneDNNRegionKernel: Kernel {
         lock.lock(); defer { lock.unlock() }
         if let built = builds[threads] { return try built.get() }
         let built = Result {
-            try OneDNNRegion(members: members, inputs: inputSlots, outputs: outputSlots, shape: { [shapes] in shapes[$0]! }, threads: threads)
+            try OneDNNRegion(members: members, inputs: inputSlots, outputs: outputSlots, shape: { [shapes] in shapes[$0]! },
+                             threads: threads, tuneThreads: tuneThreads)
         }
         builds[threads] = built
         return try built.get()
