@@ -1,7 +1,8 @@
 // A region of oneDNN primitives over values in the layouts oneDNN picks (see wecare_onednn.h).
 // Inputs and outputs are NCHW on caller memory; every value between lives in the caller's
-// scratch at an offset planned once (first fit, freed after its last reader), so a region is
-// read-only while it runs and one region serves concurrent sessions.
+// scratch at an offset planned once (first fit, freed after its last reader), or, in a padded
+// layout, in a buffer of the caller's binding (see Binding), so a region is read-only while it
+// runs and one region serves concurrent sessions.
 #include "wecare_onednn.h"
 #include "executor.hpp"
 
@@ -49,6 +50,7 @@ struct Step {
     std::vector<std::pair<int, memory>> constants;  // weights, bias
     memory::desc scratchpad;
     std::string implementation;
+    bool reorder = false;                           // a layout change `as` made (and may reuse)
     int upsampling[2] = {0, 0};                     // a nearest up-sampling's factors
     OwnKernel own;                                  // set: run this instead of `primitive`
 };
@@ -164,6 +166,19 @@ bool padded(const memory::desc &d) {
     return false;
 }
 
+/// Whether `name` (oneDNN's "kernel:isa") is a kernel for `isa`, the instruction set of the
+/// kernel oneDNN picks by default: a JIT kernel, not a reference or SSE one.
+bool ofInstructionSet(const std::string &name, const std::string &isa) {
+    return name.size() >= isa.size() && name.compare(name.size() - isa.size(), isa.size(), isa) == 0;
+}
+
+/// Numbers as text, for `fastest`'s keys.
+std::string numbersKey(std::initializer_list<long> numbers) {
+    std::string key;
+    for (long v : numbers) key += std::to_string(v) + ",";
+    return key;
+}
+
 /// A layout as text (dimensions, strides, inner blocks), for `fastest`'s keys.
 std::string layoutKey(const memory::desc &d) {
     const auto &b = d.data.format_desc.blocking;
@@ -251,13 +266,13 @@ struct wecare_onednn_region {
         if (values[v].desc == desc) return v;
         for (size_t i = 0; i < steps.size(); ++i) {
             auto &s = steps[i];
-            if (s.implementation.rfind("reorder:", 0) == 0 && s.args[0].second == v && values[s.args[1].second].desc == desc)
+            if (s.reorder && s.args[0].second == v && values[s.args[1].second].desc == desc)
                 return s.args[1].second;
         }
         auto pd = dnnl::reorder::primitive_desc(cpuEngine(), values[v].desc, cpuEngine(), desc, userScratchpad());
         int out = add(desc, Role::internal);
         push(dnnl::reorder(pd), pd, {{DNNL_ARG_FROM, v}, {DNNL_ARG_TO, out}});
-        steps.back().implementation = "reorder:" + steps.back().implementation;
+        steps.back().reorder = true;
         return out;
     }
 };
@@ -330,35 +345,32 @@ int wecare_onednn_conv(wecare_onednn_region *r, int src, const float *weights, c
         }
         auto attr = userScratchpad();
         attr.set_post_ops(ops);
-        auto describe = [&](dnnl::algorithm algorithm) {
-            auto d = dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, algorithm, srcAny, weightsAny,
-                                                     biasDesc, dstAny, {sh, sw}, {pt, pl}, {pb, pr});
-            return dnnl::convolution_forward::primitive_desc(d, attr, cpuEngine());
+        auto convDesc = [&](dnnl::algorithm algorithm, const memory::desc &input) {
+            return dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, algorithm, input, weightsAny, biasDesc,
+                                                   dstAny, {sh, sw}, {pt, pl}, {pb, pr});
         };
-        auto pd = describe(dnnl::algorithm::convolution_direct);
+        auto pd = dnnl::convolution_forward::primitive_desc(convDesc(dnnl::algorithm::convolution_direct, srcAny), attr, cpuEngine());
+        std::string isa = pd.impl_info_str();
+        isa = isa.substr(isa.find(':') + 1);
+        // The timed choices' key: the shape (the build's thread count left out, so every build
+        // runs the same kernels; `fastest` adds the thread count the choice was tuned for).
+        std::string key = numbersKey({(long)n, (long)c, (long)h, (long)w, (long)m, (long)kh, (long)kw, (long)sh, (long)sw,
+                                      (long)pt, (long)pl, (long)pb, (long)pr, (long)groups, (long)activation});
         if (winograd && kh == 3 && kw == 3 && sh == 1 && sw == 1 && groups == 1) {
             // Direct against Winograd F(2x2,3x3) and F(4x4,3x3): which is fastest depends on the
             // shape (F(4x4) wins on wide images, loses on narrow ones), so the candidates are
             // timed on this CPU, once per shape, by the first build that has it.
-            // The key leaves out the thread count: every build runs the same kernels, so the
-            // outputs do not depend on the threads a run is given.
-            std::string key;
-            for (long v : {(long)n, (long)c, (long)h, (long)w, (long)m, (long)pt, (long)pl, (long)pb, (long)pr, (long)activation})
-                key += std::to_string(v) + ",";
-            std::string isa = pd.impl_info_str();
-            isa = isa.substr(isa.find(':') + 1);
             // Direct and Winograd kernels of the chosen instruction set, for the thread count now.
             auto collectAll = [&] {
                 std::vector<dnnl::convolution_forward::primitive_desc> candidates;
                 auto collect = [&](dnnl::algorithm algorithm) {
                     // The iterator reads the operation descriptor: both live in this scope.
-                    auto d = dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, algorithm, srcAny, weightsAny,
-                                                             biasDesc, dstAny, {sh, sw}, {pt, pl}, {pb, pr});
+                    auto d = convDesc(algorithm, srcAny);
                     dnnl::convolution_forward::primitive_desc first(d, attr, cpuEngine());
                     do {
                         // Only the JIT kernels of the chosen instruction set (no reference kernels).
                         std::string name = first.impl_info_str();
-                        if (name.size() < isa.size() || name.compare(name.size() - isa.size(), isa.size(), isa) != 0) continue;
+                        if (!ofInstructionSet(name, isa)) continue;
                         if (std::any_of(candidates.begin(), candidates.end(), [&](auto &c) { return c.impl_info_str() == name; })) continue;
                         dnnl_primitive_desc_t copy;
                         dnnl::error::wrap_c_api(dnnl_primitive_desc_clone(&copy, first.get()), "cloning a primitive descriptor");
@@ -394,18 +406,9 @@ int wecare_onednn_conv(wecare_onednn_region *r, int src, const float *weights, c
         const memory::desc have = r->values[src].desc;
         if (!implementation && pd.src_desc() != have) {
             try {
-                auto d = dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                                         have, weightsAny, biasDesc, dstAny, {sh, sw}, {pt, pl}, {pb, pr});
-                dnnl::convolution_forward::primitive_desc asIs(d, attr, cpuEngine());
-                std::string isa = pd.impl_info_str(), name = asIs.impl_info_str();
-                isa = isa.substr(isa.find(':') + 1);
-                bool jit = name.size() >= isa.size() && name.compare(name.size() - isa.size(), isa.size(), isa) == 0;
-                std::string key;
-                for (long v : {(long)n, (long)c, (long)h, (long)w, (long)m, (long)kh, (long)kw, (long)sh, (long)sw, (long)pt,
-                               (long)pl, (long)pb, (long)pr, (long)groups, (long)activation})
-                    key += std::to_string(v) + ",";
+                dnnl::convolution_forward::primitive_desc asIs(convDesc(dnnl::algorithm::convolution_direct, have), attr, cpuEngine());
                 // Timed on one thread: the pds at hand are made for this build's thread count.
-                if (jit && fastest("layout " + key + layoutKey(have) + pd.impl_info_str(), 1, [&] {
+                if (ofInstructionSet(asIs.impl_info_str(), isa) && fastest("layout " + key + layoutKey(have) + pd.impl_info_str(), 1, [&] {
                         std::vector<std::pair<std::string, Trial>> trials;
                         trials.emplace_back("reorder", Trial(pd, &have));
                         trials.emplace_back("as is", Trial(asIs));

@@ -79,7 +79,7 @@ public enum KernelSet: String, CaseIterable, Sendable {
         guard wecare_blas_open(coretype, &error, error.count) == 0 else {
             throw KernelSetError.blasUnavailable(String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
-        let convolutions = try ConvolutionBackend.choose(for: set, forced: env["WECARE_CONVOLUTIONS"])
+        let convolutions = try ConvolutionBackend.choose(forced: env["WECARE_CONVOLUTIONS"])
         if convolutions == .oneDNN {
             // Before any primitive exists: oneDNN keeps to the set chosen here.
             guard wecare_onednn_set_max_isa(set == .avx512 ? 1 : 0) == 0 else {
@@ -99,7 +99,8 @@ public enum ConvolutionBackend: String, CaseIterable, Sendable {
     case oneDNN = "onednn"
     case own
 
-    public static func choose(for set: KernelSet, forced: String?) throws -> ConvolutionBackend {
+    /// oneDNN, or the backend `forced` (WECARE_CONVOLUTIONS) names.
+    public static func choose(forced: String?) throws -> ConvolutionBackend {
         if let forced, !forced.isEmpty {
             guard let backend = ConvolutionBackend(rawValue: forced) else {
                 throw KernelSetError.unknownBackend(forced)

@@ -26,11 +26,11 @@ final class KernelSetTests: XCTestCase {
         XCTAssertThrowsError(try KernelSet.choose(flags: skylake, forced: "sse9")) { error in
             XCTAssertTrue("\(error)".contains("WECARE_ISA=sse9 names no kernel set; use one of [\"avx512\", \"avx2+fma\"]"), "\(error)")
         }
-        XCTAssertThrowsError(try ConvolutionBackend.choose(for: .avx512, forced: "mkl")) { error in
+        XCTAssertThrowsError(try ConvolutionBackend.choose(forced: "mkl")) { error in
             XCTAssertTrue("\(error)".contains("WECARE_CONVOLUTIONS=mkl names no convolution backend; use one of [\"onednn\", \"own\"]"), "\(error)")
         }
-        XCTAssertEqual(try ConvolutionBackend.choose(for: .avx2, forced: nil), .oneDNN)
-        XCTAssertEqual(try ConvolutionBackend.choose(for: .avx512, forced: "own"), .own)
+        XCTAssertEqual(try ConvolutionBackend.choose(forced: nil), .oneDNN)
+        XCTAssertEqual(try ConvolutionBackend.choose(forced: "own"), .own)
         XCTAssertThrowsError(try KernelSet.choose(flags: ["sse2", "avx"], forced: nil)) { error in
             XCTAssertTrue("\(error)".hasPrefix("this CPU lacks avx2, fma"), "\(error)")
         }
