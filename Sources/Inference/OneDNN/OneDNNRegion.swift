@@ -15,7 +15,6 @@ final class OneDNNRegion {
     }
 
     private let pointer: OpaquePointer
-    let threads: Int
     let scratchBytes: Int
     /// oneDNN's names for the kernels it chose, in order (reorders included).
     let implementations: [String]
@@ -29,7 +28,6 @@ final class OneDNNRegion {
             throw InferenceError.oneDNN("cannot create a region")
         }
         pointer = r
-        self.threads = threads
         do {
             var value: [Int: Int32] = [:]
             func check(_ v: Int32, _ what: String) throws -> Int32 {
